@@ -1,0 +1,156 @@
+"""microgpt in numpy: a char-level GPT small enough to read.
+
+The architecture mirrors Karpathy's microgpt exactly (no biases, rmsnorm without gain, no
+final norm). Pieces are named after it: embed, rmsnorm, attention, mlp, gpt. Every array
+function works on a leading batch axis `...`, so training (B, T, C) and inference (T, C)
+share one forward pass; `Decoder` is the incremental step with a KV cache used for sampling.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EPS = 1e-5
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+BOS = 26  # begins and ends every name
+
+
+@dataclass(frozen=True)
+class Config:
+    vocab_size: int = 27
+    n_embd: int = 16
+    n_head: int = 4
+    n_layer: int = 1
+    block_size: int = 16
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+
+def param_shapes(cfg: Config) -> dict[str, tuple[int, int]]:
+    """microgpt's parameter names and their (out, in) shapes, in state_dict order."""
+    C, V = cfg.n_embd, cfg.vocab_size
+    shapes = {"wte": (V, C), "wpe": (cfg.block_size, C), "lm_head": (V, C)}
+    for i in range(cfg.n_layer):
+        for name in ("attn_wq", "attn_wk", "attn_wv", "attn_wo"):
+            shapes[f"layer{i}.{name}"] = (C, C)
+        shapes[f"layer{i}.mlp_fc1"] = (4 * C, C)
+        shapes[f"layer{i}.mlp_fc2"] = (C, 4 * C)
+    return shapes
+
+
+def n_params(cfg: Config) -> int:
+    return sum(r * c for r, c in param_shapes(cfg).values())
+
+
+def encode(text: str) -> list[int]:
+    """Letters a..z to token ids 0..25; anything else is a ValueError."""
+    ids = [ord(ch) - ord("a") for ch in text]
+    if any(not 0 <= i < 26 for i in ids):
+        raise ValueError(f"{text!r} is not made of the letters a..z")
+    return ids
+
+
+def decode(ids) -> str:
+    return "".join(LETTERS[i] for i in ids)
+
+
+# ---- pieces of the forward pass ---------------------------------------------------------
+
+def embed(p: dict, idx: np.ndarray) -> np.ndarray:
+    T = idx.shape[-1]
+    return p["wte"][idx] + p["wpe"][:T]  # (..., T, C)
+
+
+def rmsnorm(x: np.ndarray) -> np.ndarray:
+    return x / np.sqrt((x * x).mean(-1, keepdims=True) + EPS)  # (..., T, C)
+
+
+def split_heads(x: np.ndarray, n_head: int) -> np.ndarray:
+    *lead, T, C = x.shape
+    return x.reshape(*lead, T, n_head, C // n_head).swapaxes(-2, -3)  # (..., H, T, D)
+
+
+def merge_heads(y: np.ndarray) -> np.ndarray:
+    *lead, H, T, D = y.shape
+    return y.swapaxes(-2, -3).reshape(*lead, T, H * D)  # (..., T, C)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def attention(p: dict, layer: str, x: np.ndarray, cfg: Config) -> tuple[np.ndarray, dict]:
+    """Causal multi-head self-attention over the whole sequence; returns output and cache."""
+    q = split_heads(x @ p[f"{layer}.attn_wq"].T, cfg.n_head)  # (..., H, T, D)
+    k = split_heads(x @ p[f"{layer}.attn_wk"].T, cfg.n_head)  # (..., H, T, D)
+    v = split_heads(x @ p[f"{layer}.attn_wv"].T, cfg.n_head)  # (..., H, T, D)
+    T = x.shape[-2]
+    scores = q @ k.swapaxes(-1, -2) / np.sqrt(cfg.head_dim)  # (..., H, T, T)
+    future = np.triu(np.ones((T, T), dtype=bool), 1)
+    att = softmax(np.where(future, -np.inf, scores))  # (..., H, T, T)
+    y = merge_heads(att @ v)  # (..., T, C)
+    return y @ p[f"{layer}.attn_wo"].T, dict(q=q, k=k, v=v, att=att, y=y)  # (..., T, C)
+
+
+def mlp(p: dict, layer: str, x: np.ndarray) -> tuple[np.ndarray, dict]:
+    h = x @ p[f"{layer}.mlp_fc1"].T  # (..., T, 4C)
+    r = np.maximum(h, 0.0)  # (..., T, 4C)
+    return r @ p[f"{layer}.mlp_fc2"].T, dict(h=h, r=r)  # (..., T, C)
+
+
+def gpt(p: dict, idx: np.ndarray, cfg: Config) -> tuple[np.ndarray, dict]:
+    """Logits after each position of idx (..., T), and the activations backward needs."""
+    emb = embed(p, idx)  # (..., T, C)
+    x = rmsnorm(emb)  # (..., T, C)
+    cache = dict(emb=emb, layers=[])
+    for i in range(cfg.n_layer):
+        layer = f"layer{i}"
+        x_in = x
+        n1 = rmsnorm(x)  # (..., T, C)
+        a, att_cache = attention(p, layer, n1, cfg)
+        x = x + a  # (..., T, C)
+        x_mid = x
+        n2 = rmsnorm(x)  # (..., T, C)
+        m, mlp_cache = mlp(p, layer, n2)
+        x = x + m  # (..., T, C)
+        cache["layers"].append(dict(x_in=x_in, n1=n1, x_mid=x_mid, n2=n2, **att_cache, **mlp_cache))
+    cache["x_out"] = x
+    return x @ p["lm_head"].T, cache  # (..., T, V)
+
+
+class Decoder:
+    """One sequence, one token at a time, with a KV cache (the sampling loop)."""
+
+    def __init__(self, p: dict, cfg: Config):
+        self.p, self.cfg = p, cfg
+        L, H, S, D = cfg.n_layer, cfg.n_head, cfg.block_size, cfg.head_dim
+        self.keys = np.zeros((L, H, S, D))  # (L, H, S, D)
+        self.values = np.zeros((L, H, S, D))  # (L, H, S, D)
+        # q, k and v of a layer in one matmul: per-token overhead is what sampling pays for
+        self.wqkv = [np.concatenate([p[f"layer{i}.attn_{w}"] for w in ("wq", "wk", "wv")])
+                     for i in range(L)]  # (3C, C) each
+        self.pos = 0
+
+    def step(self, token: int) -> np.ndarray:
+        """Feed the token at the next position; return the logits for the one after it (V,)."""
+        p, cfg, t = self.p, self.cfg, self.pos
+        if t >= cfg.block_size:
+            raise ValueError(f"the context holds at most {cfg.block_size} tokens")
+        x = rmsnorm(p["wte"][token] + p["wpe"][t])  # (C,)
+        H, D = cfg.n_head, cfg.head_dim
+        for i in range(cfg.n_layer):
+            layer = f"layer{i}"
+            q, k, v = (self.wqkv[i] @ rmsnorm(x)).reshape(3, H, D)  # (H, D) each
+            self.keys[i, :, t] = k
+            self.values[i, :, t] = v
+            scores = np.einsum("hd,hsd->hs", q, self.keys[i, :, : t + 1]) / np.sqrt(D)  # (H, t+1)
+            att = softmax(scores)  # (H, t+1)
+            y = np.einsum("hs,hsd->hd", att, self.values[i, :, : t + 1]).reshape(-1)  # (C,)
+            x = x + p[f"{layer}.attn_wo"] @ y  # (C,)
+            x = x + mlp(p, layer, rmsnorm(x))[0]  # (C,)
+        self.pos += 1
+        return p["lm_head"] @ x  # (V,)

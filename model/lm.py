@@ -1,0 +1,69 @@
+"""The language model the kit serves: logits, sampling and exact name probabilities."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .gpt import BOS, Config, Decoder, decode, encode, gpt, softmax
+from .weights import DEFAULT_WEIGHTS, load_weights
+
+
+class Model:
+    def __init__(self, cfg: Config, params: dict[str, np.ndarray], meta: dict | None = None):
+        self.cfg, self.params, self.meta = cfg, params, meta or {}
+
+    def logits(self, token_ids) -> np.ndarray:
+        """Logits after each position of a sequence of token ids: shape (len(token_ids), V)."""
+        idx = np.asarray(token_ids, dtype=np.int64)
+        if idx.ndim != 1 or not 1 <= len(idx) <= self.cfg.block_size:
+            raise ValueError(f"expected 1 to {self.cfg.block_size} token ids, got shape {idx.shape}")
+        if idx.min() < 0 or idx.max() >= self.cfg.vocab_size:
+            raise ValueError(f"token ids must lie in 0..{self.cfg.vocab_size - 1}")
+        return gpt(self.params, idx, self.cfg)[0]  # (T, V)
+
+    def _check(self, prefix: str, temperature: float) -> list[int]:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        ids = encode(prefix)
+        if len(ids) >= self.cfg.block_size:
+            raise ValueError(f"a prefix holds at most {self.cfg.block_size - 1} letters")
+        return ids
+
+    def sample(self, prefix: str, temperature: float, rng: np.random.Generator) -> str:
+        """One name starting with prefix: sample until BOS or until the context is full."""
+        ids = self._check(prefix, temperature)
+        dec = Decoder(self.params, self.cfg)
+        for token in [BOS] + ids[:-1]:
+            dec.step(token)
+        out, token = list(ids), (ids[-1] if ids else BOS)
+        while dec.pos < self.cfg.block_size:
+            probs = softmax(dec.step(token) / temperature)  # (V,)
+            token = min(int(np.searchsorted(np.cumsum(probs), rng.random(), side="right")),
+                        self.cfg.vocab_size - 1)
+            if token == BOS:
+                break
+            out.append(token)
+        return decode(out)
+
+    def name_log_prob(self, name: str, prefix: str, temperature: float) -> float:
+        """log P(sample(prefix) == name) under the sampler above, exactly."""
+        ids = self._check(prefix, temperature)
+        full = encode(name)
+        if full[: len(ids)] != ids or len(full) > self.cfg.block_size:
+            return -np.inf
+        ends = len(full) < self.cfg.block_size  # a full context stops without sampling BOS
+        targets = full[len(ids):] + ([BOS] if ends else [])
+        seq = [BOS] + (full if ends else full[:-1])
+        z = self.logits(seq)[len(ids):] / temperature  # (n, V)
+        logp = z - z.max(-1, keepdims=True)
+        logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))  # (n, V)
+        return float(logp[np.arange(len(targets)), targets].sum())
+
+    def name_probability(self, name: str, prefix: str, temperature: float) -> float:
+        return float(np.exp(self.name_log_prob(name, prefix, temperature)))
+
+
+def load_model(path: str | Path = DEFAULT_WEIGHTS) -> Model:
+    cfg, params, meta = load_weights(path)
+    return Model(cfg, params, meta)

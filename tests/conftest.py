@@ -1,0 +1,22 @@
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from model import Config, Model, load_model  # noqa: E402
+from model.train import init_params  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> Model:
+    return load_model(ROOT / "weights" / "model.json")
+
+
+@pytest.fixture
+def random_model() -> Model:
+    cfg = Config()
+    return Model(cfg, init_params(cfg, np.random.default_rng(7), std=0.5))
