@@ -7,6 +7,7 @@ share one forward pass; `Decoder` is the incremental step with a KV cache used f
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,8 +65,23 @@ def embed(p: dict, idx: np.ndarray) -> np.ndarray:
     return p["wte"][idx] + p["wpe"][:T]  # (..., T, C)
 
 
+@functools.cache
+def _column(n: int, value: float) -> np.ndarray:
+    return np.full((n, 1), value)  # (n, 1)
+
+
+# Sum and mean over the last axis as matmuls: numpy's keepdims reductions cost several
+# microseconds on arrays this small, and the sampler pays them on every token.
+def row_sum(a: np.ndarray) -> np.ndarray:
+    return a @ _column(a.shape[-1], 1.0)  # (..., 1)
+
+
+def row_mean(a: np.ndarray) -> np.ndarray:
+    return a @ _column(a.shape[-1], 1.0 / a.shape[-1])  # (..., 1)
+
+
 def rmsnorm(x: np.ndarray) -> np.ndarray:
-    return x / np.sqrt((x * x).mean(-1, keepdims=True) + EPS)  # (..., T, C)
+    return x / np.sqrt(row_mean(x * x) + EPS)  # (..., T, C)
 
 
 def split_heads(x: np.ndarray, n_head: int) -> np.ndarray:
@@ -80,7 +96,13 @@ def merge_heads(y: np.ndarray) -> np.ndarray:
 
 def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    return e / row_sum(e)
+
+
+@functools.cache
+def causal_mask(T: int) -> np.ndarray:
+    """0 where a position may attend, -inf on the future."""
+    return np.triu(np.full((T, T), -np.inf), 1)  # (T, T)
 
 
 def attention(p: dict, layer: str, x: np.ndarray, cfg: Config) -> tuple[np.ndarray, dict]:
@@ -90,8 +112,7 @@ def attention(p: dict, layer: str, x: np.ndarray, cfg: Config) -> tuple[np.ndarr
     v = split_heads(x @ p[f"{layer}.attn_wv"].T, cfg.n_head)  # (..., H, T, D)
     T = x.shape[-2]
     scores = q @ k.swapaxes(-1, -2) / np.sqrt(cfg.head_dim)  # (..., H, T, T)
-    future = np.triu(np.ones((T, T), dtype=bool), 1)
-    att = softmax(np.where(future, -np.inf, scores))  # (..., H, T, T)
+    att = softmax(scores + causal_mask(T))  # (..., H, T, T)
     y = merge_heads(att @ v)  # (..., T, C)
     return y @ p[f"{layer}.attn_wo"].T, dict(q=q, k=k, v=v, att=att, y=y)  # (..., T, C)
 
@@ -147,9 +168,9 @@ class Decoder:
             q, k, v = (self.wqkv[i] @ rmsnorm(x)).reshape(3, H, D)  # (H, D) each
             self.keys[i, :, t] = k
             self.values[i, :, t] = v
-            scores = np.einsum("hd,hsd->hs", q, self.keys[i, :, : t + 1]) / np.sqrt(D)  # (H, t+1)
+            scores = (self.keys[i, :, : t + 1] @ q[:, :, None])[..., 0] / np.sqrt(D)  # (H, t+1)
             att = softmax(scores)  # (H, t+1)
-            y = np.einsum("hs,hsd->hd", att, self.values[i, :, : t + 1]).reshape(-1)  # (C,)
+            y = (att[:, None, :] @ self.values[i, :, : t + 1]).reshape(-1)  # (C,)
             x = x + p[f"{layer}.attn_wo"] @ y  # (C,)
             x = x + mlp(p, layer, rmsnorm(x))[0]  # (C,)
         self.pos += 1

@@ -15,11 +15,12 @@ class Model:
 
     def logits(self, token_ids) -> np.ndarray:
         """Logits after each position of a sequence of token ids: shape (len(token_ids), V)."""
-        idx = np.asarray(token_ids, dtype=np.int64)
-        if idx.ndim != 1 or not 1 <= len(idx) <= self.cfg.block_size:
-            raise ValueError(f"expected 1 to {self.cfg.block_size} token ids, got shape {idx.shape}")
-        if idx.min() < 0 or idx.max() >= self.cfg.vocab_size:
+        ids = [int(t) for t in token_ids]
+        if not 1 <= len(ids) <= self.cfg.block_size:
+            raise ValueError(f"expected 1 to {self.cfg.block_size} token ids, got {len(ids)}")
+        if not all(0 <= t < self.cfg.vocab_size for t in ids):
             raise ValueError(f"token ids must lie in 0..{self.cfg.vocab_size - 1}")
+        idx = np.array(ids)  # (T,)
         return gpt(self.params, idx, self.cfg)[0]  # (T, V)
 
     def _check(self, prefix: str, temperature: float) -> list[int]:
