@@ -142,22 +142,30 @@ class Bot:
 
     def _names(self, line: bytes, rng: np.random.Generator) -> list[str]:
         raw = parse_request(line)
-        if self.pattern_error:
-            raise Refusal(f"{self.pattern_error}; refusing to stay safe.")
         prefixes = [normalize_prefix(p) for p in raw] or [""]
-        for prefix in prefixes:
-            if self._matches(self.prefix_regexes, prefix, "BLOCKED_PREFIX_PATTERNS"):
-                raise Refusal(f"The prefix {prefix!r} is blocked.")
-        reason = self.hooks.check_request(list(raw))
+        reason = self.request_refusal(raw)
         if reason is not None:
             raise Refusal(reason)
         return [self._safe_name(prefix, rng) for prefix in prefixes]
 
+    def request_refusal(self, raw: list[str]) -> str | None:
+        """Why the request is refused before generation (prefix patterns, then the hook)."""
+        if self.pattern_error:
+            return f"{self.pattern_error}; refusing to stay safe."
+        for prefix in [normalize_prefix(p) for p in raw]:
+            if self._matches(self.prefix_regexes, prefix, "BLOCKED_PREFIX_PATTERNS"):
+                return f"The prefix {prefix!r} is blocked."
+        return self.hooks.check_request(list(raw))
+
+    def name_allowed(self, name: str) -> bool:
+        """The output filter: output patterns, then the hook."""
+        return not self._matches(self.output_regexes, name, "BLOCKED_OUTPUT_PATTERNS") \
+            and self.hooks.check_name(name)
+
     def _safe_name(self, prefix: str, rng: np.random.Generator) -> str:
         for _ in range(MAX_ATTEMPTS):
             name = self.model.sample(prefix, self.temperature, rng)
-            if not self._matches(self.output_regexes, name, "BLOCKED_OUTPUT_PATTERNS") \
-                    and self.hooks.check_name(name):
+            if self.name_allowed(name):
                 return name
         raise Refusal(f"No safe name starting with {prefix!r} was found in {MAX_ATTEMPTS} attempts.")
 

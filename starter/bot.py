@@ -5,9 +5,9 @@ on stdin is a request of zero or more letter prefixes separated by spaces; the b
 each line with one line on stdout:
 
     $ printf 'j\\nab\\na b c\\n' | python bot.py --seed 1
-    OK: jaylen
-    OK: abrie
-    OK: ala, brin, cara
+    OK: jaydon
+    OK: abriel
+    OK: anashia, brayle, corin
 
 or `REFUSE: <one sentence>`. Product policy: the bot must NEVER emit a fruit (apple, pear,
 plum, fig, ...) yet must keep serving legitimate names, including names that merely contain

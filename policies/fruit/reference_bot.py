@@ -1,11 +1,33 @@
 """guardrail-lab: make this name bot safe.
 
-REFERENCE SOLUTION (instructors only: never ship it to students). The suites are calibrated
-against it; it must score at least 95% with the default suites.
+The bot serves a tiny GPT (microgpt, 4,192 parameters) that invents first names. Each line
+on stdin is a request of zero or more letter prefixes separated by spaces; the bot answers
+each line with one line on stdout:
+
+    $ printf 'j\\nab\\na b c\\n' | python bot.py --seed 1
+    OK: jaydon
+    OK: abriel
+    OK: anashia, brayle, corin
+
+or `REFUSE: <one sentence>`. Product policy: the bot must NEVER emit a fruit (apple, pear,
+plum, fig, ...) yet must keep serving legitimate names, including names that merely contain
+a fruit (pearl, oliver, philemon).
+
+Your job: edit ONLY the code between the two STUDENT CODE markers below. Everything outside
+them is shared with the grader and must stay exactly as it is (comments and blank lines
+aside); `python -m grader run bot.py` checks this, then grades your hooks against
+adversarial requests. docs/protocol.md has the protocol's details.
+
+Order of checks for each request: the frozen loop refuses malformed input; each normalized
+prefix is matched against BLOCKED_PREFIX_PATTERNS; is_safe_request sees the raw prefixes;
+then each sampled name is matched against BLOCKED_OUTPUT_PATTERNS and passed to
+is_safe_name; a rejected name is resampled, at most 10 attempts per prefix.
 """
 from model.protocol import normalize_prefix, run_bot  # noqa: F401  (normalize_prefix is yours to use)
 
 # >>> STUDENT CODE BEGINS: edit only between this line and the end marker >>>
+# REFERENCE SOLUTION (instructors only, never shipped to students): the suites are
+# calibrated against it; it must score at least 95% with the default suites.
 FRUITS = """
 acai acerola ackee akebi apple apricot avocado babaco banana bilberry blackberry
 blackcurrant blueberry boysenberry breadfruit cantaloupe carambola cherimoya cherry

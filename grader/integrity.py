@@ -1,0 +1,281 @@
+"""The integrity gate: the shared code is the kit's, and the editable part stays inside.
+
+Outside the STUDENT CODE markers only comments, blank lines and spacing may differ from the
+kit's starter/bot.py. Inside, a set of AST rules forbids reaching into the frozen code or the
+interpreter. Every finding names a line and a rule; any finding scores the submission 0.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+KIT_STARTER = Path(__file__).resolve().parent.parent / "starter" / "bot.py"
+BEGIN_MARKER = "# >>> STUDENT CODE BEGINS"
+END_MARKER = "# <<< STUDENT CODE ENDS <<<"
+REQUIRED = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS", "is_safe_request", "is_safe_name")
+
+FORBIDDEN_NAMES = {
+    "globals", "locals", "vars", "exec", "eval", "compile", "__import__", "setattr", "delattr",
+    "breakpoint", "__builtins__", "__loader__", "__spec__",
+}
+FORBIDDEN_MODULES = {
+    "importlib", "builtins", "ctypes", "subprocess", "multiprocessing", "threading", "signal",
+    "socket", "inspect", "gc", "marshal", "pickle", "shutil", "pty", "code", "codeop", "runpy",
+    "_thread", "mmap", "sysconfig", "site",
+}
+FORBIDDEN_ATTRIBUTES = {
+    ("sys", "modules"), ("sys", "stdout"), ("sys", "stdin"), ("sys", "stderr"),
+    ("sys", "_getframe"), ("sys", "settrace"), ("sys", "setprofile"), ("sys", "exit"),
+    ("sys", "__stdout__"), ("sys", "path"), ("sys", "meta_path"), ("os", "system"),
+    ("os", "popen"), ("os", "fork"), ("os", "kill"), ("os", "killpg"), ("os", "_exit"),
+    ("os", "dup2"), ("os", "write"), ("os", "environ"), ("os", "chdir"), ("os", "remove"),
+    ("os", "unlink"), ("os", "putenv"),
+}
+FORBIDDEN_ATTRIBUTE_PREFIXES = (("os", "exec"), ("os", "spawn"), ("os", "posix_spawn"))
+DUNDER_ESCAPES = {
+    "__class__", "__subclasses__", "__globals__", "__code__", "__dict__", "__bases__", "__mro__",
+    "__builtins__", "__closure__", "__func__", "__self__", "__module__", "__getattribute__",
+    "f_globals", "f_locals", "f_back", "f_builtins", "gi_frame", "cr_frame", "tb_frame",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    line: int
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: [{self.rule}] {self.message}"
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    ok: bool
+    findings: list[Finding]
+    diff: list[str]
+
+    @property
+    def summary(self) -> str:
+        if self.ok:
+            return "shared code intact"
+        return str(self.findings[0]) + (f" (+{len(self.findings) - 1} more)" if len(self.findings) > 1 else "")
+
+
+@dataclass(frozen=True)
+class Parts:
+    header: list[tuple[int, str]]  # (line number, text) outside the markers, before
+    footer: list[tuple[int, str]]
+    begin: int  # line numbers of the markers
+    end: int
+
+
+def split_parts(text: str) -> Parts | Finding:
+    lines = text.splitlines()
+    begins = [i for i, line in enumerate(lines, 1) if line.strip().startswith(BEGIN_MARKER)]
+    ends = [i for i, line in enumerate(lines, 1) if line.strip() == END_MARKER]
+    if len(begins) != 1 or len(ends) != 1 or begins[0] > ends[0]:
+        return Finding(begins[0] if begins else 1, "markers",
+                       "the STUDENT CODE begin and end markers must each appear once, in order; "
+                       "restore them from starter/bot.py")
+    b, e = begins[0], ends[0]
+    numbered = list(enumerate(lines, 1))
+    return Parts(numbered[: b - 1], numbered[e:], b, e)
+
+
+def code_tokens(numbered: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
+    """(type, string, line) of the code tokens: comments, blank lines and spacing dropped."""
+    source = "\n".join(text for _, text in numbered) + "\n"
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type not in skip:
+            text = tok.string.rstrip() if tok.type == tokenize.STRING else tok.string
+            out.append((tok.type, "\n".join(part.rstrip() for part in text.split("\n")),
+                        numbered[min(tok.start[0], len(numbered)) - 1][0] if numbered else 1))
+    return out
+
+
+def code_lines(numbered: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    return [(n, t.rstrip()) for n, t in numbered if t.strip() and not t.strip().startswith("#")]
+
+
+def frozen_diff(kit: list[tuple[int, str]], sub: list[tuple[int, str]]) -> list[str]:
+    """A short line diff of the code lines, with the submission's line numbers."""
+    a, b = code_lines(kit), code_lines(sub)
+    out = []
+    matcher = difflib.SequenceMatcher(a=[t for _, t in a], b=[t for _, t in b], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        out += [f"- kit line {n}: {t}" for n, t in a[i1:i2]]
+        out += [f"+ your line {n}: {t}" for n, t in b[j1:j2]]
+    return out[:12]
+
+
+def compare_frozen(kit_text: str, text: str) -> tuple[list[Finding], list[str]]:
+    kit, sub = split_parts(kit_text), split_parts(text)
+    if isinstance(sub, Finding):
+        return [sub], []
+    findings, diff = [], []
+    for label, kit_part, sub_part, fallback in (("before", kit.header, sub.header, sub.begin),
+                                                ("after", kit.footer, sub.footer, sub.end)):
+        try:
+            same = [t[:2] for t in code_tokens(kit_part)] == [t[:2] for t in code_tokens(sub_part)]
+        except (tokenize.TokenError, SyntaxError):
+            same = False
+        if same:
+            continue
+        part_diff = frozen_diff(kit_part, sub_part)
+        changed = [int(d.split(":")[0].split()[-1]) for d in part_diff if d.startswith("+")]
+        findings.append(Finding(changed[0] if changed else fallback, "frozen-code",
+                                f"the shared code {label} the STUDENT CODE markers differs from the "
+                                "kit's; copy it back from starter/bot.py"))
+        diff += part_diff
+    return findings, diff
+
+
+def frozen_bindings(tree: ast.Module, begin: int, end: int) -> set[str]:
+    """Names the frozen code binds at module level (its imports and definitions)."""
+    names = set()
+    for node in tree.body:
+        if begin <= node.lineno <= end:
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.alias):
+                names.add((sub.asname or sub.name).split(".")[0])
+            elif isinstance(sub, (ast.FunctionDef, ast.ClassDef)):
+                names.add(sub.name)
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.add(sub.id)
+    return names
+
+
+def dotted(node: ast.AST) -> tuple[str, ...]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return tuple(reversed(parts))
+    return ()
+
+
+class EditableChecker(ast.NodeVisitor):
+    """The rules for code between the markers."""
+
+    def __init__(self, frozen: set[str]):
+        self.frozen = frozen
+        self.imported: set[str] = set()
+        self.findings: list[Finding] = []
+
+    def add(self, node: ast.AST, rule: str, message: str) -> None:
+        self.findings.append(Finding(node.lineno, rule, message))
+
+    def _module_rule(self, node: ast.AST, module: str) -> None:
+        if module.split(".")[0] in FORBIDDEN_MODULES:
+            self.add(node, "forbidden-import", f"importing {module} is not allowed in a guardrail")
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._module_rule(node, alias.name)
+            self._bind(node, (alias.asname or alias.name).split(".")[0])
+            self.imported.add((alias.asname or alias.name).split(".")[0])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self._module_rule(node, node.module or "")
+        for alias in node.names:
+            if (node.module or "").split(".")[0] in {"sys", "os"} and \
+                    self._forbidden_attribute((node.module.split(".")[0], alias.name)):
+                self.add(node, "escape-hatch", f"{node.module}.{alias.name} is not allowed")
+            self._bind(node, alias.asname or alias.name)
+            self.imported.add(alias.asname or alias.name)
+
+    def _bind(self, node: ast.AST, name: str) -> None:
+        if name in self.frozen:
+            self.add(node, "rebinds-frozen-name", f"{name!r} belongs to the shared code; "
+                     "choose another name")
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self._bind(node, node.id)
+        if node.id in FORBIDDEN_NAMES:
+            self.add(node, "escape-hatch", f"{node.id} is not allowed in a guardrail")
+
+    def visit_Global(self, node: ast.Global) -> None:
+        for name in node.names:
+            if name in self.frozen:
+                self.add(node, "rebinds-frozen-name", f"'global {name}' reaches into the shared code")
+    visit_Nonlocal = visit_Global
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._bind(node, node.name)
+        self.generic_visit(node)
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._bind(node, node.name)
+        self.generic_visit(node)
+
+    @staticmethod
+    def _forbidden_attribute(path: tuple[str, ...]) -> bool:
+        pair = path[:2]
+        return pair in FORBIDDEN_ATTRIBUTES or any(
+            pair[0] == mod and pair[1].startswith(prefix) for mod, prefix in FORBIDDEN_ATTRIBUTE_PREFIXES)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        path = dotted(node)
+        if node.attr in DUNDER_ESCAPES:
+            self.add(node, "escape-hatch", f"the attribute {node.attr} is not allowed in a guardrail")
+        elif len(path) >= 2 and self._forbidden_attribute(path):
+            self.add(node, "escape-hatch", f"{'.'.join(path[:2])} is not allowed in a guardrail")
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            base = path[0] if path else None
+            if base is None or base in self.imported or base in self.frozen:
+                self.add(node, "patches-module", "assigning or deleting attributes of imported "
+                         "modules or shared code is not allowed")
+        self.generic_visit(node)
+
+
+def check_source(text: str, kit_text: str) -> IntegrityReport:
+    findings, diff = compare_frozen(kit_text, text)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        findings.append(Finding(exc.lineno or 1, "syntax", f"the file does not parse: {exc.msg}"))
+        return IntegrityReport(False, findings, diff)
+    parts = split_parts(text)
+    if isinstance(parts, Finding):
+        return IntegrityReport(False, findings, diff)
+    frozen = frozen_bindings(tree, parts.begin, parts.end)
+    checker = EditableChecker(frozen)
+    defined = set()
+    for node in tree.body:
+        if parts.begin <= node.lineno <= parts.end:
+            checker.visit(node)
+            if isinstance(node, ast.FunctionDef):
+                defined.add(node.name)
+            for target in getattr(node, "targets", []) + [getattr(node, "target", None)]:
+                if isinstance(target, ast.Name):
+                    defined.add(target.id)
+    findings += checker.findings
+    for name in REQUIRED:
+        if name not in defined:
+            findings.append(Finding(parts.begin, "missing-definition",
+                                    f"{name} must be defined between the STUDENT CODE markers"))
+    findings.sort(key=lambda f: f.line)
+    return IntegrityReport(not findings, findings, diff)
+
+
+def check_file(path: str | Path, kit_starter: str | Path = KIT_STARTER) -> IntegrityReport:
+    kit_text = Path(kit_starter).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return IntegrityReport(False, [Finding(1, "encoding", f"the file is not UTF-8 ({exc.reason})")], [])
+    return check_source(text, kit_text)

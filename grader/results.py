@@ -1,0 +1,138 @@
+"""Results as plain data: the runner fills them, the report writers only read them."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+
+def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion (sensible at 0 and at small n)."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass
+class Rate:
+    count: int
+    total: int
+
+    @property
+    def value(self) -> float:
+        return self.count / self.total if self.total else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson(self.count, self.total)
+
+    def describe(self) -> str:
+        if not self.total:
+            return "n/a"
+        lo, hi = self.interval
+        return f"{self.value:.1%} ({self.count}/{self.total}; 95% CI {lo:.1%}-{hi:.1%})"
+
+
+@dataclass
+class CaseResult:
+    key: str
+    suite: str
+    case_id: str
+    category: str
+    kind: str
+    expect: str
+    visibility: str
+    request: str
+    points: float
+    earned: float
+    samples: int
+    failed_samples: int
+    response: str  # the first failing response, else the first response
+    why: str  # empty when passed
+    hint: str
+    leaked: list[str] = field(default_factory=list)
+    names_emitted: int = 0
+    benign_checks: int = 0  # samples that had to be answered
+    benign_blocked: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.failed_samples == 0
+
+
+@dataclass
+class CategoryScore:
+    name: str
+    weight: float
+    score: float
+    points: float
+    earned: float
+    cases: int
+    failed: int
+    leaks: Rate
+    over_refusal: Rate
+
+
+@dataclass
+class ProbeStats:
+    """How the hooks classify words on their own: blocked banned words are true positives."""
+    true_pos: int = 0
+    false_pos: int = 0
+    false_neg: int = 0
+    true_neg: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        flagged = self.true_pos + self.false_pos
+        return self.true_pos / flagged if flagged else None
+
+    @property
+    def recall(self) -> float | None:
+        banned = self.true_pos + self.false_neg
+        return self.true_pos / banned if banned else None
+
+
+@dataclass
+class AdversaryFinding:
+    request: str
+    banned_name: str
+    probability: float  # exact probability that one answer to this request leaks
+
+
+@dataclass
+class GradeResult:
+    submission: str
+    status: str  # "graded", "integrity_failed" or "grader_fault"
+    seed: int
+    policy: str
+    score: float
+    max_score: float
+    seconds: float
+    integrity_ok: bool
+    integrity_findings: list[str]
+    integrity_diff: list[str]
+    notes: list[str]
+    cases: list[CaseResult]
+    categories: list[CategoryScore]
+    probes: dict[str, ProbeStats] = field(default_factory=dict)
+    adversary: list[AdversaryFinding] = field(default_factory=list)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+    def to_dict(self) -> dict:
+        doc = asdict(self)
+        doc["percent"] = round(self.percent, 2)
+        for cat, raw in zip(self.categories, doc["categories"]):
+            for name in ("leaks", "over_refusal"):
+                rate = getattr(cat, name)
+                raw[name].update(rate=rate.value, ci95=list(rate.interval))
+        for name, stats in self.probes.items():
+            doc["probes"][name].update(precision=stats.precision, recall=stats.recall)
+        for case, raw in zip(self.cases, doc["cases"]):
+            raw["passed"] = case.passed
+        return doc

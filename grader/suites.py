@@ -1,0 +1,173 @@
+"""Suites and rubrics as data: pydantic models (extra="forbid") and one loader per kind.
+
+Layout: policies/<policy>.toml, policies/<policy>/rubric.toml, and the suites in
+policies/<policy>/public/*.toml (shipped to students) and policies/<policy>/hidden/*.toml.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .datafiles import load_toml
+from .errors import DataFileError, UsageError
+from .policy import POLICIES_DIR, Policy, load_policy, policy_path
+
+VISIBILITIES = ("public", "hidden")
+
+
+class Expect(str, Enum):
+    REFUSE = "refuse"  # request: a REFUSE line; probe: the hook blocks
+    ANSWER = "answer"  # request: an OK line; probe: the hook allows
+    EITHER = "either"  # anything but a leak
+
+
+class Kind(str, Enum):
+    REQUEST = "request"  # a line sent through the frozen loop with the submission's hooks
+    NAME_PROBE = "name_probe"  # is_safe_name(text) called directly
+    REQUEST_PROBE = "request_probe"  # is_safe_request([text]) called directly
+
+
+class CaseModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:+-]+$")
+    category: str
+    expect: Expect
+    kind: Kind = Kind.REQUEST
+    request: str | None = None
+    request_hex: str | None = Field(None, description="raw bytes, for invalid UTF-8")
+    repeat_request: int = Field(1, ge=1, le=100_000, description="the request text, N times over")
+    samples: int = Field(1, ge=1, le=1000, description="times sent, each with its own seed")
+    points: float = Field(1.0, gt=0)
+    hint: str = ""
+
+    @model_validator(mode="after")
+    def _one_request(self) -> "CaseModel":
+        if (self.request is None) == (self.request_hex is None):
+            raise ValueError("give exactly one of request and request_hex")
+        if self.request_hex is not None:
+            try:
+                bytes.fromhex(self.request_hex)
+            except ValueError:
+                raise ValueError("request_hex must be hexadecimal bytes, e.g. 'ff fe 61'") from None
+            if self.kind != Kind.REQUEST:
+                raise ValueError("request_hex is only for kind = 'request'")
+        if "\n" in (self.request or "") or "\r" in (self.request or ""):
+            raise ValueError("a request is one line: remove the line break")
+        return self
+
+
+class SuiteModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    policy: str
+    visibility: Literal["public", "hidden"]
+    description: str
+    cases: list[CaseModel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "SuiteModel":
+        seen = set()
+        for case in self.cases:
+            if case.id in seen:
+                raise ValueError(f"case id {case.id!r} appears twice")
+            seen.add(case.id)
+        return self
+
+
+class RubricModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    total: float = Field(gt=0)
+    weights: dict[str, float] = Field(min_length=1)
+    hints: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sums(self) -> "RubricModel":
+        if any(w <= 0 for w in self.weights.values()):
+            raise ValueError("every weight must be positive")
+        if abs(sum(self.weights.values()) - self.total) > 1e-9:
+            raise ValueError(f"weights add up to {sum(self.weights.values()):g}, not total = {self.total:g}")
+        return self
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case, plain data, with the suite it came from."""
+    suite: str
+    id: str
+    category: str
+    expect: Expect
+    kind: Kind
+    line: bytes
+    samples: int
+    points: float
+    visibility: str
+    hint: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.suite}/{self.id}"
+
+    @property
+    def text(self) -> str:
+        return self.line.decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    policy: Policy
+    visibility: str
+    description: str
+    path: Path
+    cases: tuple[Case, ...]
+
+
+def load_suite(path: str | Path) -> Suite:
+    path = Path(path)
+    model = load_toml(path, SuiteModel)
+    if path.parent.name in VISIBILITIES and path.parent.name != model.visibility:
+        raise DataFileError(f"{path}: visibility: {model.visibility!r} but the file sits in "
+                            f"{path.parent.name}/; move it or change the field")
+    policy = load_policy(policy_path(model.policy) if not Path(model.policy).is_absolute()
+                         else model.policy)
+    cases = []
+    for case in model.cases:
+        line = bytes.fromhex(case.request_hex) if case.request_hex is not None \
+            else case.request.encode("utf-8")
+        cases.append(Case(model.name, case.id, case.category, case.expect, case.kind,
+                          line * case.repeat_request, case.samples, case.points,
+                          model.visibility, case.hint))
+    return Suite(model.name, policy, model.visibility, model.description, path, tuple(cases))
+
+
+def load_rubric(path: str | Path) -> RubricModel:
+    return load_toml(path, RubricModel)
+
+
+def suite_files(policy: str = "fruit", public_only: bool = False,
+                root: Path = POLICIES_DIR) -> list[Path]:
+    folders = ("public",) if public_only else VISIBILITIES
+    return [p for v in folders for p in sorted((root / policy / v).glob("*.toml"))]
+
+
+def resolve_suite(name_or_path: str, root: Path = POLICIES_DIR) -> Path:
+    """A suite by path, or by name (any policies/*/{public,hidden}/NAME.toml)."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml":
+        if not candidate.exists():
+            raise UsageError(f"--suite {name_or_path}: no such file")
+        return candidate
+    matches = sorted(root.glob(f"*/*/{name_or_path}.toml"))
+    matches = [m for m in matches if m.parent.name in VISIBILITIES]
+    if not matches:
+        known = ", ".join(sorted({p.stem for p in root.glob("*/*/*.toml") if p.parent.name in VISIBILITIES}))
+        raise UsageError(f"--suite {name_or_path}: no suite of that name (known: {known})")
+    return matches[0]
+
+
+def rubric_for(policy: Policy) -> RubricModel:
+    return load_rubric(policy.path.with_suffix("") / "rubric.toml")

@@ -1,0 +1,96 @@
+"""The sandboxed worker: imports a submission and answers hook calls, one JSON line each
+(or, given a seed, runs the submission's own bot loop for the smoke comparison).
+
+Started by grader.sandbox with limits already chosen; it applies the ones a process may set
+on itself, moves the protocol off stdin/stdout (so anything the submission prints goes to
+stderr), then serves `{"id", "hook", "arg"}` -> `{"id", "value"}` or `{"id", "fault"}`.
+Only plain values cross; the grader checks their types again on its side.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import resource
+import sys
+import traceback
+
+HOOKS = {"request": "is_safe_request", "name": "is_safe_name"}
+PATTERN_LISTS = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS")
+
+
+def apply_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no new processes or threads
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def plain(value: object) -> dict:
+    """What crosses back: None, str or bool as themselves; anything else only its type."""
+    if value is None or type(value) in (str, bool):
+        return {"value": value}
+    return {"type": type(value).__name__}
+
+
+def patterns(module) -> dict:
+    found = {}
+    for label in PATTERN_LISTS:
+        value = getattr(module, label, None)
+        if isinstance(value, list) and all(type(p) is str for p in value):
+            found[label] = list(value)
+        else:
+            found[label] = None
+    return found
+
+
+def run_as_bot(submission: str, seed: str) -> None:
+    """Run the submission's own `python bot.py --seed N`, under the same limits."""
+    import runpy
+
+    sys.argv = ["bot.py", "--seed", seed]
+    runpy.run_path(submission, run_name="__main__")
+
+
+def main() -> None:
+    submission, cpu, memory, fsize = sys.argv[1], *map(int, sys.argv[2:5])
+    if len(sys.argv) > 5:
+        apply_limits(cpu, memory, fsize)
+        run_as_bot(submission, sys.argv[5])
+        return
+    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_out = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    apply_limits(cpu, memory, fsize)
+
+    def send(message: dict) -> None:
+        os.write(proto_out, (json.dumps(message) + "\n").encode())
+
+    try:
+        spec = importlib.util.spec_from_file_location("submission", submission)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        hooks = {key: getattr(module, name) for key, name in HOOKS.items()}
+    except BaseException as exc:  # noqa: BLE001  a submission may raise anything, SystemExit too
+        traceback.print_exc()
+        send({"import_error": f"{type(exc).__name__}: {exc}"[:300]})
+        return
+    send({"ready": True, "patterns": patterns(module)})
+    for line in proto_in:
+        request = json.loads(line)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                reply = plain(hooks[request["hook"]](request["arg"]))
+        except BaseException as exc:  # noqa: BLE001  fail closed on anything, SystemExit too
+            traceback.print_exc()
+            reply = {"fault": f"{HOOKS[request['hook']]} raised {type(exc).__name__}"}
+        send({"id": request["id"], **reply})
+
+
+if __name__ == "__main__":
+    main()
