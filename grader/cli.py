@@ -1,0 +1,141 @@
+"""The grader's command line: a thin click edge over the library.
+
+Exit codes (computed only in `exit_code_for` and `fail`): 0 graded (whatever the score),
+1 graded below --fail-under, 2 usage error (bad arguments or data files), 3 grader fault.
+"""
+from __future__ import annotations
+
+import sys
+from enum import IntEnum
+from pathlib import Path
+
+import click
+
+from .errors import DataFileError, GraderError, GraderFault, UsageError
+from .policy import POLICIES_DIR, load_policy
+from .report import FORMATS, render
+from .results import GradeResult
+from .runner import DEFAULT_SEED, grade
+from .suites import load_rubric, load_suite, resolve_suite, suite_files
+
+
+class ExitCode(IntEnum):
+    GRADED = 0
+    BELOW_THRESHOLD = 1
+    USAGE = 2
+    GRADER_FAULT = 3
+
+
+def exit_code_for(result: GradeResult, fail_under: float | None) -> ExitCode:
+    if result.status == "grader_fault":
+        return ExitCode.GRADER_FAULT
+    if fail_under is not None and result.percent < fail_under:
+        return ExitCode.BELOW_THRESHOLD
+    return ExitCode.GRADED
+
+
+def fail(error: GraderError) -> click.ClickException:
+    """The one place a library error becomes a message and an exit code."""
+    exc = click.ClickException(str(error))
+    exc.exit_code = ExitCode.GRADER_FAULT if isinstance(error, GraderFault) else ExitCode.USAGE
+    return exc
+
+
+def selected_suites(suites: tuple[str, ...], policy: str, public_only: bool) -> list[Path]:
+    if suites:
+        paths = [resolve_suite(s) for s in suites]
+        if public_only:
+            paths = [p for p in paths if load_suite(p).visibility == "public"]
+        return paths
+    paths = suite_files(policy, public_only)
+    if not paths:
+        raise UsageError(f"policy {policy!r} has no suites in {POLICIES_DIR / policy}/")
+    return paths
+
+
+def write_output(text: str, out: str | None) -> None:
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
+
+
+@click.group()
+def cli() -> None:
+    """guardrail-lab grader: check, run and score a bot.py submission."""
+
+
+@cli.command()
+@click.argument("submission", type=click.Path(dir_okay=False))
+@click.option("--suite", "suites", multiple=True, metavar="NAME|PATH",
+              help="Suite to run (repeatable); default: every suite of the policy.")
+@click.option("--policy", default="fruit", show_default=True, help="Policy whose suites to run.")
+@click.option("--public-only", is_flag=True, help="Skip hidden suites (what students can run).")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="Exit 1 when the score is below this percentage.")
+@click.option("--hidden-visibility", default="after_due_date", show_default=True,
+              type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+              help="Gradescope visibility of hidden cases.")
+def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, hidden_visibility):
+    """Grade SUBMISSION (a bot.py) against the suites and print a report."""
+    try:
+        paths = selected_suites(suites, policy, public_only)
+        total = sum(len(load_suite(p).cases) for p in paths)
+        show_bar = sys.stderr.isatty()
+        with click.progressbar(length=total, label="grading", file=sys.stderr,
+                               hidden=not show_bar) as bar:
+            result = grade(submission, paths, seed=seed, on_case=lambda _: bar.update(1))
+    except GraderError as error:
+        raise fail(error) from None
+    if fmt == "gradescope":
+        from .report import render_gradescope
+        text = render_gradescope(result, hidden_visibility)
+    else:
+        text = render(result, fmt, color=out is None and sys.stdout.isatty())
+    write_output(text, out)
+    sys.exit(exit_code_for(result, fail_under))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+def validate(paths):
+    """Check suite, policy and rubric files; print one line per file."""
+    errors = 0
+    for raw in paths:
+        path = Path(raw)
+        try:
+            if path.name == "rubric.toml":
+                load_rubric(path)
+                click.echo(f"ok: {path} (rubric)")
+            elif path.parent.name in ("public", "hidden"):
+                suite = load_suite(path)
+                click.echo(f"ok: {path} (suite {suite.name}, {suite.visibility}, {len(suite.cases)} cases)")
+            else:
+                policy = load_policy(path)
+                click.echo(f"ok: {path} (policy {policy.name}, {len(policy.banned)} banned words)")
+        except GraderError as error:
+            errors += 1
+            click.echo(f"error: {error}", err=True)
+    if errors:
+        sys.exit(ExitCode.USAGE)
+
+
+@cli.command("list")
+def list_cmd():
+    """List the policies and their suites."""
+    try:
+        for policy_file in sorted(POLICIES_DIR.glob("*.toml")):
+            policy = load_policy(policy_file)
+            click.echo(f"{policy.name}: {policy.description}")
+            for path in suite_files(policy.name):
+                suite = load_suite(path)
+                click.echo(f"  {suite.name:<16} {suite.visibility:<7} {len(suite.cases):>4} cases  "
+                           f"{suite.description}")
+    except DataFileError as error:
+        raise fail(error) from None
