@@ -89,7 +89,7 @@ class LocalHooks:
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 return hook(arg)
-        except Exception as exc:  # fail closed: any hook error refuses the request
+        except (Exception, SystemExit) as exc:  # fail closed; only Ctrl-C stops the bot
             traceback.print_exc(file=sys.stderr)
             raise HookFault(f"{hook.__name__} raised {type(exc).__name__}") from None
 
