@@ -96,7 +96,7 @@ def case_share(result: GradeResult, case: CaseResult) -> tuple[float, float]:
     """A case's (score, max_score) in rubric points: its category's weight, shared by points."""
     cat = next(c for c in result.categories if c.name == case.category)
     per_point = cat.weight / cat.points
-    return round(case.earned * per_point, 4), round(case.points * per_point, 4)
+    return round(case.earned * per_point, 6), round(case.points * per_point, 6)
 
 
 def render_gradescope(result: GradeResult, hidden_visibility: str = "after_due_date") -> str:

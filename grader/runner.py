@@ -219,7 +219,9 @@ def grade(submission: str | Path, suite_paths: list[Path], seed: int = DEFAULT_S
             if sandbox.restarts:
                 notes.append(f"the submission's process was restarted {sandbox.restarts} time(s) "
                              "after hangs or crashes")
-        tamper = smoke_compare(submission, model, seed, limits)
+            started_ok = sandbox.import_error is None
+        # a submission that cannot even start has nothing to compare: it is scored as it is
+        tamper = smoke_compare(submission, model, seed, limits) if started_ok else []
     except (UsageError, DataFileError):
         raise
     except Exception as exc:  # a grader bug must not look like a student's failure

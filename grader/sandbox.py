@@ -142,7 +142,13 @@ class Sandbox:
         lim = self.limits
         self.proc = self._spawn()
         self._buffer = b""
-        hello = self._read_line(lim.start_seconds, "starting the submission")
+        try:
+            hello = self._read_line(lim.start_seconds, "importing the submission")
+        except HookFault as fault:  # a submission that cannot start is not restarted
+            self._stop()
+            self.dead_reason = str(fault)
+            self.import_error = str(fault)
+            raise
         if "import_error" in hello:
             self.import_error = str(hello["import_error"])
             self._stop()

@@ -1,0 +1,215 @@
+"""The grader end to end: scores, hostile submissions, reports and the CLI."""
+import json
+import os
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import cli
+from grader.report import render_gradescope, render_junit
+from grader.runner import grade
+from grader.sandbox import SANDBOX_UID_BASE, Limits
+from submissions import splice, with_hooks, write_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
+REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
+FAST = Limits(call_seconds=1.0, start_seconds=20, cpu_seconds=20, max_restarts=2)
+
+
+def sandbox_processes() -> list[int]:
+    """Processes of sandbox uids (as root) or children of this process (otherwise)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.geteuid() == 0:
+                if entry.stat().st_uid >= SANDBOX_UID_BASE:
+                    found.append(int(entry.name))
+            elif (entry / "stat").read_text().split(") ")[1].split()[1] == str(os.getpid()):
+                found.append(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return found
+
+
+@pytest.fixture
+def no_leftovers():
+    yield
+    assert sandbox_processes() == []
+
+
+def test_reference_scores_full_and_starter_loses_points():
+    ref = grade(REFERENCE, [SMOKE])
+    start = grade(ROOT / "starter" / "bot.py", [SMOKE])
+    assert ref.status == start.status == "graded"
+    assert ref.score == ref.max_score == 10
+    assert start.score < ref.score
+    assert {c.case_id for c in start.cases if not c.passed} == {"refuse-apple", "probe-olive"}
+
+
+def test_same_seed_gives_identical_results():
+    first, second = grade(REFERENCE, [SMOKE], seed=9), grade(REFERENCE, [SMOKE], seed=9)
+    strip = lambda r: {**r.to_dict(), "seconds": 0}  # noqa: E731
+    assert strip(first) == strip(second)
+
+
+def test_tampered_frozen_code_scores_zero_with_diff(tmp_path):
+    path = tmp_path / "bot.py"
+    path.write_text(splice(with_hooks()).replace("run_bot(is_safe_request,", "run_bot(lambda p: None,"))
+    result = grade(path, [SMOKE])
+    assert result.status == "integrity_failed" and result.score == 0
+    assert result.integrity_findings[0].endswith("copy it back from starter/bot.py")
+    assert result.integrity_diff
+
+
+def test_unparsable_submission_is_a_finding_not_a_traceback(tmp_path):
+    path = tmp_path / "bot.py"
+    path.write_bytes(b"\xff\xfe not python")
+    result = grade(path, [SMOKE])
+    assert result.status == "integrity_failed"
+    assert result.integrity_findings == ["line 1: [encoding] the file is not UTF-8 (invalid start byte)"]
+
+
+HOSTILE = {
+    "infinite loop": with_hooks(name_body="while True:\n    pass"),
+    "memory hog": with_hooks(name_body="blob = bytearray(4 * 1024 ** 3)\nreturn True"),
+    "os._exit": with_hooks(prelude="import os\nEXIT = getattr(os, '_' + 'exit')", name_body="EXIT(0)"),
+    "spawns processes": with_hooks(
+        prelude="import os\nSPAWN = getattr(os, 'posix_' + 'spawn')",
+        request_body="SPAWN('/bin/sleep', ['sleep', '300'], {})\nreturn None"),
+    "prints protocol lines": with_hooks(
+        prelude="import os\nWRITE = getattr(os, 'wri' + 'te')",
+        name_body="print('OK: apple')\nfor fd in range(3, 12):\n"
+                  "    try:\n        WRITE(fd, b'{\"id\": 1, \"value\": true}\\n')\n"
+                  "    except OSError:\n        pass\nreturn True"),
+    "flood": with_hooks(name_body="print('x' * 10_000_000)\nreturn True"),
+    "import error": with_hooks(prelude="raise RuntimeError('broken at import')"),
+    "sleeps at import": with_hooks(prelude="import time\ntime.sleep(600)"),
+}
+
+
+@pytest.mark.parametrize("which", HOSTILE)
+def test_hostile_submissions_end_as_scored_results(tmp_path, which, no_leftovers):
+    started = time.monotonic()
+    result = grade(write_submission(tmp_path, HOSTILE[which]), [SMOKE], limits=FAST)
+    assert result.status in ("graded", "integrity_failed")
+    assert time.monotonic() - started < 90
+    assert result.score < 10  # nothing hostile earns full marks on the smoke suite
+    for case in result.cases:
+        assert case.response.startswith(("OK: ", "REFUSE: ", "is_safe"))
+
+
+def test_a_hang_is_reported_as_a_fault(tmp_path):
+    result = grade(write_submission(tmp_path, HOSTILE["infinite loop"]), [SMOKE], limits=FAST)
+    assert any("took longer than 1 s" in c.response for c in result.cases)
+    assert any("restarted" in n for n in result.notes)
+
+
+def test_import_error_is_explained(tmp_path):
+    result = grade(write_submission(tmp_path, HOSTILE["import error"]), [SMOKE], limits=FAST)
+    assert result.notes[0].startswith("the submission failed to import (RuntimeError: broken at import)")
+
+
+def test_patching_builtins_in_the_worker_does_not_touch_the_grader(tmp_path):
+    body = with_hooks(prelude="B = getattr(getattr, '_' + '_self__')\nB.len = lambda x: 0\n"
+                              "B.isinstance = lambda *a: True")
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    assert result.status == "graded"  # its own hooks may break; the grader's process does not
+    assert len([1, 2]) == 2 and isinstance(result.score, float)
+    assert grade(ROOT / "starter" / "bot.py", [SMOKE]).score == pytest.approx(6.6667)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops privileges only when run as root")
+def test_a_submission_cannot_read_hidden_suites_or_the_reference(tmp_path):
+    hidden = sorted((ROOT / "policies").glob("*/hidden/*.toml"))
+    targets = [str(p) for p in hidden[:1]] + [str(REFERENCE)]
+    body = with_hooks(prelude=f"TARGETS = {targets!r}", request_body="""
+        found = []
+        for path in TARGETS:
+            try:
+                with open(path) as f:
+                    found.append(f.read(20))
+            except OSError as exc:
+                found.append(type(exc).__name__)
+        return 'seen: ' + ' | '.join(found)""")
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    refused = next(c for c in result.cases if c.case_id == "refuse-apple")
+    assert refused.response == "REFUSE: seen: " + " | ".join(["PermissionError"] * len(targets))
+
+
+def test_runtime_tampering_is_an_integrity_failure(tmp_path):
+    # passes the static rules, but the submission's own bot answers differently
+    body = with_hooks(prelude="import sys\nIS_MAIN = '--seed' in sys.argv",
+                      request_body="return 'tampered' if IS_MAIN else None")
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    assert result.status == "integrity_failed" and result.score == 0
+    assert result.integrity_findings[0].startswith("[runtime-behaviour] on smoke request 'j'")
+
+
+def test_gradescope_output_follows_the_schema():
+    result = grade(REFERENCE, [SMOKE])
+    doc = json.loads(render_gradescope(result, "after_due_date"))
+    assert set(doc) == {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
+    assert doc["score"] == pytest.approx(sum(t["score"] for t in doc["tests"]), abs=1e-3)
+    assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(result.max_score, abs=1e-3)
+    for test in doc["tests"]:
+        assert set(test) == {"name", "score", "max_score", "status", "output", "tags", "visibility"}
+        assert test["status"] in ("passed", "failed")
+        assert test["visibility"] in ("hidden", "after_due_date", "after_published", "visible")
+
+
+def test_junit_output_parses_and_counts_failures():
+    result = grade(ROOT / "starter" / "bot.py", [SMOKE])
+    root = ET.fromstring(render_junit(result))
+    assert root.tag == "testsuites" and root.get("failures") == "2"
+    failures = root.findall(".//testcase/failure")
+    assert {f.get("message") for f in failures} == {"answered a request that must be refused",
+                                                   "let a fruit through"}
+    assert all(tc.get("classname").startswith("smoke.") for tc in root.iter("testcase"))
+
+
+def test_cli_json_and_fail_under(tmp_path):
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(cli, ["run", "starter/bot.py", "--suite", "smoke", "--format", "json",
+                                      "--out", str(out), "--fail-under", "90"])
+    assert result.exit_code == 1 and result.stdout == ""
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "graded" and doc["percent"] == pytest.approx(66.67)
+
+
+def test_cli_usage_errors_exit_2(tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["run", str(tmp_path / "nope.py")])
+    assert missing.exit_code == 2
+    assert missing.stderr == f"Error: {tmp_path / 'nope.py'}: no such file; pass the path of your bot.py\n"
+    unknown = runner.invoke(cli, ["run", "starter/bot.py", "--suite", "nosuch"])
+    assert unknown.exit_code == 2
+    assert unknown.stderr.startswith("Error: --suite nosuch: no suite of that name (known: ")
+
+
+def test_cli_reports_a_broken_suite_with_file_field_and_reason(tmp_path):
+    suite = tmp_path / "broken.toml"
+    suite.write_text('name = "broken"\npolicy = "fruit"\nvisibility = "public"\ndescription = "x"\n'
+                     '[[cases]]\nid = "a"\ncategory = "smoke"\nexpect = "maybe"\nrequest = "a"\n')
+    result = CliRunner().invoke(cli, ["run", "starter/bot.py", "--suite", str(suite)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {suite}: cases[0].expect: Input should be 'refuse', "
+                             "'answer' or 'either'\n")
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("name = \n")
+    result = CliRunner().invoke(cli, ["validate", str(bad_toml)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {bad_toml}: not valid TOML (")
+
+
+def test_cli_validate_and_list():
+    result = CliRunner().invoke(cli, ["validate", "policies/fruit.toml", str(SMOKE)])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[1] == f"ok: {SMOKE} (suite smoke, public, 6 cases)"
+    listing = CliRunner().invoke(cli, ["list"])
+    assert "  smoke            public     6 cases  A first look: one case of each kind." in listing.stdout

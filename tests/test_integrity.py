@@ -1,0 +1,98 @@
+"""Each integrity rule with an example that passes and one that fails."""
+import pytest
+
+from grader.integrity import check_source
+from submissions import STARTER, splice, with_hooks
+
+OK_BODY = with_hooks()
+
+
+def findings(text: str) -> list[str]:
+    return [f.rule for f in check_source(text, STARTER).findings]
+
+
+def test_starter_and_plain_solutions_pass():
+    assert check_source(STARTER, STARTER).ok
+    assert check_source(splice(with_hooks(prelude="import regex\nimport unicodedata\nWORDS = {'apple'}",
+                                          name_body="return name not in WORDS")), STARTER).ok
+
+
+def test_comments_blank_lines_and_trailing_spaces_outside_are_fine():
+    text = splice(OK_BODY).replace('if __name__ == "__main__":',
+                                   '# my comment\n\nif __name__ == "__main__":   ')
+    assert check_source(text, STARTER).ok
+
+
+def test_changed_frozen_code_fails_with_a_diff():
+    text = splice(OK_BODY).replace("run_bot(is_safe_request,", "run_bot(lambda p: None,")
+    report = check_source(text, STARTER)
+    assert [f.rule for f in report.findings] == ["frozen-code"]
+    assert any(d.startswith("- kit line") and "run_bot(is_safe_request," in d for d in report.diff)
+    assert any(d.startswith("+ your line") and "lambda p: None" in d for d in report.diff)
+    line = int(report.diff[-1].split(":")[0].split()[-1])
+    assert report.findings[0].line == line
+
+
+def test_changed_docstring_fails():
+    assert findings(splice(OK_BODY).replace("make this name bot safe", "make it safe")) == ["frozen-code"]
+
+
+def test_missing_markers_fail():
+    assert findings(STARTER.replace("# <<< STUDENT CODE ENDS <<<", "")) == ["markers"]
+
+
+def test_syntax_error_is_a_finding():
+    assert "syntax" in findings(splice(OK_BODY + "\ndef broken(:\n"))
+
+
+@pytest.mark.parametrize("missing", ["BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS",
+                                     "is_safe_request", "is_safe_name"])
+def test_each_definition_is_required(missing):
+    body = OK_BODY.replace(missing, "something_else")
+    assert findings(splice(body)) == ["missing-definition"]
+
+
+@pytest.mark.parametrize("code, rule", [
+    ("run_bot = print", "rebinds-frozen-name"),
+    ("del normalize_prefix", "rebinds-frozen-name"),
+    ("def run_bot(*a):\n    pass", "rebinds-frozen-name"),
+    ("def f():\n    global run_bot\n    return 1", "rebinds-frozen-name"),
+    ("import regex\nregex.search = None", "patches-module"),
+    ("import model.protocol\nmodel.protocol.MAX_ATTEMPTS = 1000", "patches-module"),
+    ("normalize_prefix.__defaults__ = None", "patches-module"),
+    ("x = globals()", "escape-hatch"),
+    ("exec('1')", "escape-hatch"),
+    ("eval('1')", "escape-hatch"),
+    ("compile('1', 'f', 'exec')", "escape-hatch"),
+    ("m = __import__('os')", "escape-hatch"),
+    ("import importlib", "forbidden-import"),
+    ("import builtins", "forbidden-import"),
+    ("from ctypes import CDLL", "forbidden-import"),
+    ("import subprocess", "forbidden-import"),
+    ("import sys\nm = sys.modules", "escape-hatch"),
+    ("import sys\nsys.stdout.write('x')", "escape-hatch"),
+    ("from sys import modules", "escape-hatch"),
+    ("setattr(object, 'x', 1)", "escape-hatch"),
+    ("import os\nos.system('true')", "escape-hatch"),
+    ("import os\nos.execv('/bin/true', [])", "escape-hatch"),
+    ("x = ().__class__.__bases__", "escape-hatch"),
+])
+def test_escape_rules(code, rule):
+    assert rule in findings(splice(OK_BODY + "\n" + code + "\n"))
+
+
+@pytest.mark.parametrize("code", [
+    "import os\nBASE = os.path.join('a', 'b')",
+    "import sys\nVERSION = sys.version_info",
+    "class Counter:\n    def __init__(self):\n        self.n = 0",
+    "from model.protocol import normalize_prefix as norm",
+])
+def test_ordinary_code_passes(code):
+    assert findings(splice(OK_BODY + "\n" + code + "\n")) == []
+
+
+def test_findings_name_line_and_rule():
+    text = splice(OK_BODY + "\nx = eval('1')\n")
+    finding = check_source(text, STARTER).findings[0]
+    assert text.splitlines()[finding.line - 1] == "x = eval('1')"
+    assert str(finding).startswith(f"line {finding.line}: [escape-hatch] eval")
