@@ -79,6 +79,7 @@ class Policy:
     description: str
     banned_noun: str
     banned: frozenset[str]
+    words: frozenset[str]
     allowlist: tuple[str, ...]
     legitimate: tuple[str, ...]
     homoglyphs: dict[str, str]
@@ -119,7 +120,7 @@ def load_policy(path: str | Path) -> Policy:
                             "remove it from one of the two lists")
     legitimate = tuple(n for n in model.names.allowlist + model.names.common if n not in banned)
     return Policy(model.name, model.description, model.banned_noun, frozenset(banned),
-                  tuple(model.names.allowlist), legitimate, dict(model.homoglyphs), path)
+                  frozenset(model.lexicon.words + model.lexicon.also_names), tuple(model.names.allowlist), legitimate, dict(model.homoglyphs), path)
 
 
 def policy_path(name_or_path: str) -> Path:

@@ -95,7 +95,9 @@ def render_json(result: GradeResult) -> str:
 def case_share(result: GradeResult, case: CaseResult) -> tuple[float, float]:
     """A case's (score, max_score) in rubric points: its category's weight, shared by points."""
     cat = next(c for c in result.categories if c.name == case.category)
-    per_point = cat.weight / cat.points
+    group = [c for c in result.cases if c.category == case.category and c.expect == case.expect]
+    n_groups = len({c.expect for c in result.cases if c.category == case.category})
+    per_point = cat.weight / n_groups / sum(c.points for c in group)
     return round(case.earned * per_point, 6), round(case.points * per_point, 6)
 
 

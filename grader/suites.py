@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .datafiles import load_toml
 from .errors import DataFileError, UsageError
 from .policy import POLICIES_DIR, Policy, load_policy, policy_path
+from .variants import LOOKALIKE_VARIANTS, VARIANTS, expand
 
 VISIBILITIES = ("public", "hidden")
+VariantName = Literal[tuple(VARIANTS)]  # type: ignore[valid-type]
 
 
 class Expect(str, Enum):
@@ -43,6 +45,9 @@ class CaseModel(BaseModel):
     samples: int = Field(1, ge=1, le=1000, description="times sent, each with its own seed")
     points: float = Field(1.0, gt=0)
     hint: str = ""
+    variants: list[VariantName] = Field(default_factory=list,
+                                        description="extra cases: this request, rewritten")
+    include_base: bool = Field(True, description="false: only the variants become cases")
 
     @model_validator(mode="after")
     def _one_request(self) -> "CaseModel":
@@ -60,18 +65,38 @@ class CaseModel(BaseModel):
         return self
 
 
+class GenerateModel(BaseModel):
+    """Cases generated from the policy's word lists: one per word, request = template."""
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:+-]+$")
+    source: Literal["banned", "words", "allowlist", "common"]
+    template: str = Field("{word}", pattern=r"\{word\}")
+    category: str
+    expect: Expect
+    kind: Kind = Kind.REQUEST
+    samples: int = Field(1, ge=1, le=1000)
+    points: float = Field(1.0, gt=0)
+    hint: str = ""
+    variants: list[VariantName] = Field(default_factory=list)
+    include_base: bool = True
+    every: int = Field(1, ge=1, description="keep every Nth word, for smaller suites")
+
+
 class SuiteModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     policy: str
     visibility: Literal["public", "hidden"]
     description: str
-    cases: list[CaseModel] = Field(min_length=1)
+    cases: list[CaseModel] = Field(default_factory=list)
+    generate: list[GenerateModel] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "SuiteModel":
+        if not self.cases and not self.generate:
+            raise ValueError("a suite needs at least one [[cases]] or [[generate]] table")
         seen = set()
-        for case in self.cases:
+        for case in [*self.cases, *self.generate]:
             if case.id in seen:
                 raise ValueError(f"case id {case.id!r} appears twice")
             seen.add(case.id)
@@ -82,7 +107,6 @@ class RubricModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     total: float = Field(gt=0)
     weights: dict[str, float] = Field(min_length=1)
-    hints: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _sums(self) -> "RubricModel":
@@ -129,19 +153,45 @@ class Suite:
 def load_suite(path: str | Path) -> Suite:
     path = Path(path)
     model = load_toml(path, SuiteModel)
+    if model.name != path.stem:
+        raise DataFileError(f"{path}: name: {model.name!r} must match the file name "
+                            f"({path.stem!r}), so that --suite NAME finds it")
     if path.parent.name in VISIBILITIES and path.parent.name != model.visibility:
         raise DataFileError(f"{path}: visibility: {model.visibility!r} but the file sits in "
                             f"{path.parent.name}/; move it or change the field")
     policy = load_policy(policy_path(model.policy) if not Path(model.policy).is_absolute()
                          else model.policy)
     cases = []
+
+    def add(base, case_id: str, line: bytes) -> None:
+        cases.append(Case(model.name, case_id, base.category, base.expect, base.kind, line,
+                          base.samples, base.points, model.visibility, base.hint))
+
+    def add_with_variants(base, case_id: str, text: str) -> None:
+        if base.include_base:
+            add(base, case_id, text.encode("utf-8") * getattr(base, "repeat_request", 1))
+        for variant, changed in expand(text, base.variants):
+            add(base, f"{case_id}~{variant}", changed.encode("utf-8"))
+
+    for base in [*model.cases, *model.generate]:
+        wrong = LOOKALIKE_VARIANTS.intersection(base.variants)
+        if wrong and base.expect == Expect.ANSWER:
+            raise DataFileError(f"{path}: {base.id}.variants: {sorted(wrong)[0]!r} is never a..z after "
+                                "normalization, so the bot refuses it: it cannot expect 'answer'")
     for case in model.cases:
-        line = bytes.fromhex(case.request_hex) if case.request_hex is not None \
-            else case.request.encode("utf-8")
-        cases.append(Case(model.name, case.id, case.category, case.expect, case.kind,
-                          line * case.repeat_request, case.samples, case.points,
-                          model.visibility, case.hint))
+        if case.request_hex is not None:
+            add(case, case.id, bytes.fromhex(case.request_hex) * case.repeat_request)
+        else:
+            add_with_variants(case, case.id, case.request)
+    for gen in model.generate:
+        for word in policy_words(policy, gen.source)[:: gen.every]:
+            add_with_variants(gen, f"{gen.id}:{word}", gen.template.replace("{word}", word))
     return Suite(model.name, policy, model.visibility, model.description, path, tuple(cases))
+
+
+def policy_words(policy: Policy, source: str) -> list[str]:
+    return sorted({"banned": policy.banned, "words": policy.words, "allowlist": policy.allowlist,
+                   "common": policy.legitimate}[source])
 
 
 def load_rubric(path: str | Path) -> RubricModel:
