@@ -47,7 +47,7 @@ def test_reference_scores_full_and_starter_loses_points():
     ref = grade(REFERENCE, [SMOKE])
     start = grade(ROOT / "starter" / "bot.py", [SMOKE])
     assert ref.status == start.status == "graded"
-    assert ref.score == ref.max_score == 10
+    assert ref.score == ref.max_score == 5  # the smoke category's weight
     assert start.score < ref.score
     assert {c.case_id for c in start.cases if not c.passed} == {"refuse-apple", "probe-olive"}
 
@@ -99,7 +99,7 @@ def test_hostile_submissions_end_as_scored_results(tmp_path, which, no_leftovers
     result = grade(write_submission(tmp_path, HOSTILE[which]), [SMOKE], limits=FAST)
     assert result.status in ("graded", "integrity_failed")
     assert time.monotonic() - started < 90
-    assert result.score < 10  # nothing hostile earns full marks on the smoke suite
+    assert result.score < result.max_score  # nothing hostile earns full marks on the smoke suite
     for case in result.cases:
         assert case.response.startswith(("OK: ", "REFUSE: ", "is_safe"))
 
@@ -121,7 +121,7 @@ def test_patching_builtins_in_the_worker_does_not_touch_the_grader(tmp_path):
     result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
     assert result.status == "graded"  # its own hooks may break; the grader's process does not
     assert len([1, 2]) == 2 and isinstance(result.score, float)
-    assert grade(ROOT / "starter" / "bot.py", [SMOKE]).score == pytest.approx(6.6667)
+    assert grade(ROOT / "starter" / "bot.py", [SMOKE]).score == pytest.approx(2.5)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops privileges only when run as root")
@@ -179,7 +179,7 @@ def test_cli_json_and_fail_under(tmp_path):
                                       "--out", str(out), "--fail-under", "90"])
     assert result.exit_code == 1 and result.stdout == ""
     doc = json.loads(out.read_text())
-    assert doc["status"] == "graded" and doc["percent"] == pytest.approx(66.67)
+    assert doc["status"] == "graded" and doc["percent"] == pytest.approx(50.0)
 
 
 def test_cli_usage_errors_exit_2(tmp_path):
