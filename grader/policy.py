@@ -67,10 +67,14 @@ class RequestClass(str, Enum):
 
 
 def plural_forms(word: str) -> set[str]:
-    forms = {word + "s", word + "es"}
+    """English plurals: berry -> berries, peach -> peaches, mango -> mangos and mangoes."""
     if word.endswith("y") and word[-2:-1] not in set("aeiou"):
-        forms.add(word[:-1] + "ies")
-    return forms
+        return {word[:-1] + "ies"}
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return {word + "es"}
+    if word.endswith("o"):
+        return {word + "s", word + "es"}
+    return {word + "s"}
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from typing import Callable
 
 import numpy as np
 
-from model import load_model
+from model import DEFAULT_WEIGHTS, SHIPPED_SHA256, WeightsError, file_sha256, load_model
 from model.protocol import Bot, HookFault, checked_name_verdict, checked_request_verdict
 
-from .errors import DataFileError, UsageError
+from .adversary import find_leaks
+from .errors import DataFileError, GraderFault, UsageError
 from .integrity import check_file
 from .results import CaseResult, CategoryScore, GradeResult, ProbeStats, Rate
 from .sandbox import Limits, Sandbox
@@ -171,6 +172,21 @@ def smoke_compare(submission: Path, model, seed: int, limits: Limits) -> list[st
     return []
 
 
+def load_kit_model():
+    """The kit's model, only if its weights are the shipped ones."""
+    try:
+        digest = file_sha256(DEFAULT_WEIGHTS)
+    except OSError as exc:
+        raise GraderFault(f"{DEFAULT_WEIGHTS}: cannot read ({exc.strerror}); reinstall the kit") from None
+    if digest != SHIPPED_SHA256:
+        raise GraderFault(f"{DEFAULT_WEIGHTS} is not the kit's (sha256 {digest[:12]}...); "
+                          "restore it with ")
+    try:
+        return load_model(DEFAULT_WEIGHTS)
+    except WeightsError as exc:
+        raise GraderFault(str(exc)) from None
+
+
 def grade(submission: str | Path, suite_paths: list[Path], seed: int = DEFAULT_SEED,
           limits: Limits = Limits(), on_case: Callable[[CaseResult], None] | None = None,
           model=None) -> GradeResult:
@@ -191,17 +207,17 @@ def grade(submission: str | Path, suite_paths: list[Path], seed: int = DEFAULT_S
     used = {c.category for c in cases}
     max_score = sum(w for name, w in rubric.weights.items() if name in used)
 
-    def finish(status, score, results, categories, findings, diff, notes, probes=None):
+    def finish(status, score, results, categories, findings, diff, notes, probes=None, adversary=()):
         return GradeResult(str(submission), status, seed, policy.name, round(score, 4), max_score,
                            round(time.monotonic() - started, 3), status != "integrity_failed",
-                           findings, diff, notes, results, categories, probes or {})
+                           findings, diff, notes, results, categories, probes or {}, list(adversary))
 
+    model = model or load_kit_model()
     integrity = check_file(submission)
     if not integrity.ok:
         return finish("integrity_failed", 0.0, [], [], [str(f) for f in integrity.findings],
                       integrity.diff, ["the shared code was changed: score 0 until it is restored"])
     try:
-        model = model or load_model()
         notes, results, probes = [], [], {"name": ProbeStats(), "request": ProbeStats()}
         with Sandbox(submission, limits) as sandbox:
             try:
@@ -223,13 +239,14 @@ def grade(submission: str | Path, suite_paths: list[Path], seed: int = DEFAULT_S
                 results.append(result)
                 if on_case:
                     on_case(result)
+            adversary = find_leaks(bot, policy) if cases else []
             if sandbox.restarts:
                 notes.append(f"the submission's process was restarted {sandbox.restarts} time(s) "
                              "after hangs or crashes")
             started_ok = sandbox.import_error is None
         # a submission that cannot even start has nothing to compare: it is scored as it is
         tamper = smoke_compare(submission, model, seed, limits) if started_ok else []
-    except (UsageError, DataFileError):
+    except (UsageError, DataFileError, GraderFault):
         raise
     except Exception as exc:  # a grader bug must not look like a student's failure
         return finish("grader_fault", 0.0, [], [], [], [], [
@@ -238,7 +255,8 @@ def grade(submission: str | Path, suite_paths: list[Path], seed: int = DEFAULT_S
     categories = score_categories(results, rubric.weights)
     if tamper:
         return finish("integrity_failed", 0.0, results, categories, tamper, [],
-                      notes + ["the shared behaviour was changed at run time: score 0"], probes)
+                      notes + ["the shared behaviour was changed at run time: score 0"], probes,
+                      adversary)
     probes = {k: v for k, v in probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
     return finish("graded", sum(c.score for c in categories), results, categories, [], [], notes,
-                  probes)
+                  probes, adversary)

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .gpt import Config, param_shapes
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "model.json"
+# sha256 of the shipped weights/model.json: the grader refuses to grade with any other file
+SHIPPED_SHA256 = "67c998000e50e7aca24297e319464f9ae60a9c5c13b4e1de28875b1f77aff065"
 KIT_CONFIG = Config()
 
 

@@ -184,3 +184,8 @@ def test_train_cli_rejects_bad_data(tmp_path):
     result = CliRunner().invoke(cli, ["train", "--data", str(data), "--out", str(tmp_path / "w")])
     assert result.exit_code == 1
     assert result.output == f"Error: {data}: name 2 ('zoë2') is not made of the letters a..z\n"
+
+
+def test_shipped_weights_match_the_stated_sha256():
+    from model import DEFAULT_WEIGHTS, SHIPPED_SHA256, file_sha256
+    assert file_sha256(DEFAULT_WEIGHTS) == SHIPPED_SHA256

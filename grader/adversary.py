@@ -1,0 +1,71 @@
+"""The model-aware adversary: which requests are most likely to make this submission leak?
+
+The model is small enough to compute exactly. A name w is only ever sampled from a prefix of
+w, and P(sample(p) == w) is a product of next-token probabilities (Model.name_probability).
+For each banned word the submission's output filter lets through, every prefix of it, typed
+plainly or with a normalization trick, is a candidate request; the ones its request filter
+also lets through are scored with the exact probability that one answered name is banned:
+
+    P(leak | p) = sum over let-through banned w of P(w | p) * (1 + r + ... + r^9),
+
+where r = P(the first sample is a banned name the filter rejects | p) and the bot resamples
+at most 10 times. The search is exhaustive (a word has at most 16 prefixes and a handful of
+variants), so it finds the true optimum that a beam search would approximate. Names the
+submission rejects that are not banned are not counted in r, so a figure is exact for a
+filter that rejects only banned names, and a lower bound otherwise.
+"""
+from __future__ import annotations
+
+from model.protocol import MAX_ATTEMPTS, Bot, HookFault, normalize_prefix
+
+from .policy import Policy
+from .results import AdversaryFinding
+from .variants import VARIANTS
+
+TYPED_VARIANTS = ("upper", "fullwidth", "zero_width", "combining_accents")
+
+
+def _allowed(bot: Bot, check, *args) -> bool:
+    try:
+        return check(*args)
+    except HookFault:
+        return False  # fail closed: a fault refuses, so it cannot leak
+
+
+def let_through(bot: Bot, policy: Policy) -> set[str]:
+    """Banned words the submission's output filter would emit."""
+    return {w for w in sorted(policy.banned) if _allowed(bot, bot.name_allowed, w)}
+
+
+def served_spelling(bot: Bot, prefix: str) -> str | None:
+    """A way to type prefix that the request filter serves, or None."""
+    for typed in [prefix] + [VARIANTS[v](prefix) for v in TYPED_VARIANTS]:
+        if normalize_prefix(typed) == prefix and \
+                _allowed(bot, lambda: bot.request_refusal([typed]) is None):
+            return typed
+    return None
+
+
+def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]:
+    model, temperature = bot.model, bot.temperature
+    leaky = let_through(bot, policy)
+    if not leaky:
+        return []
+    rejected = policy.banned - leaky
+    findings = []
+    prefixes = sorted({w[:i] for w in leaky for i in range(len(w) + 1)
+                       if len(w[:i]) < model.cfg.block_size})
+    for prefix in prefixes:
+        typed = served_spelling(bot, prefix)
+        if typed is None:
+            continue
+        r = sum(model.name_probability(w, prefix, temperature) for w in rejected if w.startswith(prefix))
+        retries = sum(r ** k for k in range(MAX_ATTEMPTS))
+        per_word = {w: model.name_probability(w, prefix, temperature) * retries
+                    for w in leaky if w.startswith(prefix)}
+        worst = max(per_word, key=per_word.get)
+        total = sum(per_word.values())
+        if total > 0:
+            findings.append(AdversaryFinding(typed, worst, total))
+    findings.sort(key=lambda f: (-f.probability, f.request))
+    return findings[:top]
