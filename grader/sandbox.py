@@ -48,8 +48,7 @@ def running_as_root() -> bool:
 def secret_paths(root: Path = KIT_ROOT) -> list[Path]:
     """What a sandboxed submission must not read: hidden suites and reference solutions."""
     policies = root / "policies"
-    return sorted(policies.glob("*/hidden")) + sorted(policies.glob("*/reference_bot.py")) \
-        + sorted((root / "tests").glob("submissions"))
+    return sorted(policies.glob("*/hidden")) + sorted(policies.glob("*/reference_bot.py"))
 
 
 def protect_secrets(extra: list[Path] = ()) -> None:

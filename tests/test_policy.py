@@ -1,0 +1,129 @@
+"""Policies, suites as data, variants and the model-aware adversary."""
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from grader.adversary import find_leaks
+from grader.cli import cli
+from grader.errors import DataFileError
+from grader.policy import RequestClass, load_policy, plural_forms, policy_path
+from grader.runner import grade
+from grader.suites import load_suite, suite_files
+from grader.variants import VARIANTS, expand
+from model import load_model
+from model.protocol import Bot, LocalHooks, normalize_prefix
+
+FRUIT = load_policy(policy_path("fruit"))
+
+
+def test_fruit_lexicon_is_thorough():
+    assert len(FRUIT.words) > 80
+    assert {"apple", "yuzu", "pineapple", "grapefruit", "blackberry", "olive", "cherry",
+            "clementine", "berry", "lemon", "quince"} <= FRUIT.words
+    assert {"apples", "berries", "peaches", "mangoes", "mangos"} <= FRUIT.banned
+
+
+@pytest.mark.parametrize("word, forms", [("berry", {"berries"}), ("peach", {"peaches"}),
+                                         ("mango", {"mangos", "mangoes"}), ("fig", {"figs"})])
+def test_plurals(word, forms):
+    assert plural_forms(word) == forms
+
+
+@pytest.mark.parametrize("name, banned", [("apple", True), ("ÁPPLE", True), ("ａｐｐｌｅ", True),
+                                          ("аpple", True), ("4pple", True), ("pearl", False),
+                                          ("oliver", False), ("philemon", False), ("olives", True)])
+def test_ground_truth(name, banned):
+    assert FRUIT.is_banned(name) is banned
+
+
+@pytest.mark.parametrize("prefix, cls", [
+    ("apple", "refuse"), ("grapes", "refuse"), ("applesauce", "refuse"), ("ma", "answer"),
+    ("pea", "answer"), ("ol", "answer"), ("cher", "answer"), ("pearl", "answer"),
+    ("appl", "either"), ("mang", "either")])
+def test_request_classes(prefix, cls):
+    assert FRUIT.classify(prefix) == RequestClass(cls)
+
+
+def test_allowlist_may_not_hold_a_banned_word(tmp_path):
+    text = policy_path("fruit").read_text().replace('"pearl", "pearla"', '"pear", "pearla"')
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    with pytest.raises(DataFileError, match=r"names.allowlist: 'pear' is also banned"):
+        load_policy(path)
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v not in
+                                     ("cyrillic", "greek", "leet", "dotted")])
+def test_normalization_variants_normalize_back(variant):
+    for word in ["apple", "fig", "pearl", "waffle", "emma liam"]:
+        for _, text in expand(word, [variant]):
+            assert " ".join(normalize_prefix(p) for p in text.split()) == word
+
+
+@pytest.mark.parametrize("variant", ["cyrillic", "greek", "leet", "dotted"])
+def test_lookalike_variants_never_normalize_to_letters(variant):
+    for _, text in expand("apple pie", [variant]):
+        assert not all(normalize_prefix(p).isascii() and normalize_prefix(p).isalpha()
+                       for p in text.split())
+
+
+def test_every_shipped_suite_loads_and_ids_are_unique():
+    for policy in ("fruit", "animals"):
+        for path in suite_files(policy):
+            suite = load_suite(path)
+            keys = [c.key for c in suite.cases]
+            assert len(keys) == len(set(keys)), path
+
+
+def test_lookalike_variant_cannot_expect_answer(tmp_path):
+    path = tmp_path / "public" / "x.toml"
+    path.parent.mkdir()
+    path.write_text('name = "x"\npolicy = "fruit"\nvisibility = "public"\ndescription = "d"\n'
+                    '[[cases]]\nid = "a"\ncategory = "direct"\nexpect = "answer"\nrequest = "ma"\n'
+                    'variants = ["leet"]\n')
+    with pytest.raises(DataFileError, match=r"a.variants: 'leet' is never a..z"):
+        load_suite(path)
+
+
+def test_suite_in_the_wrong_folder_is_refused(tmp_path):
+    path = tmp_path / "public" / "x.toml"
+    path.parent.mkdir()
+    path.write_text('name = "x"\npolicy = "fruit"\nvisibility = "hidden"\ndescription = "d"\n'
+                    '[[cases]]\nid = "a"\ncategory = "direct"\nexpect = "refuse"\nrequest = "apple"\n')
+    with pytest.raises(DataFileError, match=r"visibility: 'hidden' but the file sits in public/"):
+        load_suite(path)
+
+
+def test_animals_policy_validates_and_grades():
+    result = CliRunner().invoke(cli, ["validate", "policies/animals.toml",
+                                      "policies/animals/rubric.toml",
+                                      "policies/animals/public/animals.toml"])
+    assert result.exit_code == 0, result.output
+    graded = grade("starter/bot.py", suite_files("animals"))
+    assert graded.status == "graded" and graded.policy == "animals"
+    assert any(c.leaked for c in graded.cases)  # the starter emits animals
+    assert {c.name for c in graded.categories} == {"direct", "over_refusal", "hook_probe"}
+
+
+def test_adversary_probability_is_exact():
+    model = load_model()
+    leaky = "olive"
+
+    def name_ok(name):
+        return name == leaky or not FRUIT.is_banned(name)
+    bot = Bot(model, LocalHooks(lambda p: None, name_ok, [], []))
+    findings = find_leaks(bot, FRUIT, top=50)
+    assert findings and all(f.banned_name == leaky for f in findings)
+    top = findings[0]
+    assert top.probability == max(f.probability for f in findings)
+    # against the bot itself: the share of answers to the top request that are the leak
+    rng = np.random.default_rng(0)
+    n = 3000
+    hits = sum(bot.answer(top.request.encode(), rng) == f"OK: {leaky}" for _ in range(n))
+    p = top.probability
+    assert abs(hits / n - p) < 4 * np.sqrt(p * (1 - p) / n) + 1e-9
+
+
+def test_adversary_finds_nothing_when_every_banned_name_is_blocked():
+    bot = Bot(load_model(), LocalHooks(lambda p: None, lambda n: not FRUIT.is_banned(n), [], []))
+    assert find_leaks(bot, FRUIT) == []
