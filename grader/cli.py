@@ -102,6 +102,45 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, hid
     sys.exit(exit_code_for(result, fail_under))
 
 
+@cli.command("grade-all")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--out", default="grades.csv", show_default=True, type=click.Path(dir_okay=False),
+              help="The gradebook CSV.")
+@click.option("--reports", type=click.Path(file_okay=False),
+              help="Folder for one report per submission (default: next to --out).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Format of the per-submission reports.")
+@click.option("--jobs", type=click.IntRange(1), help="Parallel gradings (default: CPU cores).")
+@click.option("--suite", "suites", multiple=True, metavar="NAME|PATH")
+@click.option("--policy", default="fruit", show_default=True)
+@click.option("--public-only", is_flag=True)
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
+def grade_all_cmd(directory, out, reports, fmt, jobs, suites, policy, public_only, seed):
+    """Grade every *.py (or */bot.py) in DIRECTORY in parallel; write a gradebook."""
+    from .batch import find_submissions, grade_all, summary, write_gradebook
+
+    out_path = Path(out)
+    report_dir = Path(reports) if reports else out_path.with_name(out_path.stem + "-reports")
+    try:
+        paths = selected_suites(suites, policy, public_only)
+        for path in paths:
+            load_suite(path)  # a broken suite stops the batch before it starts
+        count = len(find_submissions(Path(directory)))
+        with click.progressbar(length=count, label="grading", file=sys.stderr,
+                               hidden=not sys.stderr.isatty()) as bar:
+            rows = grade_all(Path(directory), paths, report_dir, fmt, seed, jobs,
+                             on_done=lambda _: bar.update(1))
+        write_gradebook(rows, out_path)
+    except GraderError as error:
+        raise fail(error) from None
+    except OSError as exc:
+        raise fail(UsageError(f"cannot write the gradebook or reports: {exc}")) from None
+    click.echo(summary(rows), nl=False)
+    click.echo(f"gradebook: {out_path}  reports: {report_dir}/")
+    faults = any(r.status == "grader_fault" for r in rows)
+    sys.exit(ExitCode.GRADER_FAULT if faults else ExitCode.GRADED)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def validate(paths):

@@ -82,17 +82,18 @@ def scrubbed_env(home: str) -> dict[str, str]:
 
 
 def kill_uid(uid: int) -> None:
-    """SIGKILL every process owned by uid until none is left."""
+    """SIGKILL every live process owned by uid until none is left (zombies are dead already)."""
     for _ in range(50):
         found = False
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                if entry.stat().st_uid == uid:
-                    found = True
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                if entry.stat().st_uid != uid or (entry / "stat").read_text().split(") ")[1][0] == "Z":
+                    continue
+                found = True
+                os.kill(int(entry.name), signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
                 continue
         if not found:
             return
@@ -162,6 +163,7 @@ class Sandbox:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        self.proc.wait()
         if self.uid is not None:
             kill_uid(self.uid)
         for stream in (self.proc.stdin, self.proc.stdout):
@@ -170,7 +172,6 @@ class Sandbox:
                     stream.close()
             except OSError:
                 pass
-        self.proc.wait()
         self.proc = None
 
     def run_own_bot(self, lines: list[str], seed: int, timeout: float) -> list[str] | str:

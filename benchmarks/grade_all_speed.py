@@ -1,0 +1,50 @@
+"""Time `grade-all` on 50 submissions (a mix of reference, starter, flawed, broken and tampered
+ones) with the default suites, across the machine's cores. Target: under 2 minutes.
+
+    python benchmarks/grade_all_speed.py [--count 50] [--jobs N]
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from submissions import splice, with_hooks  # noqa: E402
+
+from grader.batch import grade_all, summary  # noqa: E402
+from grader.suites import suite_files  # noqa: E402
+
+KINDS = {
+    "reference": (ROOT / "policies" / "fruit" / "reference_bot.py").read_text(),
+    "starter": (ROOT / "starter" / "bot.py").read_text(),
+    "always_refuse": splice(with_hooks(request_body="return 'No.'", name_body="return False")),
+    "broken": "def is_safe_name(:\n",
+    "tampered": splice(with_hooks()).replace("run_bot(is_safe_request,", "run_bot(lambda p: None,"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "submissions"
+        folder.mkdir()
+        kinds = list(KINDS)
+        for i in range(args.count):
+            kind = kinds[i % len(kinds)]
+            (folder / f"s{i:03d}_{kind}.py").write_text(KINDS[kind])
+        start = time.perf_counter()
+        rows = grade_all(folder, suite_files("fruit"), Path(tmp) / "reports", jobs=args.jobs)
+        elapsed = time.perf_counter() - start
+    print(summary(rows, top=3), end="")
+    print(f"{args.count} submissions, {args.jobs} jobs: {elapsed:.1f} s "
+          f"({elapsed / args.count:.2f} s per submission; target < 120 s)")
+
+
+if __name__ == "__main__":
+    main()
