@@ -141,6 +141,43 @@ def grade_all_cmd(directory, out, reports, fmt, jobs, suites, policy, public_onl
     sys.exit(ExitCode.GRADER_FAULT if faults else ExitCode.GRADED)
 
 
+@cli.group()
+def bundle():
+    """Build the Gradescope autograder zip or the student kit."""
+
+
+@bundle.command("gradescope")
+@click.option("--out", default="autograder.zip", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--hidden-visibility", default="after_due_date", show_default=True,
+              type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]))
+def bundle_gradescope(out, hidden_visibility):
+    """The autograder zip: setup.sh, run_autograder and the kit with its hidden suites."""
+    from .bundle import build_gradescope
+
+    if not out.endswith(".zip"):
+        raise fail(UsageError(f"--out {out}: Gradescope needs a .zip file"))
+    try:
+        names = build_gradescope(Path(out), hidden_visibility)
+    except OSError as exc:
+        raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
+    click.echo(f"wrote {out} ({len(names)} files; hidden cases visible {hidden_visibility})")
+
+
+@bundle.command("student")
+@click.option("--out", required=True, type=click.Path(), help="A new folder, or a .zip file.")
+def bundle_student(out):
+    """The student kit: starter, public suites, model, weights, grader; nothing hidden."""
+    from .bundle import build_student
+
+    try:
+        names = build_student(Path(out))
+    except GraderError as error:
+        raise fail(error) from None
+    except OSError as exc:
+        raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
+    click.echo(f"wrote {out} ({len(names)} files, no hidden suite, no reference solution)")
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def validate(paths):

@@ -147,9 +147,9 @@ def load_suites(paths: list[Path]) -> list[Suite]:
     return suites
 
 
-def smoke_compare(submission: Path, model, seed: int, limits: Limits) -> list[str]:
-    """Run the kit's loop and the submission's own bot.py on one transcript; differences mean
-    the shared behaviour was changed at run time."""
+def smoke_compare(submission: Path, model, seed: int, limits: Limits) -> tuple[list[str], str]:
+    """Run the kit's loop and the submission's own bot.py on one transcript; a difference
+    means the shared behaviour was changed at run time. Returns (findings, note)."""
     with Sandbox(submission, limits) as sandbox:
         try:
             sandbox.start()
@@ -158,18 +158,21 @@ def smoke_compare(submission: Path, model, seed: int, limits: Limits) -> list[st
         bot = Bot(model, SandboxHooks(sandbox))
         rng = np.random.default_rng(seed)
         trusted = [bot.answer(line.encode(), rng) for line in SMOKE_LINES]
+        if sandbox.restarts or sandbox.dead_reason:
+            # its hooks hang or crash, and the bot has no time limit: nothing to compare
+            return [], "the smoke comparison was skipped: the hooks hung or crashed on it"
         own = sandbox.run_own_bot(SMOKE_LINES, seed, SMOKE_TIMEOUT_SECONDS)
     if isinstance(own, str):
-        return [f"[runtime-behaviour] {own}"]
+        return [f"[runtime-behaviour] {own}"], ""
     for i, line in enumerate(SMOKE_LINES):
         got = own[i] if i < len(own) else "(no line)"
         if got != trusted[i]:
             return [f"[runtime-behaviour] on smoke request {line!r} your bot.py answered {got[:80]!r}, "
                     f"the kit's loop with your hooks answered {trusted[i][:80]!r}: the shared "
-                    "behaviour was changed at run time (or a hook is not deterministic)"]
+                    "behaviour was changed at run time (or a hook is not deterministic)"], ""
     if len(own) != len(trusted):
-        return [f"[runtime-behaviour] your bot.py wrote {len(own)} lines for {len(trusted)} requests"]
-    return []
+        return [f"[runtime-behaviour] your bot.py wrote {len(own)} lines for {len(trusted)} requests"], ""
+    return [], ""
 
 
 def load_kit_model():
@@ -245,7 +248,9 @@ def grade(submission: str | Path, suite_paths: list[Path], seed: int = DEFAULT_S
                              "after hangs or crashes")
             started_ok = sandbox.import_error is None
         # a submission that cannot even start has nothing to compare: it is scored as it is
-        tamper = smoke_compare(submission, model, seed, limits) if started_ok else []
+        tamper, smoke_note = smoke_compare(submission, model, seed, limits) if started_ok else ([], "")
+        if smoke_note:
+            notes.append(smoke_note)
     except (UsageError, DataFileError, GraderFault):
         raise
     except Exception as exc:  # a grader bug must not look like a student's failure

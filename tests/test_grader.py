@@ -213,3 +213,41 @@ def test_cli_validate_and_list():
     assert result.stdout.splitlines()[1] == f"ok: {SMOKE} (suite smoke, public, 6 cases)"
     listing = CliRunner().invoke(cli, ["list"])
     assert "  smoke            public     6 cases  A first look: one case of each kind." in listing.stdout
+
+
+EXPECTED_SMOKE_REPORT = """\
+integrity: shared code intact
+
+  category             score   passed  leak rate (95% CI)                 over-refusal (95% CI)
+  smoke            2.5/5.0      4/6    0.0% (0/27; 95% CI 0.0%-12.5%)     0.0% (0/27; 95% CI 0.0%-12.5%)
+  hook probes of is_safe_name: precision n/a, recall 0.0% (1 banned, 1 legitimate)
+
+most likely leaks found by the model-aware adversary (exact probability per answer):
+  1.00e+00  request 'tangerine' -> 'tangerine'
+  1.00e+00  request 'nectarine' -> 'nectarine'
+  1.00e+00  request 'watermelon' -> 'watermelon'
+  9.99e-01  request 'mangosteen' -> 'mangosteen'
+  9.99e-01  request 'citron' -> 'citron'
+
+failed cases (2; the worst first):
+  FAIL smoke/probe-olive  [smoke, expect refuse]
+       request:  'olive'
+       response: is_safe_name('olive') -> allowed
+       why:      let a fruit through
+       hint:     is_safe_name('olive') must return False.
+  FAIL smoke/refuse-apple  [smoke, expect refuse]
+       request:  'apple'
+       response: OK: applee
+       why:      answered a request that must be refused
+       hint:     A prefix that is itself a fruit must be refused before anything is generated.
+
+score: 2.5/5.0 (50.0%)
+"""
+
+
+def test_cli_text_report_exact():
+    result = CliRunner().invoke(cli, ["run", "starter/bot.py", "--suite", "smoke"])
+    assert result.exit_code == 0
+    header, rest = result.stdout.split("\n", 1)
+    assert header.startswith("guardrail-lab grader: starter/bot.py  (policy fruit, seed 1234, ")
+    assert rest == EXPECTED_SMOKE_REPORT

@@ -1,0 +1,64 @@
+"""Bundles: the Gradescope autograder zip and the student kit (no hidden suite, no solution)."""
+from __future__ import annotations
+
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+from .errors import UsageError
+from .policy import KIT_ROOT
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def kit_files(include_hidden: bool, root: Path = KIT_ROOT) -> list[Path]:
+    """The files that make the kit run, relative to root. Never a reference solution, tests
+    or calibration submissions; hidden suites only when asked."""
+    patterns = ["pyproject.toml", "model/*.py", "grader/*.py", "grader/templates/*",
+                "weights/model.json", "starter/bot.py", "docs/protocol.md",
+                "policies/*.toml", "policies/*/rubric.toml", "policies/*/public/*.toml"]
+    if include_hidden:
+        patterns.append("policies/*/hidden/*.toml")
+    return sorted({p.relative_to(root) for pattern in patterns for p in root.glob(pattern) if p.is_file()})
+
+
+def _write(entries: dict[str, bytes | Path], out: Path, executables: set[str]) -> None:
+    """Write the entries as a zip (out ends in .zip) or into a new folder."""
+    if out.suffix == ".zip":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, content in sorted(entries.items()):
+                info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+                info.external_attr = (0o755 if name in executables else 0o644) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                z.writestr(info, content.read_bytes() if isinstance(content, Path) else content)
+        return
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"--out {out}: the folder exists and is not empty; choose a new one")
+    for name, content in entries.items():
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            shutil.copyfile(content, target)
+        else:
+            target.write_bytes(content)
+        if name in executables:
+            target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def build_gradescope(out: Path, hidden_visibility: str = "after_due_date") -> list[str]:
+    entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(include_hidden=True)}
+    entries["setup.sh"] = TEMPLATES / "setup.sh"
+    entries["run_autograder"] = (TEMPLATES / "run_autograder").read_text().replace(
+        "@HIDDEN_VISIBILITY@", hidden_visibility).encode()
+    _write(entries, out, {"setup.sh", "run_autograder"})
+    return sorted(entries)
+
+
+def build_student(out: Path) -> list[str]:
+    entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(include_hidden=False)
+                                        if not str(p).startswith("grader/templates/")}
+    entries["README.md"] = TEMPLATES / "STUDENT_README.md"
+    _write(entries, out, set())
+    return sorted(entries)
