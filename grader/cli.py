@@ -12,10 +12,11 @@ from pathlib import Path
 import click
 
 from .errors import DataFileError, GraderError, GraderFault, UsageError
+from .datafiles import data_file_kind
 from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .results import GradeResult
-from .runner import DEFAULT_SEED, grade
+from .runner import DEFAULT_SEED, grade, load_suites
 from .suites import load_rubric, load_suite, resolve_suite, suite_files
 
 
@@ -85,12 +86,11 @@ def cli() -> None:
 def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, hidden_visibility):
     """Grade SUBMISSION (a bot.py) against the suites and print a report."""
     try:
-        paths = selected_suites(suites, policy, public_only)
-        total = sum(len(load_suite(p).cases) for p in paths)
-        show_bar = sys.stderr.isatty()
+        loaded = load_suites(selected_suites(suites, policy, public_only))
+        total = sum(len(suite.cases) for suite in loaded)
         with click.progressbar(length=total, label="grading", file=sys.stderr,
-                               hidden=not show_bar) as bar:
-            result = grade(submission, paths, seed=seed, on_case=lambda _: bar.update(1))
+                               hidden=not sys.stderr.isatty()) as bar:
+            result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(1))
     except GraderError as error:
         raise fail(error) from None
     if fmt == "gradescope":
@@ -122,9 +122,7 @@ def grade_all_cmd(directory, out, reports, fmt, jobs, suites, policy, public_onl
     out_path = Path(out)
     report_dir = Path(reports) if reports else out_path.with_name(out_path.stem + "-reports")
     try:
-        paths = selected_suites(suites, policy, public_only)
-        for path in paths:
-            load_suite(path)  # a broken suite stops the batch before it starts
+        paths = load_suites(selected_suites(suites, policy, public_only))  # broken suites stop it here
         count = len(find_submissions(Path(directory)))
         with click.progressbar(length=count, label="grading", file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:
@@ -186,10 +184,11 @@ def validate(paths):
     for raw in paths:
         path = Path(raw)
         try:
-            if path.name == "rubric.toml":
+            kind = data_file_kind(path)
+            if kind == "rubric":
                 load_rubric(path)
                 click.echo(f"ok: {path} (rubric)")
-            elif path.parent.name in ("public", "hidden"):
+            elif kind == "suite":
                 suite = load_suite(path)
                 click.echo(f"ok: {path} (suite {suite.name}, {suite.visibility}, {len(suite.cases)} cases)")
             else:

@@ -36,3 +36,17 @@ def load_toml(path: str | Path, model: type[M]) -> M:
         err = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise DataFileError(f"{path}: {field_path(err['loc'])}: {err['msg']}{more}") from None
+
+
+def data_file_kind(path: str | Path) -> str:
+    """'suite', 'rubric' or 'policy', from the file's top-level keys (policy when unsure, so
+    its loader reports what is wrong)."""
+    try:
+        keys = set(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "policy"
+    if keys & {"cases", "generate", "visibility"}:
+        return "suite"
+    if keys & {"weights", "total"}:
+        return "rubric"
+    return "policy"

@@ -137,8 +137,9 @@ def score_categories(cases: list[CaseResult], weights: dict[str, float]) -> list
     return out
 
 
-def load_suites(paths: list[Path]) -> list[Suite]:
-    suites = [load_suite(p) for p in paths]
+def load_suites(paths: list[Path | Suite]) -> list[Suite]:
+    """Suites from paths (or already loaded), all of one policy."""
+    suites = [p if isinstance(p, Suite) else load_suite(p) for p in paths]
     if not suites:
         raise UsageError("no suites selected; pass --suite NAME or check policies/<policy>/public/")
     policies = {s.policy.path.resolve() for s in suites}
@@ -190,7 +191,7 @@ def load_kit_model():
         raise GraderFault(str(exc)) from None
 
 
-def grade(submission: str | Path, suite_paths: list[Path], seed: int = DEFAULT_SEED,
+def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = DEFAULT_SEED,
           limits: Limits = Limits(), on_case: Callable[[CaseResult], None] | None = None,
           model=None) -> GradeResult:
     """Grade one submission. Bad inputs raise UsageError/DataFileError; the submission's
