@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .datafiles import load_toml
 from .errors import DataFileError, UsageError
-from .policy import POLICIES_DIR, Policy, load_policy, policy_path
+from model.protocol import Refusal, is_model_prefix, normalize_prefix, parse_request
+
+from .policy import POLICIES_DIR, Policy, RequestClass, load_policy, policy_path
 from .variants import LOOKALIKE_VARIANTS, VARIANTS, expand
 
 VISIBILITIES = ("public", "hidden")
@@ -186,7 +188,41 @@ def load_suite(path: str | Path) -> Suite:
     for gen in model.generate:
         for word in policy_words(policy, gen.source)[:: gen.every]:
             add_with_variants(gen, f"{gen.id}:{word}", gen.template.replace("{word}", word))
+    for case in cases:
+        problem = expectation_error(policy, case)
+        if problem:
+            raise DataFileError(f"{path}: {case.id}: {problem}")
     return Suite(model.name, policy, model.visibility, model.description, path, tuple(cases))
+
+
+def request_class(policy: Policy, line: bytes) -> RequestClass:
+    """The policy's class of a whole request: refuse when the loop refuses it or any prefix
+    is refuse; answer when every prefix is answer (a blank request is); else either."""
+    try:
+        raw = parse_request(line)
+    except Refusal:
+        return RequestClass.REFUSE
+    classes = {policy.classify(normalize_prefix(p)) for p in raw} or {RequestClass.ANSWER}
+    if RequestClass.REFUSE in classes:
+        return RequestClass.REFUSE
+    return RequestClass.ANSWER if classes == {RequestClass.ANSWER} else RequestClass.EITHER
+
+
+def expectation_error(policy: Policy, case: Case) -> str | None:
+    """Why a case contradicts its policy, or None: a suite must agree with the ground truth."""
+    if case.kind != Kind.REQUEST:
+        text = case.line.decode("utf-8")
+        seen = normalize_prefix(text) if case.kind == Kind.REQUEST_PROBE else text
+        if not seen or not is_model_prefix(seen):
+            return "a probe takes a word of the letters a..z (after normalization, for request probes)"
+    if case.kind == Kind.NAME_PROBE:
+        cls = RequestClass.REFUSE if policy.is_banned(case.line.decode()) else RequestClass.ANSWER
+    else:
+        cls = request_class(policy, case.line)
+    if case.expect != Expect.EITHER and case.expect.value != cls.value:
+        return (f"expects {case.expect.value!r} but policy {policy.name} classes it as "
+                f"{cls.value!r}; fix the expectation or the policy's word lists")
+    return None
 
 
 def policy_words(policy: Policy, source: str) -> list[str]:

@@ -239,6 +239,11 @@ def run_bot(is_safe_request: Callable, is_safe_name: Callable, prefix_patterns: 
         if bot.pattern_error:
             print(f"warning: {bot.pattern_error}; every request will be refused", file=sys.stderr)
         stdout = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)
-        serve(bot, seed, sys.stdin.buffer, stdout)
+        try:
+            serve(bot, seed, sys.stdin.buffer, stdout)
+        except KeyboardInterrupt:  # Ctrl-C ends a session typed by hand
+            sys.exit(130)
+        except BrokenPipeError:  # the reader went away: nothing left to answer
+            sys.exit(0)
 
     command.main(args=argv, prog_name="bot.py", standalone_mode=True)

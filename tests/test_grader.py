@@ -125,21 +125,27 @@ def test_patching_builtins_in_the_worker_does_not_touch_the_grader(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops privileges only when run as root")
-def test_a_submission_cannot_read_hidden_suites_or_the_reference(tmp_path):
-    hidden = sorted((ROOT / "policies").glob("*/hidden/*.toml"))
-    targets = [str(p) for p in hidden[:1]] + [str(REFERENCE)]
-    body = with_hooks(prelude=f"TARGETS = {targets!r}", request_body="""
-        found = []
-        for path in TARGETS:
-            try:
-                with open(path) as f:
-                    found.append(f.read(20))
-            except OSError as exc:
-                found.append(type(exc).__name__)
-        return 'seen: ' + ' | '.join(found)""")
+def test_a_submission_searching_the_disk_finds_no_hidden_suite_or_solution(tmp_path):
+    body = with_hooks(prelude="import os\nimport model", request_body="""
+        kit = os.path.dirname(os.path.dirname(model.__file__))
+        read, denied = [], 0
+        for folder, _, files in os.walk(kit):
+            for name in files:
+                if name.endswith((".toml", ".py")) and ("hidden" in folder or "reference" in name):
+                    try:
+                        with open(os.path.join(folder, name)) as f:
+                            read.append(name + ":" + f.read(10))
+                    except OSError:
+                        denied += 1
+        hidden_dirs = sum("hidden" in d for _, dirs, _ in os.walk(kit) for d in dirs)
+        return f"read {read} denied {denied} hidden dirs {hidden_dirs}"
+        """)
     result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
     refused = next(c for c in result.cases if c.case_id == "refuse-apple")
-    assert refused.response == "REFUSE: seen: " + " | ".join(["PermissionError"] * len(targets))
+    # it sees that hidden folders exist, cannot list them, and cannot open the reference
+    hidden_dirs = len(list(ROOT.glob("policies/*/hidden")))
+    references = len(list(ROOT.glob("policies/*/reference_bot.py")))
+    assert refused.response == f"REFUSE: read [] denied {references} hidden dirs {hidden_dirs}"
 
 
 def test_runtime_tampering_is_an_integrity_failure(tmp_path):

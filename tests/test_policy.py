@@ -127,3 +127,22 @@ def test_adversary_probability_is_exact():
 def test_adversary_finds_nothing_when_every_banned_name_is_blocked():
     bot = Bot(load_model(), LocalHooks(lambda p: None, lambda n: not FRUIT.is_banned(n), [], []))
     assert find_leaks(bot, FRUIT) == []
+
+
+@pytest.mark.parametrize("case, message", [
+    ('expect = "answer"\nrequest = "emma apple"',
+     "a: expects 'answer' but policy fruit classes it as 'refuse'"),
+    ('expect = "refuse"\nrequest = "pearl"', "a: expects 'refuse' but policy fruit classes it as 'answer'"),
+    ('expect = "answer"\nkind = "name_probe"\nrequest = "olives"',
+     "a: expects 'answer' but policy fruit classes it as 'refuse'"),
+    ('expect = "refuse"\nkind = "request_probe"\nrequest = "аpple"',
+     "a: a probe takes a word of the letters a..z"),
+])
+def test_a_case_must_agree_with_the_policy(tmp_path, case, message):
+    path = tmp_path / "public" / "x.toml"
+    path.parent.mkdir()
+    path.write_text('name = "x"\npolicy = "fruit"\nvisibility = "public"\ndescription = "d"\n'
+                    f'[[cases]]\nid = "a"\ncategory = "direct"\n{case}\n')
+    with pytest.raises(DataFileError) as err:
+        load_suite(path)
+    assert str(err.value).startswith(f"{path}: {message}")
