@@ -92,13 +92,21 @@ def render_json(result: GradeResult) -> str:
     return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-def case_share(result: GradeResult, case: CaseResult) -> tuple[float, float]:
-    """A case's (score, max_score) in rubric points: its category's weight, shared by points."""
-    cat = next(c for c in result.categories if c.name == case.category)
-    group = [c for c in result.cases if c.category == case.category and c.expect == case.expect]
-    n_groups = len({c.expect for c in result.cases if c.category == case.category})
-    per_point = cat.weight / n_groups / sum(c.points for c in group)
-    return round(case.earned * per_point, 6), round(case.points * per_point, 6)
+def case_shares(result: GradeResult) -> list[tuple[float, float]]:
+    """Each case's (score, max_score) in rubric points: its category's weight, split equally
+    between the expectations present, then by points (as the runner scores)."""
+    weights = {c.name: c.weight for c in result.categories}
+    group_points: dict[tuple[str, str], float] = {}
+    for case in result.cases:
+        key = (case.category, case.expect)
+        group_points[key] = group_points.get(key, 0.0) + case.points
+    n_groups = {cat: sum(1 for c, _ in group_points if c == cat) for cat in weights}
+    shares = []
+    for case in result.cases:
+        per_point = weights[case.category] / n_groups[case.category] \
+            / group_points[(case.category, case.expect)]
+        shares.append((round(case.earned * per_point, 6), round(case.points * per_point, 6)))
+    return shares
 
 
 def render_gradescope(result: GradeResult, hidden_visibility: str = "after_due_date") -> str:
@@ -110,8 +118,7 @@ def render_gradescope(result: GradeResult, hidden_visibility: str = "after_due_d
                       "output": "\n".join(result.integrity_findings + result.integrity_diff + result.notes),
                       "visibility": "visible"})
     if result.integrity_ok and result.status == "graded":
-        for case in result.cases:
-            score, max_score = case_share(result, case)
+        for case, (score, max_score) in zip(result.cases, case_shares(result)):
             output = "passed" if case.passed else "\n".join(
                 line.strip() for line in failed_case_lines(case, color=False))
             tests.append({

@@ -72,7 +72,7 @@ def run_request_case(bot: Bot, case: Case, policy, seed: int) -> CaseResult:
         blocked += case.expect == Expect.ANSWER and response.startswith("REFUSE")
         if reason:
             failed += 1
-            if first_fail is None:
+            if first_fail is None or (leaks and not leaked[: -len(leaks)]):  # show the first leak
                 first_fail, why = response, reason
     benign = case.samples if case.expect == Expect.ANSWER else 0
     return result_for(case, failed, first_fail or first_response, why, leaked, emitted, benign, blocked)
