@@ -115,10 +115,13 @@ class Sandbox:
         self.uid = SANDBOX_UID_BASE + random.SystemRandom().randrange(10_000_000) \
             if running_as_root() else None
         self.workdir = Path(tempfile.mkdtemp(prefix="guardrail-worker-"))
-        self.stderr_path = Path(tempfile.mkstemp(prefix="guardrail-stderr-")[1])
+        fd, name = tempfile.mkstemp(prefix="guardrail-stderr-")
+        os.close(fd)
+        self.stderr_path = Path(name)
         try:
             shutil.copyfile(self.submission, self.workdir / "submission.py")
         except OSError as exc:
+            self.close()
             raise GraderFault(f"cannot copy {submission} into the sandbox: {exc}") from None
         if self.uid is not None:
             grant_interpreter_traversal()
@@ -130,7 +133,10 @@ class Sandbox:
     # ---- lifecycle -----------------------------------------------------------------
     def _spawn(self, *extra: str) -> subprocess.Popen:
         lim = self.limits
-        cmd = [sys.executable, "-I", "-B", "-m", "grader.worker", str(self.workdir / "submission.py"),
+        # the worker by path, with the kit's root as its import root: the submission imports
+        # this very kit, whatever else is installed (-I: no PYTHON* variables, no user site)
+        cmd = [sys.executable, "-I", "-B", str(KIT_ROOT / "grader" / "worker.py"),
+               str(self.workdir / "submission.py"),
                str(lim.cpu_seconds), str(lim.memory_bytes), str(lim.file_bytes), *extra]
         ids = dict(user=self.uid, group=self.uid, extra_groups=[]) if self.uid is not None else {}
         with open(self.stderr_path, "ab") as err:

@@ -93,4 +93,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the kit's root
     main()
