@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import resource
+import signal
 import sys
 import traceback
 
@@ -26,6 +27,15 @@ def apply_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no new processes or threads
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full stderr fails writes, not the worker
+
+
+def print_traceback() -> None:
+    """The traceback to stderr for the student, unless stderr is already full."""
+    try:
+        traceback.print_exc()
+    except OSError:
+        pass
 
 
 def plain(value: object) -> dict:
@@ -77,7 +87,7 @@ def main() -> None:
         spec.loader.exec_module(module)
         hooks = {key: getattr(module, name) for key, name in HOOKS.items()}
     except BaseException as exc:  # noqa: BLE001  a submission may raise anything, SystemExit too
-        traceback.print_exc()
+        print_traceback()
         send({"import_error": f"{type(exc).__name__}: {exc}"[:300]})
         return
     send({"ready": True, "patterns": patterns(module)})
@@ -87,7 +97,7 @@ def main() -> None:
             with contextlib.redirect_stdout(sys.stderr):
                 reply = plain(hooks[request["hook"]](request["arg"]))
         except BaseException as exc:  # noqa: BLE001  fail closed on anything, SystemExit too
-            traceback.print_exc()
+            print_traceback()
             reply = {"fault": f"{HOOKS[request['hook']]} raised {type(exc).__name__}"}
         send({"id": request["id"], **reply})
 

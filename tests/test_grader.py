@@ -257,3 +257,13 @@ def test_cli_text_report_exact():
     header, rest = result.stdout.split("\n", 1)
     assert header.startswith("guardrail-lab grader: starter/bot.py  (policy fruit, seed 1234, ")
     assert rest == EXPECTED_SMOKE_REPORT
+
+
+def test_a_full_stderr_does_not_kill_the_worker(tmp_path):
+    # every call prints a traceback; far more than the 2 KiB file limit allows
+    body = with_hooks(request_body="raise ValueError('x' * 500)")
+    limits = Limits(call_seconds=1.0, cpu_seconds=20, max_restarts=2, file_bytes=2048)
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=limits)
+    assert not any("restarted" in n for n in result.notes)
+    refusals = [c.response for c in result.cases if c.kind == "request"]
+    assert set(refusals) == {"REFUSE: is_safe_request raised ValueError; refusing to stay safe."}
