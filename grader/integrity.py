@@ -59,12 +59,6 @@ class IntegrityReport:
     findings: list[Finding]
     diff: list[str]
 
-    @property
-    def summary(self) -> str:
-        if self.ok:
-            return "shared code intact"
-        return str(self.findings[0]) + (f" (+{len(self.findings) - 1} more)" if len(self.findings) > 1 else "")
-
 
 @dataclass(frozen=True)
 class Parts:
@@ -87,17 +81,12 @@ def split_parts(text: str) -> Parts | Finding:
     return Parts(numbered[: b - 1], numbered[e:], b, e)
 
 
-def code_tokens(numbered: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
-    """(type, string, line) of the code tokens: comments, blank lines and spacing dropped."""
+def code_tokens(numbered: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """(type, string) of the code tokens: comments, blank lines and trailing spaces dropped."""
     source = "\n".join(text for _, text in numbered) + "\n"
     skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
-    out = []
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type not in skip:
-            text = tok.string.rstrip() if tok.type == tokenize.STRING else tok.string
-            out.append((tok.type, "\n".join(part.rstrip() for part in text.split("\n")),
-                        numbered[min(tok.start[0], len(numbered)) - 1][0] if numbered else 1))
-    return out
+    return [(tok.type, "\n".join(part.rstrip() for part in tok.string.split("\n")))
+            for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type not in skip]
 
 
 def code_lines(numbered: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -125,7 +114,7 @@ def compare_frozen(kit_text: str, text: str) -> tuple[list[Finding], list[str]]:
     for label, kit_part, sub_part, fallback in (("before", kit.header, sub.header, sub.begin),
                                                 ("after", kit.footer, sub.footer, sub.end)):
         try:
-            same = [t[:2] for t in code_tokens(kit_part)] == [t[:2] for t in code_tokens(sub_part)]
+            same = code_tokens(kit_part) == code_tokens(sub_part)
         except (tokenize.TokenError, SyntaxError):
             same = False
         if same:
@@ -193,7 +182,9 @@ class EditableChecker(ast.NodeVisitor):
             if (node.module or "").split(".")[0] in {"sys", "os"} and \
                     self._forbidden_attribute((node.module.split(".")[0], alias.name)):
                 self.add(node, "escape-hatch", f"{node.module}.{alias.name} is not allowed")
-            self._bind(node, alias.asname or alias.name)
+            same_import = node.module == "model.protocol" and alias.asname in (None, alias.name)
+            if not same_import:  # importing the shared helper again under its name is harmless
+                self._bind(node, alias.asname or alias.name)
             self.imported.add(alias.asname or alias.name)
 
     def _bind(self, node: ast.AST, name: str) -> None:

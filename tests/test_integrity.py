@@ -55,6 +55,7 @@ def test_each_definition_is_required(missing):
 @pytest.mark.parametrize("code, rule", [
     ("run_bot = print", "rebinds-frozen-name"),
     ("del normalize_prefix", "rebinds-frozen-name"),
+    ("from model.protocol import Bot as run_bot", "rebinds-frozen-name"),
     ("def run_bot(*a):\n    pass", "rebinds-frozen-name"),
     ("def f():\n    global run_bot\n    return 1", "rebinds-frozen-name"),
     ("import regex\nregex.search = None", "patches-module"),
@@ -86,6 +87,7 @@ def test_escape_rules(code, rule):
     "import sys\nVERSION = sys.version_info",
     "class Counter:\n    def __init__(self):\n        self.n = 0",
     "from model.protocol import normalize_prefix as norm",
+    "from model.protocol import normalize_prefix",
 ])
 def test_ordinary_code_passes(code):
     assert findings(splice(OK_BODY + "\n" + code + "\n")) == []
