@@ -148,7 +148,25 @@ def load_suites(paths: list[Path | Suite]) -> list[Suite]:
     return suites
 
 
-def smoke_compare(submission: Path, model, seed: int, limits: Limits) -> tuple[list[str], str]:
+def valid_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def smoke_transcript(cases: list[Case], seed: int, extra: int = 8) -> list[str]:
+    """Fixed lines plus a seeded draw of the suites' requests, so that a submission cannot
+    behave well on the smoke lines alone."""
+    pool = [c.text for c in cases if c.kind == Kind.REQUEST and len(c.line) <= 200 and valid_utf8(c.line)]
+    rng = np.random.default_rng([seed, 7])
+    picks = rng.choice(len(pool), size=min(extra, len(pool)), replace=False) if pool else []
+    return SMOKE_LINES + [pool[i] for i in sorted(picks)]
+
+
+def smoke_compare(submission: Path, model, seed: int, limits: Limits,
+                  lines: list[str]) -> tuple[list[str], str]:
     """Run the kit's loop and the submission's own bot.py on one transcript; a difference
     means the shared behaviour was changed at run time. Returns (findings, note)."""
     with Sandbox(submission, limits) as sandbox:
@@ -158,14 +176,14 @@ def smoke_compare(submission: Path, model, seed: int, limits: Limits) -> tuple[l
             pass
         bot = Bot(model, SandboxHooks(sandbox))
         rng = np.random.default_rng(seed)
-        trusted = [bot.answer(line.encode(), rng) for line in SMOKE_LINES]
+        trusted = [bot.answer(line.encode(), rng) for line in lines]
         if sandbox.restarts or sandbox.dead_reason:
             # its hooks hang or crash, and the bot has no time limit: nothing to compare
             return [], "the smoke comparison was skipped: the hooks hung or crashed on it"
-        own = sandbox.run_own_bot(SMOKE_LINES, seed, SMOKE_TIMEOUT_SECONDS)
+        own = sandbox.run_own_bot(lines, seed, SMOKE_TIMEOUT_SECONDS)
     if isinstance(own, str):
         return [f"[runtime-behaviour] {own}"], ""
-    for i, line in enumerate(SMOKE_LINES):
+    for i, line in enumerate(lines):
         got = own[i] if i < len(own) else "(no line)"
         if got != trusted[i]:
             return [f"[runtime-behaviour] on smoke request {line!r} your bot.py answered {got[:80]!r}, "
@@ -249,7 +267,8 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
                              "after hangs or crashes")
             started_ok = sandbox.import_error is None
         # a submission that cannot even start has nothing to compare: it is scored as it is
-        tamper, smoke_note = smoke_compare(submission, model, seed, limits) if started_ok else ([], "")
+        tamper, smoke_note = smoke_compare(submission, model, seed, limits,
+                                           smoke_transcript(cases, seed)) if started_ok else ([], "")
         if smoke_note:
             notes.append(smoke_note)
     except (UsageError, DataFileError, GraderFault):

@@ -34,6 +34,7 @@ SANDBOX_UID_BASE = 1_900_000_000  # far above any real account's uid
 @dataclass(frozen=True)
 class Limits:
     call_seconds: float = 2.0
+    total_seconds: float = 60.0  # all hook calls of one grading together
     start_seconds: float = 30.0
     cpu_seconds: int = 120
     memory_bytes: int = 1 << 30
@@ -107,6 +108,7 @@ class Sandbox:
         self.submission = Path(submission)
         self.limits = limits
         self.restarts = 0
+        self.spent = 0.0
         self.next_id = 0
         self.proc: subprocess.Popen | None = None
         self.dead_reason: str | None = None
@@ -263,6 +265,12 @@ class Sandbox:
         if self.dead_reason:
             raise HookFault(self.dead_reason)
         name = "is_safe_request" if hook == "request" else "is_safe_name"
+        if self.spent > self.limits.total_seconds:
+            self._stop()
+            self.dead_reason = (f"the hooks used up their {self.limits.total_seconds:g} s for this "
+                                "grading; every later hook call fails closed")
+            raise HookFault(self.dead_reason)
+        started = time.monotonic()
         try:
             if self.proc is None:
                 self.start()
@@ -272,9 +280,11 @@ class Sandbox:
             self.proc.stdin.flush()
             reply = self._read_line(self.limits.call_seconds, f"running {name}")
         except (HookFault, BrokenPipeError, OSError) as exc:
+            self.spent += time.monotonic() - started
             self._restart_after(exc)
             raise HookFault(str(exc) if isinstance(exc, HookFault)
                             else f"the submission's process died while running {name}") from None
+        self.spent += time.monotonic() - started
         if reply.get("id") != self.next_id:
             self._restart_after(None)
             raise HookFault(f"the submission wrote junk on the grader's pipe while running {name}")

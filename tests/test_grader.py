@@ -267,3 +267,20 @@ def test_a_full_stderr_does_not_kill_the_worker(tmp_path):
     assert not any("restarted" in n for n in result.notes)
     refusals = [c.response for c in result.cases if c.kind == "request"]
     assert set(refusals) == {"REFUSE: is_safe_request raised ValueError; refusing to stay safe."}
+
+
+def test_slow_hooks_share_one_time_budget(tmp_path):
+    body = with_hooks(prelude="import time", name_body="time.sleep(0.3)\nreturn True")
+    limits = Limits(call_seconds=1.0, total_seconds=2.0, cpu_seconds=20, max_restarts=2)
+    started = time.monotonic()
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=limits)
+    assert time.monotonic() - started < 30
+    assert any("used up their 2 s" in c.response for c in result.cases)
+
+
+def test_smoke_transcript_holds_suite_requests():
+    from grader.runner import SMOKE_LINES, smoke_transcript
+    from grader.suites import load_suite
+    lines = smoke_transcript(list(load_suite(SMOKE).cases), seed=3)
+    assert lines[: len(SMOKE_LINES)] == SMOKE_LINES
+    assert set(lines[len(SMOKE_LINES):]) == {"apple", "pearl", "ma", "ol"}
