@@ -16,6 +16,7 @@ from pathlib import Path
 KIT_STARTER = Path(__file__).resolve().parent.parent / "starter" / "bot.py"
 BEGIN_MARKER = "# >>> STUDENT CODE BEGINS"
 END_MARKER = "# <<< STUDENT CODE ENDS <<<"
+MAX_SUBMISSION_BYTES = 1 << 20
 REQUIRED = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS", "is_safe_request", "is_safe_name")
 
 FORBIDDEN_NAMES = {
@@ -265,6 +266,10 @@ def check_source(text: str, kit_text: str) -> IntegrityReport:
 
 def check_file(path: str | Path, kit_starter: str | Path = KIT_STARTER) -> IntegrityReport:
     kit_text = Path(kit_starter).read_text(encoding="utf-8")
+    size = Path(path).stat().st_size
+    if size > MAX_SUBMISSION_BYTES:
+        return IntegrityReport(False, [Finding(1, "size", f"the file has {size} bytes; a bot.py "
+                                                          f"holds at most {MAX_SUBMISSION_BYTES}")], [])
     try:
         text = Path(path).read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -65,6 +65,9 @@ def render_text(result: GradeResult, color: bool = False) -> str:
         out.append("most likely leaks found by the model-aware adversary (exact probability per answer):")
         for f in result.adversary:
             out.append(f"  {f.probability:.2e}  request {f.request!r} -> {f.banned_name!r}")
+    elif result.cases and result.status != "grader_fault":
+        out.append("  model-aware adversary: no request your filters serve can make the bot emit "
+                   f"{result.banned_noun}")
     failed = [c for c in result.cases if not c.passed]
     public_failed = [c for c in failed if c.visibility == "public"]
     if failed:
@@ -77,7 +80,7 @@ def render_text(result: GradeResult, color: bool = False) -> str:
             out.append(f"  ... and {len(public_failed) - MAX_FAILED_SHOWN} more public failures (see --format json)")
         hidden = len(failed) - len(public_failed)
         if hidden:
-            out.append(f"  ... and {hidden} hidden case(s), not shown")
+            out.append(f"  ... and {hidden} hidden case(s), not shown here (instructors: --format json)")
     if result.notes:
         out.append("")
         out += [f"note: {n}" for n in result.notes]

@@ -119,6 +119,7 @@ class GradeResult:
     categories: list[CategoryScore]
     probes: dict[str, ProbeStats] = field(default_factory=dict)
     adversary: list[AdversaryFinding] = field(default_factory=list)
+    banned_noun: str = "a banned word"
 
     @property
     def percent(self) -> float:

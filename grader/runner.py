@@ -232,7 +232,8 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     def finish(status, score, results, categories, findings, diff, notes, probes=None, adversary=()):
         return GradeResult(str(submission), status, seed, policy.name, round(score, 4), max_score,
                            round(time.monotonic() - started, 3), status != "integrity_failed",
-                           findings, diff, notes, results, categories, probes or {}, list(adversary))
+                           findings, diff, notes, results, categories, probes or {}, list(adversary),
+                           policy.banned_noun)
 
     model = model or load_kit_model()
     integrity = check_file(submission)

@@ -98,3 +98,11 @@ def test_findings_name_line_and_rule():
     finding = check_source(text, STARTER).findings[0]
     assert text.splitlines()[finding.line - 1] == "x = eval('1')"
     assert str(finding).startswith(f"line {finding.line}: [escape-hatch] eval")
+
+
+def test_an_oversized_file_is_a_finding(tmp_path):
+    from grader.integrity import check_file
+    path = tmp_path / "bot.py"
+    path.write_text(splice(OK_BODY) + "#" * (1 << 20))
+    report = check_file(path)
+    assert [f.rule for f in report.findings] == ["size"]
