@@ -16,7 +16,7 @@ from .gpt import Config, param_shapes
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "model.json"
 # sha256 of the shipped weights/model.json: the grader refuses to grade with any other file
-SHIPPED_SHA256 = "67c998000e50e7aca24297e319464f9ae60a9c5c13b4e1de28875b1f77aff065"
+SHIPPED_SHA256 = "2f7453c382230286d4ac351bbc1f9a5332112d2a846f728c847c11a76afb4a30"
 KIT_CONFIG = Config()
 
 
