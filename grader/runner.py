@@ -250,6 +250,9 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
                 tail = sandbox.stderr_tail(600).strip()
                 if tail:
                     notes.append("its error output ends with: " + tail.splitlines()[-1][:200])
+            if sandbox.granted:
+                notes.append("granted o+x (traverse only) on " + ", ".join(map(str, sandbox.granted))
+                             + " so that the sandbox user can run Python")
             bot = Bot(model, SandboxHooks(sandbox))
             if bot.pattern_error and not sandbox.import_error:
                 notes.append(f"{bot.pattern_error}: every request is refused")

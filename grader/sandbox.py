@@ -125,8 +125,9 @@ class Sandbox:
         except OSError as exc:
             self.close()
             raise GraderFault(f"cannot copy {submission} into the sandbox: {exc}") from None
+        self.granted: list[Path] = []
         if self.uid is not None:
-            grant_interpreter_traversal()
+            self.granted = grant_interpreter_traversal()
             protect_secrets()
             os.chown(self.workdir, self.uid, self.uid)
             os.chown(self.workdir / "submission.py", self.uid, self.uid)
