@@ -66,7 +66,12 @@ def write_output(text: str, out: str | None) -> None:
 
 @click.group()
 def cli() -> None:
-    """guardrail-lab grader: check, run and score a bot.py submission."""
+    """guardrail-lab grader: check, run and score a bot.py submission.
+
+    \b
+    Exit codes: 0 graded (whatever the score), 1 graded below --fail-under,
+    2 usage error (bad arguments or data files), 3 grader fault.
+    """
 
 
 @cli.command()
@@ -93,12 +98,8 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, hid
             result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(1))
     except GraderError as error:
         raise fail(error) from None
-    if fmt == "gradescope":
-        from .report import render_gradescope
-        text = render_gradescope(result, hidden_visibility)
-    else:
-        text = render(result, fmt, color=out is None and sys.stdout.isatty())
-    write_output(text, out)
+    write_output(render(result, fmt, color=out is None and sys.stdout.isatty(),
+                        hidden_visibility=hidden_visibility), out)
     sys.exit(exit_code_for(result, fail_under))
 
 

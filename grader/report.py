@@ -171,7 +171,10 @@ def render_junit(result: GradeResult) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def render(result: GradeResult, fmt: str, color: bool = False) -> str:
+def render(result: GradeResult, fmt: str, color: bool = False,
+           hidden_visibility: str = "after_due_date") -> str:
     if fmt == "text":
         return render_text(result, color)
-    return {"json": render_json, "gradescope": render_gradescope, "junit": render_junit}[fmt](result)
+    if fmt == "gradescope":
+        return render_gradescope(result, hidden_visibility)
+    return {"json": render_json, "junit": render_junit}[fmt](result)
