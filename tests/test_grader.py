@@ -284,3 +284,11 @@ def test_smoke_transcript_holds_suite_requests():
     lines = smoke_transcript(list(load_suite(SMOKE).cases), seed=3)
     assert lines[: len(SMOKE_LINES)] == SMOKE_LINES
     assert set(lines[len(SMOKE_LINES):]) == {"apple", "pearl", "ma", "ol"}
+
+
+def test_cli_refuses_foreign_weights_with_exit_3(monkeypatch):
+    monkeypatch.setattr("grader.runner.SHIPPED_SHA256", "0" * 64)
+    result = CliRunner().invoke(cli, ["run", "starter/bot.py", "--suite", "smoke"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith(f"Error: {ROOT / 'weights' / 'model.json'} is not the kit's (sha256 ")
+    assert result.stderr.endswith("restore it with `git checkout weights/model.json`\n")
