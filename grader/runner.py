@@ -202,7 +202,7 @@ def load_kit_model():
         raise GraderFault(f"{DEFAULT_WEIGHTS}: cannot read ({exc.strerror}); reinstall the kit") from None
     if digest != SHIPPED_SHA256:
         raise GraderFault(f"{DEFAULT_WEIGHTS} is not the kit's (sha256 {digest[:12]}...); "
-                          "restore it with ")
+                          "restore it with `git checkout weights/model.json`")
     try:
         return load_model(DEFAULT_WEIGHTS)
     except WeightsError as exc:
