@@ -13,7 +13,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-KIT_STARTER = Path(__file__).resolve().parent.parent / "starter" / "bot.py"
+KIT_STARTER = Path(__file__).resolve().parent.parent / "starter" / "bot.py"  # the kit's copy
 BEGIN_MARKER = "# >>> STUDENT CODE BEGINS"
 END_MARKER = "# <<< STUDENT CODE ENDS <<<"
 MAX_SUBMISSION_BYTES = 1 << 20

@@ -25,8 +25,8 @@ from pathlib import Path
 from model.protocol import HookFault
 
 from .errors import GraderFault
+from .policy import KIT_ROOT
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
 MAX_REPLY_BYTES = 64 * 1024
 SANDBOX_UID_BASE = 1_900_000_000  # far above any real account's uid
 

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 import numpy as np
 
 from .gpt import Config
 from .lm import load_model
-from .train import DataError, read_names, sha256_of, train
-from .weights import DEFAULT_WEIGHTS, WeightsError, save_weights
+from .train import DataError, read_names, train
+from .weights import DEFAULT_WEIGHTS, WeightsError, file_sha256, save_weights
 
 
 @click.group()
@@ -41,7 +40,7 @@ def train_cmd(data_path: str, steps: int, batch_size: int, seed: int, out: str) 
                 bar.update(1)
             elif (step + 1) % max(1, steps // 10) == 0 or step + 1 == steps:
                 click.echo(f"step {step + 1}/{steps}  loss {running_loss:.4f}", err=True)
-        result = train(names, sha256_of(data_path), steps, batch_size, seed, on_step=on_step)
+        result = train(names, file_sha256(data_path), steps, batch_size, seed, on_step=on_step)
     try:
         save_weights(out, Config(), result.params, result.meta)
     except (OSError, WeightsError) as exc:

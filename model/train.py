@@ -1,7 +1,6 @@
 """Training: a hand-written backward pass for gpt() and microgpt's Adam, on minibatches."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -149,7 +148,3 @@ def train(names: list[str], data_sha256: str, steps: int, batch_size: int, seed:
                 train_loss=round(evaluate(p, (train_idx, train_t, train_m), cfg), 6),
                 val_loss=round(evaluate(p, val, cfg), 6), n_params=n_params(cfg))
     return TrainResult(p, meta)
-
-
-def sha256_of(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

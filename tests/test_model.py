@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 import scalar_gpt
-from model import BOS, Config, Model, WeightsError, load_model, n_params, save_weights
+from model import BOS, Config, WeightsError, load_model, n_params, save_weights
 from model.__main__ import cli
 from model.gpt import Decoder
 from model.train import init_params, loss_and_grads, to_batch, train

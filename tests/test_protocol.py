@@ -1,5 +1,4 @@
 """The bot over its real line protocol: a subprocess, stdin in, stdout out."""
-import os
 import subprocess
 import sys
 from pathlib import Path
