@@ -1,4 +1,5 @@
 """The bot over its real line protocol: a subprocess, stdin in, stdout out."""
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -7,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import load_model
-from model.protocol import LocalHooks, Bot, normalize_prefix, one_line_reason
+from model.protocol import Bot, LocalHooks, normalize_prefix, one_line_reason, serve
 from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,14 +163,24 @@ def test_reference_solution_never_emits_fruit():
     assert not [n for n in names if policy.is_banned(n)]
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\n\r"),
-               max_size=60))
-def test_any_text_line_gets_one_well_formed_line(text):
-    bot = Bot(load_model(), LocalHooks(lambda p: None, lambda n: True, [], []))
-    import numpy as np
-    line = bot.answer(text.encode("utf-8"), np.random.default_rng(0))
-    assert well_formed(line) and "\n" not in line
+LINE = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\n"),
+            max_size=60).map(lambda s: s.encode("utf-8")),
+    st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" ")),
+    st.lists(st.sampled_from(["ma", "ÁPPLE", "ﬁg", "x1", "pe\u200bar", ""]), max_size=120)
+    .map(lambda ws: " ".join(ws).encode("utf-8")),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(LINE, max_size=8))
+def test_any_lines_get_one_well_formed_line_each(shipped_model, lines):
+    bot = Bot(shipped_model, LocalHooks(lambda p: None, lambda n: True, [], []))
+    out = io.StringIO()
+    serve(bot, 0, io.BytesIO(b"".join(line + b"\n" for line in lines)), out)
+    answers = out.getvalue().split("\n")
+    assert answers[-1] == "" and len(answers) - 1 == len(lines)
+    assert all(map(well_formed, answers[:-1]))
 
 
 def test_reasons_are_one_line():
