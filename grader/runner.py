@@ -250,6 +250,9 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
                 tail = sandbox.stderr_tail(600).strip()
                 if tail:
                     notes.append("its error output ends with: " + tail.splitlines()[-1][:200])
+            if sandbox.proc is not None and not sandbox.network_isolated:
+                notes.append("the kernel refused a network namespace: the hooks were not cut off "
+                             "from the network")
             if sandbox.granted:
                 notes.append("granted o+x (traverse only) on " + ", ".join(map(str, sandbox.granted))
                              + " so that the sandbox user can run Python")

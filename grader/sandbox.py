@@ -114,6 +114,7 @@ class Sandbox:
         self.dead_reason: str | None = None
         self.import_error: str | None = None
         self.patterns: dict = {}
+        self.network_isolated = False
         self.uid = SANDBOX_UID_BASE + random.SystemRandom().randrange(10_000_000) \
             if running_as_root() else None
         self.workdir = Path(tempfile.mkdtemp(prefix="guardrail-worker-"))
@@ -164,6 +165,7 @@ class Sandbox:
             self.dead_reason = f"the submission failed to import ({self.import_error})"
             raise HookFault(self.dead_reason)
         self.patterns = hello.get("patterns", {})
+        self.network_isolated = hello.get("network_isolated") is True
 
     def _stop(self) -> None:
         if self.proc is None:

@@ -21,6 +21,19 @@ HOOKS = {"request": "is_safe_request", "name": "is_safe_name"}
 PATTERN_LISTS = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS")
 
 
+def isolate_network() -> bool:
+    """Move into new user and network namespaces: no network but an unconfigured loopback,
+    so a hook cannot send what it is shown anywhere. False where the kernel refuses."""
+    import ctypes
+
+    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.unshare(clone_newuser | clone_newnet) == 0
+    except (OSError, AttributeError):
+        return False
+
+
 def apply_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
@@ -66,6 +79,7 @@ def run_as_bot(submission: str, seed: str) -> None:
 
 def main() -> None:
     submission, cpu, memory, fsize = sys.argv[1], *map(int, sys.argv[2:5])
+    isolated = isolate_network()
     if len(sys.argv) > 5:
         apply_limits(cpu, memory, fsize)
         run_as_bot(submission, sys.argv[5])
@@ -90,7 +104,7 @@ def main() -> None:
         print_traceback()
         send({"import_error": f"{type(exc).__name__}: {exc}"[:300]})
         return
-    send({"ready": True, "patterns": patterns(module)})
+    send({"ready": True, "patterns": patterns(module), "network_isolated": isolated})
     for line in proto_in:
         request = json.loads(line)
         try:

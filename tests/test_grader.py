@@ -292,3 +292,24 @@ def test_cli_refuses_foreign_weights_with_exit_3(monkeypatch):
     assert result.exit_code == 3
     assert result.stderr.startswith(f"Error: {ROOT / 'weights' / 'model.json'} is not the kit's (sha256 ")
     assert result.stderr.endswith("restore it with `git checkout weights/model.json`\n")
+
+
+def test_hooks_have_no_network(tmp_path):
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    body = with_hooks(prelude="import urllib.request", request_body=f"""
+        try:
+            urllib.request.urlopen("http://127.0.0.1:{port}/", timeout=1)
+            return "reached the network"
+        except Exception as exc:
+            return "no network: " + str(getattr(exc, "reason", exc))""")
+    try:
+        result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    finally:
+        listener.close()
+    refused = next(c for c in result.cases if c.case_id == "refuse-apple")
+    assert refused.response == "REFUSE: no network: [Errno 101] Network is unreachable"
+    assert not any("network namespace" in n for n in result.notes)
