@@ -1,6 +1,8 @@
 """The grader end to end: scores, hostile submissions, reports and the CLI."""
 import json
 import os
+import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -313,3 +315,47 @@ def test_hooks_have_no_network(tmp_path):
     refused = next(c for c in result.cases if c.case_id == "refuse-apple")
     assert refused.response == "REFUSE: no network: [Errno 101] Network is unreachable"
     assert not any("network namespace" in n for n in result.notes)
+
+
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp"]
+
+
+def nobody_can_run_the_kit() -> bool:
+    import shutil
+    import subprocess
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return False
+    probe = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import grader, model"], cwd=ROOT,
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not nobody_can_run_the_kit(), reason="needs root, setpriv and a kit readable by all")
+def test_grading_as_an_unprivileged_user(tmp_path):
+    """What students run: no uid to drop to, yet no processes and no network for hooks."""
+    import subprocess
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    body = with_hooks(prelude="import os\nSPAWN = getattr(os, 'posix_' + 'spawn')",
+                      request_body="SPAWN('/bin/sleep', ['sleep', '300'], {})\nreturn None")
+    bot = write_submission(folder, body)
+    bot.chmod(0o644)
+    proc = subprocess.run([*AS_NOBODY, sys.executable, "-m", "grader", "run", str(bot), "--suite", "smoke",
+                           "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["status"] == "graded"
+    refusals = {c["response"] for c in doc["cases"] if c["kind"] == "request" and c["expect"] == "refuse"}
+    assert refusals == {"REFUSE: is_safe_request raised BlockingIOError; refusing to stay safe."}
+    assert not any("network namespace" in n for n in doc["notes"])
+    leftovers = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == 65534 and \
+                    b"submission.py" in (entry / "cmdline").read_bytes():
+                leftovers.append(entry.name)
+        except OSError:
+            continue
+    assert leftovers == []
+    import shutil
+    shutil.rmtree(folder)
