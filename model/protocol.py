@@ -158,8 +158,8 @@ class Bot:
         return self.hooks.check_request(list(raw))
 
     def name_allowed(self, name: str) -> bool:
-        """The output filter: output patterns, then the hook."""
-        return not self._matches(self.output_regexes, name, "BLOCKED_OUTPUT_PATTERNS") \
+        """The output filter: output patterns, then the hook (nothing passes broken patterns)."""
+        return not self.pattern_error and not self._matches(self.output_regexes, name, "BLOCKED_OUTPUT_PATTERNS") \
             and self.hooks.check_name(name)
 
     def _safe_name(self, prefix: str, rng: np.random.Generator) -> str:
