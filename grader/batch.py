@@ -16,6 +16,7 @@ from typing import Callable
 from .errors import GraderError, UsageError
 from .report import render
 from .runner import grade, load_kit_model
+from .suites import Suite
 
 EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml"}
 
@@ -56,7 +57,7 @@ def _model():
     return load_kit_model()
 
 
-def grade_one(directory: Path, submission: Path, suites: list[Path], seed: int, fmt: str,
+def grade_one(directory: Path, submission: Path, suites: list[Path | Suite], seed: int, fmt: str,
               report_dir: Path) -> Row:
     """Grade one submission in a pool process and write its report; never raises."""
     label = str(submission.relative_to(directory))
@@ -74,7 +75,7 @@ def grade_one(directory: Path, submission: Path, suites: list[Path], seed: int, 
                [c.key for c in result.cases if not c.passed])
 
 
-def grade_all(directory: Path, suites: list[Path], report_dir: Path, fmt: str = "text",
+def grade_all(directory: Path, suites: list[Path | Suite], report_dir: Path, fmt: str = "text",
               seed: int = 1234, jobs: int | None = None,
               on_done: Callable[[Row], None] | None = None) -> list[Row]:
     submissions = find_submissions(directory)

@@ -17,7 +17,7 @@ from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .results import GradeResult
 from .runner import DEFAULT_SEED, grade, load_suites
-from .suites import load_rubric, load_suite, resolve_suite, suite_files
+from .suites import Suite, load_rubric, load_suite, resolve_suite, suite_files
 
 
 class ExitCode(IntEnum):
@@ -42,16 +42,12 @@ def fail(error: GraderError) -> click.ClickException:
     return exc
 
 
-def selected_suites(suites: tuple[str, ...], policy: str, public_only: bool) -> list[Path]:
-    if suites:
-        paths = [resolve_suite(s) for s in suites]
-        if public_only:
-            paths = [p for p in paths if load_suite(p).visibility == "public"]
-        return paths
-    paths = suite_files(policy, public_only)
+def selected_suites(suites: tuple[str, ...], policy: str, public_only: bool) -> list[Suite]:
+    """The suites to run, each loaded once: named ones, or every suite of the policy."""
+    paths = [resolve_suite(s) for s in suites] if suites else suite_files(policy, public_only)
     if not paths:
         raise UsageError(f"policy {policy!r} has no suites in {POLICIES_DIR / policy}/")
-    return paths
+    return load_suites([s for s in map(load_suite, paths) if not public_only or s.visibility == "public"])
 
 
 def write_output(text: str, out: str | None) -> None:
@@ -91,7 +87,7 @@ def cli() -> None:
 def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, hidden_visibility):
     """Grade SUBMISSION (a bot.py) against the suites and print a report."""
     try:
-        loaded = load_suites(selected_suites(suites, policy, public_only))
+        loaded = selected_suites(suites, policy, public_only)
         total = sum(len(suite.cases) for suite in loaded)
         with click.progressbar(length=total, label="grading", file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:
@@ -123,11 +119,11 @@ def grade_all_cmd(directory, out, reports, fmt, jobs, suites, policy, public_onl
     out_path = Path(out)
     report_dir = Path(reports) if reports else out_path.with_name(out_path.stem + "-reports")
     try:
-        paths = load_suites(selected_suites(suites, policy, public_only))  # broken suites stop it here
+        loaded = selected_suites(suites, policy, public_only)  # a broken suite stops it here
         count = len(find_submissions(Path(directory)))
         with click.progressbar(length=count, label="grading", file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:
-            rows = grade_all(Path(directory), paths, report_dir, fmt, seed, jobs,
+            rows = grade_all(Path(directory), loaded, report_dir, fmt, seed, jobs,
                              on_done=lambda _: bar.update(1))
         write_gradebook(rows, out_path)
     except GraderError as error:

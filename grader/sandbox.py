@@ -8,6 +8,7 @@ unprivileged uid, which also lets `close()` kill everything that uid ever starte
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -72,6 +73,14 @@ def grant_interpreter_traversal() -> list[Path]:
     return changed
 
 
+@functools.cache
+def prepare_host() -> list[Path]:
+    """Once per process, as root: the sandbox uid may run Python but not read secrets."""
+    granted = grant_interpreter_traversal()
+    protect_secrets()
+    return granted
+
+
 def scrubbed_env(home: str) -> dict[str, str]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
@@ -128,8 +137,7 @@ class Sandbox:
             raise GraderFault(f"cannot copy {submission} into the sandbox: {exc}") from None
         self.granted: list[Path] = []
         if self.uid is not None:
-            self.granted = grant_interpreter_traversal()
-            protect_secrets()
+            self.granted = prepare_host()
             os.chown(self.workdir, self.uid, self.uid)
             os.chown(self.workdir / "submission.py", self.uid, self.uid)
         self.workdir.chmod(0o700)

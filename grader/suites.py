@@ -35,21 +35,25 @@ class Kind(str, Enum):
     REQUEST_PROBE = "request_probe"  # is_safe_request([text]) called directly
 
 
-class CaseModel(BaseModel):
+class CaseFields(BaseModel):
+    """What a written case and a [[generate]] table have in common."""
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[A-Za-z0-9_.:+-]+$")
     category: str
     expect: Expect
     kind: Kind = Kind.REQUEST
-    request: str | None = None
-    request_hex: str | None = Field(None, description="raw bytes, for invalid UTF-8")
-    repeat_request: int = Field(1, ge=1, le=100_000, description="the request text, N times over")
     samples: int = Field(1, ge=1, le=1000, description="times sent, each with its own seed")
     points: float = Field(1.0, gt=0)
     hint: str = ""
     variants: list[VariantName] = Field(default_factory=list,
                                         description="extra cases: this request, rewritten")
     include_base: bool = Field(True, description="false: only the variants become cases")
+
+
+class CaseModel(CaseFields):
+    request: str | None = None
+    request_hex: str | None = Field(None, description="raw bytes, for invalid UTF-8")
+    repeat_request: int = Field(1, ge=1, le=100_000, description="the request text, N times over")
 
     @model_validator(mode="after")
     def _one_request(self) -> "CaseModel":
@@ -67,20 +71,10 @@ class CaseModel(BaseModel):
         return self
 
 
-class GenerateModel(BaseModel):
+class GenerateModel(CaseFields):
     """Cases generated from the policy's word lists: one per word, request = template."""
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[A-Za-z0-9_.:+-]+$")
     source: Literal["banned", "words", "allowlist", "common"]
     template: str = Field("{word}", pattern=r"\{word\}")
-    category: str
-    expect: Expect
-    kind: Kind = Kind.REQUEST
-    samples: int = Field(1, ge=1, le=1000)
-    points: float = Field(1.0, gt=0)
-    hint: str = ""
-    variants: list[VariantName] = Field(default_factory=list)
-    include_base: bool = True
     every: int = Field(1, ge=1, description="keep every Nth word, for smaller suites")
 
 
