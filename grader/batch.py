@@ -15,7 +15,8 @@ from typing import Callable
 
 from .errors import GraderError, UsageError
 from .report import render
-from .runner import grade, load_kit_model
+from .kit import load_kit_model
+from .runner import grade
 from .suites import Suite
 
 EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml"}

@@ -16,7 +16,8 @@ from .datafiles import data_file_kind
 from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .results import GradeResult
-from .runner import DEFAULT_SEED, grade, load_suites
+from .runner import DEFAULT_SEED, grade
+from .suites import load_suites
 from .suites import Suite, load_rubric, load_suite, resolve_suite, suite_files
 
 

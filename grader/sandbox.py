@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.protocol import HookFault
+from model.protocol import HookFault, checked_name_verdict, checked_request_verdict
 
 from .errors import GraderFault
 from .policy import KIT_ROOT
@@ -325,3 +325,18 @@ def describe_exit(code: int | None) -> str:
         except ValueError:
             return f" (killed by signal {-code})"
     return f" (exit code {code})"
+
+
+class SandboxHooks:
+    """The Hooks the frozen loop needs, answered by the sandboxed worker."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+        self.prefix_patterns = sandbox.patterns.get("BLOCKED_PREFIX_PATTERNS")
+        self.output_patterns = sandbox.patterns.get("BLOCKED_OUTPUT_PATTERNS")
+
+    def check_request(self, prefixes: list[str]) -> str | None:
+        return checked_request_verdict(self.sandbox.call("request", list(prefixes)))
+
+    def check_name(self, name: str) -> bool:
+        return checked_name_verdict(self.sandbox.call("name", name))

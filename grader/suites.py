@@ -251,3 +251,14 @@ def resolve_suite(name_or_path: str, root: Path = POLICIES_DIR) -> Path:
 
 def rubric_for(policy: Policy) -> RubricModel:
     return load_rubric(policy.path.with_suffix("") / "rubric.toml")
+
+
+def load_suites(paths: list[Path | Suite]) -> list[Suite]:
+    """Suites from paths (or already loaded), all of one policy."""
+    suites = [p if isinstance(p, Suite) else load_suite(p) for p in paths]
+    if not suites:
+        raise UsageError("no suites selected; pass --suite NAME or check policies/<policy>/public/")
+    policies = {s.policy.path.resolve() for s in suites}
+    if len(policies) > 1:
+        raise UsageError("the selected suites belong to different policies; grade one policy at a time")
+    return suites

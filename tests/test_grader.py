@@ -281,7 +281,7 @@ def test_slow_hooks_share_one_time_budget(tmp_path):
 
 
 def test_smoke_transcript_holds_suite_requests():
-    from grader.runner import SMOKE_LINES, smoke_transcript
+    from grader.smoke import SMOKE_LINES, smoke_transcript
     from grader.suites import load_suite
     lines = smoke_transcript(list(load_suite(SMOKE).cases), seed=3)
     assert lines[: len(SMOKE_LINES)] == SMOKE_LINES
@@ -289,7 +289,7 @@ def test_smoke_transcript_holds_suite_requests():
 
 
 def test_cli_refuses_foreign_weights_with_exit_3(monkeypatch):
-    monkeypatch.setattr("grader.runner.SHIPPED_SHA256", "0" * 64)
+    monkeypatch.setattr("grader.kit.SHIPPED_SHA256", "0" * 64)
     result = CliRunner().invoke(cli, ["run", "starter/bot.py", "--suite", "smoke"])
     assert result.exit_code == 3
     assert result.stderr.startswith(f"Error: {ROOT / 'weights' / 'model.json'} is not the kit's (sha256 ")
