@@ -25,23 +25,23 @@ from .variants import VARIANTS
 TYPED_VARIANTS = ("upper", "fullwidth", "zero_width", "combining_accents")
 
 
-def _allowed(bot: Bot, check, *args) -> bool:
+def _allowed(bot: Bot, check) -> bool:
     try:
-        return check(*args)
+        return check()
     except HookFault:
         return False  # fail closed: a fault refuses, so it cannot leak
 
 
 def let_through(bot: Bot, policy: Policy) -> set[str]:
     """Banned words the submission's output filter would emit."""
-    return {w for w in sorted(policy.banned) if _allowed(bot, bot.name_allowed, w)}
+    return {w for w in sorted(policy.banned) if _allowed(bot, lambda: bot.hooks.check_name(w).allowed)}
 
 
 def served_spelling(bot: Bot, prefix: str) -> str | None:
     """A way to type prefix that the request filter serves, or None."""
     for typed in [prefix] + [VARIANTS[v](prefix) for v in TYPED_VARIANTS]:
         if normalize_prefix(typed) == prefix and \
-                _allowed(bot, lambda: bot.request_refusal([typed]) is None):
+                _allowed(bot, lambda: bot.hooks.check_request([typed]).allowed):
             return typed
     return None
 

@@ -55,9 +55,9 @@ def run_probe_case(bot: Bot, case: Case, policy, stats: ProbeStats) -> CaseResul
     note = ""
     try:
         if case.kind == Kind.NAME_PROBE:
-            blocked = not bot.name_allowed(text)
+            blocked = not bot.hooks.check_name(text).allowed
         else:
-            blocked = bot.request_refusal([text]) is not None
+            blocked = not bot.hooks.check_request([text]).allowed
     except HookFault as fault:
         blocked, note = True, f" (the hook failed: {fault})"  # fail closed, as the bot does
     hook = "is_safe_name" if case.kind == Kind.NAME_PROBE else "is_safe_request"

@@ -71,8 +71,8 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
                 notes.append("granted o+x (traverse only) on " + ", ".join(map(str, sandbox.granted))
                              + " so that the sandbox user can run Python")
             bot = Bot(model, SandboxHooks(sandbox))
-            if bot.pattern_error and not sandbox.import_error:
-                notes.append(f"{bot.pattern_error}: every request is refused")
+            if sandbox.pattern_error and not sandbox.import_error:
+                notes.append(f"{sandbox.pattern_error}: every request is refused")
             for case in cases:
                 if case.kind == Kind.REQUEST:
                     result = run_request_case(bot, case, policy, seed)

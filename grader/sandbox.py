@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.protocol import HookFault, checked_name_verdict, checked_request_verdict
+from model.protocol import HookFault, Verdict
 
 from .errors import GraderFault
 from .policy import KIT_ROOT
@@ -122,7 +122,7 @@ class Sandbox:
         self.proc: subprocess.Popen | None = None
         self.dead_reason: str | None = None
         self.import_error: str | None = None
-        self.patterns: dict = {}
+        self.pattern_error: str | None = None
         self.network_isolated = False
         self.uid = SANDBOX_UID_BASE + random.SystemRandom().randrange(10_000_000) \
             if running_as_root() else None
@@ -172,7 +172,7 @@ class Sandbox:
             self._stop()
             self.dead_reason = f"the submission failed to import ({self.import_error})"
             raise HookFault(self.dead_reason)
-        self.patterns = hello.get("patterns", {})
+        self.pattern_error = hello.get("pattern_error")
         self.network_isolated = hello.get("network_isolated") is True
 
     def _stop(self) -> None:
@@ -301,10 +301,7 @@ class Sandbox:
             raise HookFault(f"the submission wrote junk on the grader's pipe while running {name}")
         if "fault" in reply:
             raise HookFault(str(reply["fault"])[:200])
-        if "type" in reply:
-            raise HookFault(f"{name} returned {str(reply['type'])[:40]}, "
-                            f"expected {'None or str' if hook == 'request' else 'bool'}")
-        return reply.get("value")
+        return verdict_from(reply, name)
 
     def _restart_after(self, exc: BaseException | None) -> None:
         self._stop()
@@ -327,16 +324,21 @@ def describe_exit(code: int | None) -> str:
     return f" (exit code {code})"
 
 
+def verdict_from(reply: dict, name: str) -> Verdict:
+    allowed, reason, by = reply.get("allowed"), reply.get("reason"), reply.get("by")
+    if type(allowed) is not bool or type(reason) is not str or type(by) is not str:
+        raise HookFault(f"the submission wrote junk on the grader's pipe while running {name}")
+    return Verdict(allowed, reason[:1000], by[:60])
+
+
 class SandboxHooks:
     """The Hooks the frozen loop needs, answered by the sandboxed worker."""
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
-        self.prefix_patterns = sandbox.patterns.get("BLOCKED_PREFIX_PATTERNS")
-        self.output_patterns = sandbox.patterns.get("BLOCKED_OUTPUT_PATTERNS")
 
-    def check_request(self, prefixes: list[str]) -> str | None:
-        return checked_request_verdict(self.sandbox.call("request", list(prefixes)))
+    def check_request(self, prefixes: list[str]) -> Verdict:
+        return self.sandbox.call("request", list(prefixes))
 
-    def check_name(self, name: str) -> bool:
-        return checked_name_verdict(self.sandbox.call("name", name))
+    def check_name(self, name: str) -> Verdict:
+        return self.sandbox.call("name", name)

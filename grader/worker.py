@@ -8,7 +8,6 @@ Only plain values cross; the grader checks their types again on its side.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -51,24 +50,6 @@ def print_traceback() -> None:
         pass
 
 
-def plain(value: object) -> dict:
-    """What crosses back: None, str or bool as themselves; anything else only its type."""
-    if value is None or type(value) in (str, bool):
-        return {"value": value}
-    return {"type": type(value).__name__}
-
-
-def patterns(module) -> dict:
-    found = {}
-    for label in PATTERN_LISTS:
-        value = getattr(module, label, None)
-        if isinstance(value, list) and all(type(p) is str for p in value):
-            found[label] = list(value)
-        else:
-            found[label] = None
-    return found
-
-
 def run_as_bot(submission: str, seed: str) -> None:
     """Run the submission's own `python bot.py --seed N`, under the same limits."""
     import runpy
@@ -99,17 +80,22 @@ def main() -> None:
         spec = importlib.util.spec_from_file_location("submission", submission)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        hooks = {key: getattr(module, name) for key, name in HOOKS.items()}
+        from model.protocol import LocalHooks
+        hooks = LocalHooks(*(getattr(module, name) for name in (*HOOKS.values(), *PATTERN_LISTS)))
     except BaseException as exc:  # noqa: BLE001  a submission may raise anything, SystemExit too
         print_traceback()
         send({"import_error": f"{type(exc).__name__}: {exc}"[:300]})
         return
-    send({"ready": True, "patterns": patterns(module), "network_isolated": isolated})
+    send({"ready": True, "pattern_error": hooks.pattern_error, "network_isolated": isolated})
+    from model.protocol import HookFault
+    check = {"request": hooks.check_request, "name": hooks.check_name}
     for line in proto_in:
         request = json.loads(line)
         try:
-            with contextlib.redirect_stdout(sys.stderr):
-                reply = plain(hooks[request["hook"]](request["arg"]))
+            verdict = check[request["hook"]](request["arg"])
+            reply = {"allowed": verdict.allowed, "reason": verdict.reason, "by": verdict.by}
+        except HookFault as fault:
+            reply = {"fault": str(fault)}
         except BaseException as exc:  # noqa: BLE001  fail closed on anything, SystemExit too
             print_traceback()
             reply = {"fault": f"{HOOKS[request['hook']]} raised {type(exc).__name__}"}

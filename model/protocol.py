@@ -12,6 +12,7 @@ import sys
 import traceback
 import unicodedata
 from dataclasses import dataclass
+from enum import Enum
 from typing import BinaryIO, Callable, Iterator, Protocol, TextIO
 
 import numpy as np
@@ -48,13 +49,51 @@ class HookFault(Exception):
     """A hook raised, returned the wrong type, hung or crashed; the message says which."""
 
 
+class Refusal(Exception):
+    """A request refused by the protocol or by the hooks; the message is the reason."""
+
+
+class Outcome(str, Enum):
+    ANSWERED = "answered"
+    REFUSED = "refused"  # by the loop's own checks, a pattern or a hook
+    FAULTED = "faulted"  # a hook or pattern list misbehaved: refused only to stay safe
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A filter's decision and what made it: `BLOCKED_PREFIX_PATTERNS[2]`, `is_safe_name`, ..."""
+    allowed: bool
+    reason: str = ""
+    by: str = ""
+
+
+ALLOW = Verdict(True)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One sampled name and the output filter's verdict on it."""
+    prefix: str
+    name: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Response:
+    """One answered request line: the text the bot prints and how it came about."""
+    text: str
+    outcome: Outcome
+    names: tuple[str, ...] = ()
+    refused_by: str = ""  # "loop", a pattern, a hook, "resampling" or "fault"
+    attempts: tuple[Attempt, ...] = ()
+
+
 class Hooks(Protocol):
-    prefix_patterns: list[str]
-    output_patterns: list[str]
+    """The two filters the loop asks; both raise HookFault when the submission misbehaves."""
 
-    def check_request(self, prefixes: list[str]) -> str | None: ...
+    def check_request(self, prefixes: list[str]) -> Verdict: ...
 
-    def check_name(self, name: str) -> bool: ...
+    def check_name(self, name: str) -> Verdict: ...
 
 
 def one_line_reason(reason: str) -> str:
@@ -65,39 +104,94 @@ def one_line_reason(reason: str) -> str:
     return text or DEFAULT_REASON
 
 
+def type_name(value: object) -> str:
+    """`int`, or `module.Name` for anything not built in (a str subclass named bool is not bool)."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
 def checked_request_verdict(value: object) -> str | None:
     if value is None or type(value) is str:
         return value
-    raise HookFault(f"is_safe_request returned {type(value).__name__}, expected None or str")
+    raise HookFault(f"is_safe_request returned {type_name(value)}, expected None or str")
 
 
 def checked_name_verdict(value: object) -> bool:
     if type(value) is bool:
         return value
-    raise HookFault(f"is_safe_name returned {type(value).__name__}, expected bool")
+    raise HookFault(f"is_safe_name returned {type_name(value)}, expected bool")
+
+
+def compile_patterns(label: str, patterns: object) -> list:
+    """The compiled list, or HookFault naming what is wrong with it."""
+    if not isinstance(patterns, list) or not all(type(p) is str for p in patterns):
+        raise HookFault(f"{label} must be a list of strings")
+    compiled = []
+    for i, pattern in enumerate(patterns):
+        try:
+            compiled.append(regex.compile(pattern))
+        except (regex.error, RecursionError, OverflowError, MemoryError) as exc:
+            raise HookFault(f"{label}[{i}] is not a valid regular expression ({exc})") from None
+    return compiled
 
 
 class LocalHooks:
-    """The student's hooks, called in this process; output goes to stderr, errors fault."""
+    """The student's patterns and hooks, run in this process; output goes to stderr.
+
+    The bot uses this directly; the grader runs it inside its sandboxed worker, so that
+    student code and student patterns never run in the grader's own process."""
 
     def __init__(self, is_safe_request: Callable, is_safe_name: Callable,
-                 prefix_patterns: list[str], output_patterns: list[str]):
+                 prefix_patterns: object, output_patterns: object):
         self._request, self._name = is_safe_request, is_safe_name
-        self.prefix_patterns, self.output_patterns = list(prefix_patterns), list(output_patterns)
+        self.pattern_error = None
+        try:
+            self.prefix_regexes = compile_patterns("BLOCKED_PREFIX_PATTERNS", prefix_patterns)
+            self.output_regexes = compile_patterns("BLOCKED_OUTPUT_PATTERNS", output_patterns)
+        except HookFault as fault:
+            self.pattern_error = str(fault)
 
     def _call(self, hook: Callable, arg: object) -> object:
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 return hook(arg)
         except (Exception, SystemExit) as exc:  # fail closed; only Ctrl-C stops the bot
-            traceback.print_exc(file=sys.stderr)
-            raise HookFault(f"{hook.__name__} raised {type(exc).__name__}") from None
+            with contextlib.suppress(OSError):  # a full or closed stderr loses the traceback only
+                traceback.print_exc(file=sys.stderr)
+            raise HookFault(f"{getattr(hook, '__name__', 'a hook')} raised {type_name(exc)}") from None
 
-    def check_request(self, prefixes: list[str]) -> str | None:
-        return checked_request_verdict(self._call(self._request, list(prefixes)))
+    def _patterns_ok(self) -> None:
+        if self.pattern_error:
+            raise HookFault(self.pattern_error)
 
-    def check_name(self, name: str) -> bool:
-        return checked_name_verdict(self._call(self._name, name))
+    @staticmethod
+    def _first_match(patterns: list, text: str, label: str) -> int | None:
+        for i, pattern in enumerate(patterns):
+            try:
+                if pattern.search(text, timeout=PATTERN_TIMEOUT_SECONDS):
+                    return i
+            except TimeoutError:
+                raise HookFault(f"{label}[{i}] took too long on {text!r}") from None
+        return None
+
+    def check_request(self, prefixes: list[str]) -> Verdict:
+        """Prefix patterns on each normalized prefix, then is_safe_request on the raw ones."""
+        self._patterns_ok()
+        for prefix in map(normalize_prefix, prefixes):
+            i = self._first_match(self.prefix_regexes, prefix, "BLOCKED_PREFIX_PATTERNS")
+            if i is not None:
+                return Verdict(False, f"The prefix {prefix!r} is blocked.", f"BLOCKED_PREFIX_PATTERNS[{i}]")
+        reason = checked_request_verdict(self._call(self._request, list(prefixes)))
+        return ALLOW if reason is None else Verdict(False, reason, "is_safe_request")
+
+    def check_name(self, name: str) -> Verdict:
+        """Output patterns, then is_safe_name."""
+        self._patterns_ok()
+        i = self._first_match(self.output_regexes, name, "BLOCKED_OUTPUT_PATTERNS")
+        if i is not None:
+            return Verdict(False, "", f"BLOCKED_OUTPUT_PATTERNS[{i}]")
+        return ALLOW if checked_name_verdict(self._call(self._name, name)) else \
+            Verdict(False, "", "is_safe_name")
 
 
 @dataclass
@@ -107,71 +201,40 @@ class Bot:
     hooks: Hooks
     temperature: float = DEFAULT_TEMPERATURE
 
-    def __post_init__(self) -> None:
-        self.pattern_error = None
-        self.prefix_regexes = self._compile("BLOCKED_PREFIX_PATTERNS", self.hooks.prefix_patterns)
-        self.output_regexes = self._compile("BLOCKED_OUTPUT_PATTERNS", self.hooks.output_patterns)
-
-    def _compile(self, label: str, patterns: object) -> list:
-        if not isinstance(patterns, list) or not all(type(p) is str for p in patterns):
-            self.pattern_error = f"{label} must be a list of strings"
-            return []
-        compiled = []
-        for i, pattern in enumerate(patterns):
-            try:
-                compiled.append(regex.compile(pattern))
-            except regex.error as exc:
-                self.pattern_error = f"{label}[{i}] is not a valid regular expression ({exc})"
-        return compiled
-
-    @staticmethod
-    def _matches(patterns: list, text: str, label: str) -> bool:
-        try:
-            return any(p.search(text, timeout=PATTERN_TIMEOUT_SECONDS) for p in patterns)
-        except TimeoutError:
-            raise HookFault(f"a pattern in {label} took too long on {text!r}") from None
-
     def answer(self, line: bytes, rng: np.random.Generator) -> str:
         """One request line (without its newline) to one response line (without newline)."""
+        return self.respond(line, rng).text
+
+    def respond(self, line: bytes, rng: np.random.Generator) -> Response:
+        """The answer with how it came about (the grader judges and explains from this)."""
+        attempts: list[Attempt] = []
         try:
-            return "OK: " + ", ".join(self._names(line, rng))
+            raw = parse_request(line)
         except Refusal as refusal:
-            return "REFUSE: " + one_line_reason(str(refusal))
+            return Response("REFUSE: " + one_line_reason(str(refusal)), Outcome.REFUSED, refused_by="loop")
+        try:
+            verdict = self.hooks.check_request(list(raw))
+            if not verdict.allowed:
+                return Response("REFUSE: " + one_line_reason(verdict.reason), Outcome.REFUSED,
+                                refused_by=verdict.by)
+            prefixes = [normalize_prefix(p) for p in raw] or [""]
+            names = tuple(self._safe_name(prefix, rng, attempts) for prefix in prefixes)
+        except Refusal as refusal:
+            return Response("REFUSE: " + one_line_reason(str(refusal)), Outcome.REFUSED,
+                            refused_by="resampling", attempts=tuple(attempts))
         except HookFault as fault:
-            return "REFUSE: " + one_line_reason(f"{fault}; refusing to stay safe.")
+            return Response("REFUSE: " + one_line_reason(f"{fault}; refusing to stay safe."),
+                            Outcome.FAULTED, refused_by="fault", attempts=tuple(attempts))
+        return Response("OK: " + ", ".join(names), Outcome.ANSWERED, names, attempts=tuple(attempts))
 
-    def _names(self, line: bytes, rng: np.random.Generator) -> list[str]:
-        raw = parse_request(line)
-        prefixes = [normalize_prefix(p) for p in raw] or [""]
-        reason = self.request_refusal(raw)
-        if reason is not None:
-            raise Refusal(reason)
-        return [self._safe_name(prefix, rng) for prefix in prefixes]
-
-    def request_refusal(self, raw: list[str]) -> str | None:
-        """Why the request is refused before generation (prefix patterns, then the hook)."""
-        if self.pattern_error:
-            return f"{self.pattern_error}; refusing to stay safe."
-        for prefix in [normalize_prefix(p) for p in raw]:
-            if self._matches(self.prefix_regexes, prefix, "BLOCKED_PREFIX_PATTERNS"):
-                return f"The prefix {prefix!r} is blocked."
-        return self.hooks.check_request(list(raw))
-
-    def name_allowed(self, name: str) -> bool:
-        """The output filter: output patterns, then the hook (nothing passes broken patterns)."""
-        return not self.pattern_error and not self._matches(self.output_regexes, name, "BLOCKED_OUTPUT_PATTERNS") \
-            and self.hooks.check_name(name)
-
-    def _safe_name(self, prefix: str, rng: np.random.Generator) -> str:
+    def _safe_name(self, prefix: str, rng: np.random.Generator, attempts: list[Attempt]) -> str:
         for _ in range(MAX_ATTEMPTS):
             name = self.model.sample(prefix, self.temperature, rng)
-            if self.name_allowed(name):
+            verdict = self.hooks.check_name(name)
+            attempts.append(Attempt(prefix, name, verdict))
+            if verdict.allowed:
                 return name
         raise Refusal(f"No safe name starting with {prefix!r} was found in {MAX_ATTEMPTS} attempts.")
-
-
-class Refusal(Exception):
-    """A request refused by the protocol or by the hooks; the message is the reason."""
 
 
 def parse_request(line: bytes) -> list[str]:
@@ -224,7 +287,7 @@ def run_bot(is_safe_request: Callable, is_safe_name: Callable, prefix_patterns: 
     from .weights import DEFAULT_WEIGHTS, WeightsError
 
     @click.command(help="Serve names over stdin/stdout (docs/protocol.md).")
-    @click.option("--seed", default=0, show_default=True, type=int)
+    @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
     @click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True,
                   type=click.FloatRange(min=0, min_open=True))
     @click.option("--weights", default=str(DEFAULT_WEIGHTS), show_default=True,
@@ -235,9 +298,9 @@ def run_bot(is_safe_request: Callable, is_safe_name: Callable, prefix_patterns: 
         except WeightsError as exc:
             raise click.ClickException(str(exc)) from None
         hooks = LocalHooks(is_safe_request, is_safe_name, prefix_patterns, output_patterns)
+        if hooks.pattern_error:
+            print(f"warning: {hooks.pattern_error}; every request will be refused", file=sys.stderr)
         bot = Bot(model, hooks, temperature)
-        if bot.pattern_error:
-            print(f"warning: {bot.pattern_error}; every request will be refused", file=sys.stderr)
         stdout = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)
         try:
             serve(bot, seed, sys.stdin.buffer, stdout)
