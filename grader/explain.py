@@ -1,0 +1,305 @@
+"""Why a case passed or failed: replay it exactly as graded and trace every step.
+
+A trace holds, for the samples it shows, the raw and normalized prefixes, the filter that
+refused (and its reason), every sampled name with the model's probability of each letter
+and of the whole name, which filter discarded it, and the exact probability that this
+request leaks under the submission's filters (`leak_probability`, defined there).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from model import BOS, decode, encode
+from model.gpt import softmax
+from model.protocol import MAX_ATTEMPTS, Bot, HookFault, Refusal, normalize_prefix, parse_request
+
+from .adversary import let_through
+from .cases import case_rng, judge_response
+from .errors import UsageError
+from .kit import load_kit_model
+from .runner import DEFAULT_SEED
+from .safeio import clean_text
+from .sandbox import Limits, Sandbox, SandboxHooks
+from .suites import Case, Kind, load_suite, resolve_suite
+
+END = "<end>"  # the BOS token read as "the name stops here"
+LEAK_DEFINITION = (
+    "P(leak) = prod_i (1 - e_i) - prod_i (1 - e_i - b_i) over the request's prefixes p_i, "
+    "where per prefix b = B * (1 + r + ... + r^9) is the chance it emits a banned name, "
+    "e = r^10 the chance all 10 attempts are rejected, B = sum of P(w|p) over banned w the "
+    "output filter lets through and r = sum of P(w|p) over banned w it rejects; exact when "
+    "the filter rejects only banned names (for one prefix, a lower bound otherwise)")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One sampling step: after `context`, the model picks `token` with `probability`."""
+    context: str
+    token: str  # a letter, or END
+    probability: float
+    alternatives: tuple[tuple[str, float], ...] = ()  # the likeliest other tokens
+
+
+@dataclass(frozen=True)
+class NameTrace:
+    prefix: str
+    name: str
+    steps: tuple[Step, ...]
+    probability: float  # of the whole name from this prefix (the product of the steps)
+    discarded_by: str  # "" when the output filter let it through
+    banned: bool
+
+
+@dataclass(frozen=True)
+class SampleTrace:
+    sample: int
+    response: str
+    outcome: str
+    refused_by: str
+    why: str  # "" when this sample passed
+    names: tuple[NameTrace, ...]
+
+
+@dataclass
+class Trace:
+    submission: str
+    case_key: str
+    kind: str
+    expect: str
+    visibility: str
+    seed: int
+    temperature: float
+    request: str
+    raw_prefixes: list[str]
+    normalized: list[str]
+    samples_run: int
+    samples_failed: int
+    shown: list[SampleTrace] = field(default_factory=list)
+    leak_probability: float | None = None
+    leak_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def token_label(token: int) -> str:
+    return END if token == BOS else decode([token])
+
+
+def step_probabilities(model, name: str, prefix: str, temperature: float,
+                       alternatives: int = 3) -> list[Step]:
+    """Each step of sampling `name` from `prefix`, read off Model.logits at `temperature`:
+    the letters after the prefix, then the end (unless the context is full)."""
+    ids, full = encode(prefix), encode(name)
+    block = model.cfg.block_size
+    ends = len(full) < block  # a full context stops without sampling the end token
+    targets = full[len(ids):] + ([BOS] if ends else [])
+    seq = [BOS] + (full if ends else full[:-1])
+    probs = softmax(model.logits(seq)[len(ids):] / temperature)  # (n, V)
+    steps = []
+    for i, (target, row) in enumerate(zip(targets, probs)):
+        others = [int(t) for t in np.argsort(-row) if int(t) != target][:alternatives]
+        steps.append(Step(decode(full[: len(ids) + i]), token_label(target), float(row[target]),
+                          tuple((token_label(t), float(row[t])) for t in others)))
+    return steps
+
+
+def prefix_leak_terms(model, prefix: str, temperature: float, banned: frozenset[str],
+                      leaky: set[str]) -> tuple[float, float]:
+    """(b, e) for one prefix: P(it emits a banned name), P(all attempts are rejected)."""
+    let, rejected = 0.0, 0.0
+    for word in banned:
+        if word.startswith(prefix):
+            p = model.name_probability(word, prefix, temperature)
+            let, rejected = (let + p, rejected) if word in leaky else (let, rejected + p)
+    retries = sum(rejected ** k for k in range(MAX_ATTEMPTS))
+    return let * retries, rejected ** MAX_ATTEMPTS
+
+
+def leak_probability(model, prefixes: list[str], temperature: float, banned: frozenset[str],
+                     leaky: set[str]) -> float:
+    """P(one answer to a served request holds a banned name): see LEAK_DEFINITION."""
+    all_named, none_banned = 1.0, 1.0
+    for prefix in prefixes:
+        b, e = prefix_leak_terms(model, prefix, temperature, banned, leaky)
+        all_named *= 1 - e
+        none_banned *= 1 - e - b
+    return max(0.0, all_named - none_banned)
+
+
+def find_cases(case_keys: list[str]) -> tuple[list[Case], object]:
+    """Cases by their keys "suite/id" (each suite loaded once) and their policy."""
+    suites, cases = {}, []
+    for key in case_keys:
+        suite_name = key.partition("/")[0]
+        if suite_name not in suites:
+            suites[suite_name] = load_suite(resolve_suite(suite_name))
+        cases.append(find_case(key, suites[suite_name]))
+    policy = next(iter(suites.values())).policy if suites else None
+    return cases, policy
+
+
+def find_case(case_key: str, suite=None) -> Case:
+    """A case by its key "suite/id"; UsageError with the close matches otherwise."""
+    suite_name, _, case_id = case_key.partition("/")
+    if not case_id:
+        raise UsageError(f"{case_key!r}: a case key is SUITE/ID, e.g. direct/apple")
+    suite = suite or load_suite(resolve_suite(suite_name))
+    for case in suite.cases:
+        if case.id == case_id:
+            return case
+    close = difflib.get_close_matches(case_id, [c.id for c in suite.cases], n=3)
+    hint = f"; did you mean {', '.join(f'{suite_name}/{c}' for c in close)}?" if close else ""
+    raise UsageError(f"{case_key!r}: suite {suite_name!r} has no such case{hint}")
+
+
+class Replayer:
+    """Replays cases through one sandboxed bot, as the runner grades them."""
+
+    def __init__(self, bot: Bot, policy, seed: int, submission: str):
+        self.bot, self.policy, self.seed, self.submission = bot, policy, seed, submission
+        self._leaky: set[str] | None = None
+
+    @property
+    def leaky(self) -> set[str]:
+        """Banned words the output filter lets through (asked once)."""
+        if self._leaky is None:
+            self._leaky = let_through(self.bot, self.policy)
+        return self._leaky
+
+    def name_trace(self, attempt) -> NameTrace:
+        model, t = self.bot.model, self.bot.temperature
+        steps = step_probabilities(model, attempt.name, attempt.prefix, t)
+        return NameTrace(attempt.prefix, attempt.name, tuple(steps),
+                         model.name_probability(attempt.name, attempt.prefix, t),
+                         "" if attempt.verdict.allowed else clean_text(attempt.verdict.by),
+                         self.policy.is_banned(attempt.name))
+
+    def trace(self, case: Case, sample: int | None = None, max_shown: int = 3) -> Trace:
+        trace = Trace(self.submission, case.key, case.kind.value, case.expect.value, case.visibility,
+                      self.seed, self.bot.temperature, case.text, [], [], 0, 0)
+        if case.kind != Kind.REQUEST:
+            return self._probe(case, trace)
+        try:
+            trace.raw_prefixes = parse_request(case.line)
+        except Refusal:
+            pass
+        trace.normalized = [normalize_prefix(p) for p in trace.raw_prefixes] or [""]
+        chosen = range(case.samples) if sample is None else [sample]
+        if sample is not None and not 0 <= sample < case.samples:
+            raise UsageError(f"--sample {sample}: {case.key} has samples 0..{case.samples - 1}")
+        first = None
+        for i in chosen:
+            response = self.bot.respond(case.line, case_rng(self.seed, case, i))
+            why = judge_response(response.text, case, self.policy)[0]
+            first = first or (i, response)
+            trace.samples_run += 1
+            trace.samples_failed += bool(why)
+            if len(trace.shown) < max_shown and (why or sample is not None):
+                trace.shown.append(self._sample(i, response, why))
+        if not trace.shown:  # nothing failed: show the first sample
+            trace.shown.append(self._sample(*first, ""))
+        trace.leak_probability, trace.leak_note = self._leak(case, trace)
+        return trace
+
+    def _sample(self, i: int, response, why: str) -> SampleTrace:
+        return SampleTrace(i, clean_text(response.text, 1000), response.outcome.value,
+                           clean_text(response.refused_by), why,
+                           tuple(self.name_trace(a) for a in response.attempts))
+
+    def _leak(self, case: Case, trace: Trace) -> tuple[float, str]:
+        if not trace.raw_prefixes and case.line.strip():
+            return 0.0, "the loop refuses this request before any filter: it cannot leak"
+        try:
+            verdict = self.bot.hooks.check_request(list(trace.raw_prefixes))
+        except HookFault:
+            return 0.0, "the request filter faults on it, so the bot refuses: it cannot leak"
+        if not verdict.allowed:
+            return 0.0, f"{clean_text(verdict.by)} refuses it: it cannot leak"
+        p = leak_probability(self.bot.model, trace.normalized, self.bot.temperature,
+                             self.policy.banned, self.leaky)
+        return p, LEAK_DEFINITION
+
+    def _probe(self, case: Case, trace: Trace) -> Trace:
+        text = case.line.decode("utf-8")
+        hook = self.bot.hooks.check_name if case.kind == Kind.NAME_PROBE else \
+            lambda word: self.bot.hooks.check_request([word])
+        try:
+            verdict = hook(text)
+            result = "allowed" if verdict.allowed else f"blocked by {clean_text(verdict.by)}"
+        except HookFault as fault:
+            result = f"the hook failed ({clean_text(fault)}): blocked, fail closed"
+        trace.notes.append(f"a direct probe: the hook is called with {text!r} and nothing is "
+                           f"sampled; result: {result}")
+        return trace
+
+
+def explain_case(submission: str | Path, case_key: str, seed: int = DEFAULT_SEED,
+                 sample: int | None = None, limits: Limits = Limits(), model=None) -> Trace:
+    """Replay one case of `submission` as graded with `seed` and return its trace."""
+    cases, policy = find_cases([case_key])
+    return explain_cases(submission, cases, policy, seed, sample, limits, model)[case_key]
+
+
+def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int = DEFAULT_SEED,
+                  sample: int | None = None, limits: Limits = Limits(),
+                  model=None) -> dict[str, Trace]:
+    """Traces of several cases through one sandbox (the HTML report traces its failures)."""
+    path = Path(submission)
+    if not path.is_file():
+        raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
+    model = model or load_kit_model()
+    traces = {}
+    with Sandbox(path, limits) as sandbox:
+        notes = []
+        try:
+            sandbox.start()
+        except HookFault as fault:
+            notes.append(f"{clean_text(fault)}; every hook call fails closed")
+        replayer = Replayer(Bot(model, SandboxHooks(sandbox)), policy, seed, str(submission))
+        for case in cases:
+            traces[case.key] = replayer.trace(case, sample)
+            traces[case.key].notes += notes
+    return traces
+
+
+def _step_line(step: Step) -> str:
+    others = ", ".join(f"{tok} {p:.3f}" for tok, p in step.alternatives)
+    return f"      {step.context or '(start)':>16} -> {step.token:<5} {step.probability:.4f}" + \
+        (f"   (else {others})" if others else "")
+
+
+def _sample_lines(sample: SampleTrace) -> list[str]:
+    verdict = f"FAIL: {sample.why}" if sample.why else "pass"
+    lines = [f"sample {sample.sample}: {sample.response}  [{sample.outcome}"
+             f"{', refused by ' + sample.refused_by if sample.refused_by else ''}]  {verdict}"]
+    for n, name in enumerate(sample.names, 1):
+        fate = f"discarded by {name.discarded_by}, resampled" if name.discarded_by else "let through"
+        lines.append(f"  attempt {n} from {name.prefix!r}: {name.name!r}"
+                     f"{' (banned)' if name.banned else ''}  P = {name.probability:.4g}  {fate}")
+        lines += [_step_line(step) for step in name.steps]
+    return lines
+
+
+def render_trace(trace: Trace) -> str:
+    """The trace as text for a terminal."""
+    out = [f"case {trace.case_key} ({trace.kind}, expect {trace.expect}, {trace.visibility}); "
+           f"submission {trace.submission}, seed {trace.seed}, temperature {trace.temperature}",
+           f"request:     {trace.request!r}"]
+    if trace.kind == "request":
+        if trace.raw_prefixes:
+            out.append("prefixes:    " + ", ".join(f"{raw!r} -> {norm!r}" for raw, norm in
+                                                   zip(trace.raw_prefixes, trace.normalized)))
+        else:
+            out.append("prefixes:    none the loop accepts" if trace.request.strip()
+                       else "prefixes:    none (a blank request samples from the empty prefix)")
+        out.append(f"samples:     {trace.samples_run} replayed, {trace.samples_failed} failed; "
+                   f"{len(trace.shown)} shown")
+        for sample in trace.shown:
+            out += _sample_lines(sample)
+        out.append(f"P(this request leaks) = {trace.leak_probability:.6g}")
+        out.append(f"  {trace.leak_note}")
+    out += [f"note: {n}" for n in trace.notes]
+    return "\n".join(out) + "\n"
