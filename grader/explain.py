@@ -19,7 +19,7 @@ from model.protocol import MAX_ATTEMPTS, Bot, HookFault, Refusal, normalize_pref
 
 from .adversary import let_through
 from .cases import case_rng, judge_response
-from .errors import UsageError
+from .errors import DataFileError, UsageError
 from .kit import load_kit_model
 from .runner import DEFAULT_SEED
 from .safeio import clean_text
@@ -263,6 +263,27 @@ def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int =
             traces[case.key] = replayer.trace(case, sample)
             traces[case.key].notes += notes
     return traces
+
+
+def trace_failures(submission: str | Path, result, limit: int = 60, limits: Limits = Limits(),
+                   model=None) -> dict[str, Trace]:
+    """Traces of a graded result's failed public cases, the worst first, at most `limit`;
+    cases whose suite cannot be found by name (a --suite PATH) are left out."""
+    failed = sorted((c for c in result.cases if not c.passed and
+                     getattr(c.visibility, "value", c.visibility) == "public"),
+                    key=lambda c: (-len(c.leaked), -(c.points - c.earned), c.key))
+    suites, cases = {}, []
+    for result_case in failed[:limit]:
+        try:
+            if result_case.suite not in suites:
+                suites[result_case.suite] = load_suite(resolve_suite(result_case.suite))
+            cases.append(find_case(result_case.key, suites[result_case.suite]))
+        except (UsageError, DataFileError):
+            continue
+    if not cases:
+        return {}
+    policy = next(iter(suites.values())).policy
+    return explain_cases(submission, cases, policy, result.seed, None, limits, model)
 
 
 def _step_line(step: Step) -> str:

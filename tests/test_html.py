@@ -1,0 +1,89 @@
+"""The HTML report and the class dashboard: self-contained, escaped, and rendered by a real
+browser (headless Chromium) with the expected content and no console error."""
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+import browser
+from grader.explain import trace_failures
+from grader.html import render_html
+from grader.runner import grade
+from grader.sandbox import Limits
+from grader.suites import suite_files
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTER = ROOT / "starter" / "bot.py"
+FAST = Limits(call_seconds=1.0, start_seconds=20, cpu_seconds=20, max_restarts=2)
+HOSTILE = '</code></dd><script>alert("x")</script><img src=x onerror=alert(1)>\u202e&amp;'
+REMOTE = re.compile(r"""(src|href|url)\s*[=(]\s*["']?\s*(https?:)?//""", re.I)
+
+
+@pytest.fixture(scope="module")
+def starter_report(shipped_model):
+    """The starter graded on every default suite, its failures traced."""
+    result = grade(STARTER, suite_files("fruit"), limits=FAST, model=shipped_model)
+    traces = trace_failures(STARTER, result, limits=FAST, model=shipped_model)
+    return result, traces, render_html(result, traces, model=shipped_model)
+
+
+def public_failed(result):
+    return [c for c in result.cases if not c.passed and c.visibility == "public"]
+
+
+def test_report_is_self_contained_and_small(starter_report):
+    result, traces, page = starter_report
+    assert len(page.encode("utf-8")) < 2_000_000
+    assert not REMOTE.search(page) and page.count("<script") == 1
+    assert "default-src 'none'" in page  # the browser itself refuses anything remote
+    assert traces and all(f'data-key="{key}"' in page for key in traces)
+
+
+def test_hidden_cases_are_only_counted(starter_report):
+    result, _, page = starter_report
+    hidden = [c for c in result.cases if not c.passed and c.visibility == "hidden"]
+    assert hidden, "the default suites should have hidden failures for the starter"
+    assert all(c.key not in page for c in hidden)
+    assert f"{len(hidden)} hidden case(s)" in page
+
+
+def hostile_result(result):
+    """A copy of a real result whose every submission-made string is hostile, plus a hidden
+    failure whose request must never appear."""
+    first = dataclasses.replace(result.cases[0], response=HOSTILE, why=HOSTILE, failed_samples=1,
+                                visibility="public", key="smoke/" + HOSTILE)
+    secret = dataclasses.replace(result.cases[0], request="SECRET-REQUEST-TEXT", response="SECRET-RESPONSE",
+                                 failed_samples=1, visibility="hidden", key="hidden/secret")
+    return dataclasses.replace(result, submission=HOSTILE, notes=[HOSTILE], cases=[first, secret],
+                               integrity_findings=[HOSTILE])
+
+
+def test_everything_from_a_submission_is_escaped(starter_report):
+    page = render_html(hostile_result(starter_report[0]))
+    assert "<script>alert" not in page and "<img" not in page and "\u202e" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)" in page
+    assert "SECRET" not in page and "hidden/secret" not in page
+
+
+@browser.needs_chromium()
+def test_report_renders_in_chromium(starter_report, tmp_path):
+    result, traces, page = starter_report
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    shown = browser.render(path)
+    assert shown.console == []
+    assert 'data-ready="yes"' in shown.dom  # the page's script ran to the end
+    cases = re.findall(r'<details class="case" data-key="([^"]*)"', shown.dom)
+    assert cases and len(cases) == len(public_failed(result))
+    assert re.search(r'<span id="shown-count">(\d+)</span>', shown.dom).group(1) == str(len(cases))
+    assert shown.dom.count('class="trace"') == len(traces)
+    assert shown.dom.count('class="leak"') == len(result.adversary)
+
+
+@browser.needs_chromium()
+def test_hostile_report_runs_no_script_of_the_submission(starter_report, tmp_path):
+    path = tmp_path / "hostile.html"
+    path.write_text(render_html(hostile_result(starter_report[0])), encoding="utf-8")
+    shown = browser.render(path)
+    assert shown.console == [] and "<img" not in shown.dom and 'data-ready="yes"' in shown.dom
