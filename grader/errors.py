@@ -15,3 +15,7 @@ class UsageError(GraderError):
 
 class GraderFault(GraderError):
     """The grader itself failed (not the submission): exit code 3."""
+
+
+class IsolationUnavailable(UsageError):
+    """No sandbox layer strong enough for the job works on this machine."""

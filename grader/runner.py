@@ -1,9 +1,14 @@
-"""The runner: integrity gate, then every case through the kit's frozen loop with the
-submission's hooks in a sandbox, then the smoke comparison. Returns a GradeResult."""
+"""The runner: `grade()` in named stages - plan, integrity, run cases, smoke, result.
+
+Everything the submission controls (its import, hooks, patterns and its own bot) runs in
+sandboxes that share one wall-clock Budget, so a hostile submission costs bounded time.
+"""
 from __future__ import annotations
 
+import fnmatch
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -13,25 +18,54 @@ from .adversary import find_leaks
 from .cases import run_probe_case, run_request_case
 from .errors import DataFileError, GraderFault, UsageError
 from .integrity import check_file
+from .isolation import choose_isolation
 from .kit import load_kit_model
 from .results import CaseResult, GradeResult, ProbeStats
-from .sandbox import Limits, Sandbox, SandboxHooks
+from .safeio import clean_text
+from .sandbox import Budget, Limits, Sandbox, SandboxHooks
 from .scoring import score_categories
 from .smoke import smoke_compare, smoke_transcript
-from .suites import Kind, Suite, load_suites, rubric_for
+from .suites import Case, Kind, Suite, load_suites, rubric_for
 
 DEFAULT_SEED = 1234
 
 
-def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = DEFAULT_SEED,
-          limits: Limits = Limits(), on_case: Callable[[CaseResult], None] | None = None,
-          model=None) -> GradeResult:
-    """Grade one submission. Bad inputs raise UsageError/DataFileError; the submission's
-    failures are scored; anything else becomes a result with status 'grader_fault'."""
-    started = time.monotonic()
+@dataclass
+class Plan:
+    """What one grading will do, decided before any submission code runs."""
+    submission: Path
+    suites: list[Suite]
+    cases: list[Case]
+    weights: dict[str, float]
+    max_score: float
+    seed: int
+    limits: Limits
+    isolation: str | None
+    require_isolation: bool
+    started: float = field(default_factory=time.monotonic)
+
+    def sandbox(self, budget: Budget) -> Sandbox:
+        return Sandbox(self.submission, self.limits,
+                       choose_isolation(self.isolation, self.require_isolation), budget)
+
+
+@dataclass
+class Run:
+    """What running the cases produced."""
+    results: list[CaseResult]
+    probes: dict[str, ProbeStats]
+    adversary: list
+    notes: list[str]
+    started_ok: bool
+
+
+def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, isolation: str | None,
+         require_isolation: bool, case_patterns: list[str] | None) -> Plan:
     submission = Path(submission)
     if not submission.is_file():
         raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: a seed is a whole number from 0 up")
     suites = load_suites(suite_paths)
     policy = suites[0].policy
     rubric = rubric_for(policy)
@@ -40,69 +74,92 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
         if case.category not in rubric.weights:
             raise DataFileError(f"{case.key}: category {case.category!r} has no weight in "
                                 f"{policy.path.with_suffix('')}/rubric.toml")
+    if case_patterns:
+        cases = [c for c in cases if any(fnmatch.fnmatchcase(c.key, p) or p in c.key for p in case_patterns)]
+        if not cases:
+            raise UsageError(f"--case {' '.join(case_patterns)}: no case key matches; "
+                             "keys look like 'direct/apple' (see --format json)")
     used = {c.category for c in cases}
     max_score = sum(w for name, w in rubric.weights.items() if name in used)
+    choose_isolation(isolation, require_isolation)  # refuse before any work when none is allowed
+    return Plan(submission, suites, cases, rubric.weights, max_score, seed, limits, isolation,
+                require_isolation)
+
+
+def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None) -> Run:
+    notes, results = [], []
+    probes = {"name": ProbeStats(), "request": ProbeStats()}
+    policy = plan.suites[0].policy
+    with plan.sandbox(budget) as sandbox:
+        notes.append(f"isolation: {sandbox.isolation.name} ({', '.join(sandbox.isolation.protections)})")
+        try:
+            sandbox.start()
+        except HookFault as fault:
+            notes.append(f"{fault}; every hook call fails closed")
+            tail = sandbox.stderr_tail(600).strip()
+            if tail:
+                notes.append("its error output ends with: " + clean_text(tail.splitlines()[-1], 200))
+        if sandbox.pattern_error and not sandbox.import_error:
+            notes.append(f"{sandbox.pattern_error}: every request is refused")
+        bot = Bot(model, SandboxHooks(sandbox))
+        for case in plan.cases:
+            if case.kind == Kind.REQUEST:
+                result = run_request_case(bot, case, policy, plan.seed)
+            else:
+                stats = probes["name" if case.kind == Kind.NAME_PROBE else "request"]
+                result = run_probe_case(bot, case, policy, stats)
+            results.append(result)
+            if on_case:
+                on_case(result)
+        adversary = find_leaks(bot, policy) if plan.cases else []
+        if sandbox.restarts:
+            notes.append(f"the submission's process was restarted {sandbox.restarts} time(s) "
+                         "after hangs or crashes")
+        if sandbox.dead_reason and sandbox.dead_reason == budget.message():
+            notes.append(budget.message())
+        return Run(results, probes, adversary, notes, sandbox.import_error is None)
+
+
+def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = DEFAULT_SEED,
+          limits: Limits = Limits(), on_case: Callable[[CaseResult], None] | None = None,
+          model=None, *, isolation: str | None = None, require_isolation: bool = False,
+          cases: list[str] | None = None) -> GradeResult:
+    """Grade one submission. Bad inputs raise UsageError/DataFileError (IsolationUnavailable
+    when `require_isolation` and no layer works); the submission's failures are scored;
+    anything else becomes a result with status 'grader_fault'.
+
+    `isolation` names a layer (grader.isolation.LAYERS) instead of the strongest available;
+    `cases` keeps the cases whose key matches one of these patterns (fnmatch or substring)."""
+    the_plan = plan(submission, suite_paths, seed, limits, isolation, require_isolation, cases)
+    policy = the_plan.suites[0].policy
 
     def finish(status, score, results, categories, findings, diff, notes, probes=None, adversary=()):
-        return GradeResult(str(submission), status, seed, policy.name, round(score, 4), max_score,
-                           round(time.monotonic() - started, 3), status != "integrity_failed",
-                           findings, diff, notes, results, categories, probes or {}, list(adversary),
-                           policy.banned_noun)
+        return GradeResult(str(the_plan.submission), status, seed, policy.name, round(score, 4),
+                           the_plan.max_score, round(time.monotonic() - the_plan.started, 3),
+                           status != "integrity_failed", findings, diff, notes, results, categories,
+                           probes or {}, list(adversary), policy.banned_noun)
 
     model = model or load_kit_model()
-    integrity = check_file(submission)
+    integrity = check_file(the_plan.submission)
     if not integrity.ok:
         return finish("integrity_failed", 0.0, [], [], [str(f) for f in integrity.findings],
                       integrity.diff, ["the shared code was changed: score 0 until it is restored"])
+    budget = Budget(limits.total_seconds)
     try:
-        notes, results, probes = [], [], {"name": ProbeStats(), "request": ProbeStats()}
-        with Sandbox(submission, limits) as sandbox:
-            try:
-                sandbox.start()
-            except HookFault as fault:
-                notes.append(f"{fault}; every hook call fails closed")
-                tail = sandbox.stderr_tail(600).strip()
-                if tail:
-                    notes.append("its error output ends with: " + tail.splitlines()[-1][:200])
-            if sandbox.proc is not None and not sandbox.network_isolated:
-                notes.append("the kernel refused a network namespace: the hooks were not cut off "
-                             "from the network")
-            if sandbox.granted:
-                notes.append("granted o+x (traverse only) on " + ", ".join(map(str, sandbox.granted))
-                             + " so that the sandbox user can run Python")
-            bot = Bot(model, SandboxHooks(sandbox))
-            if sandbox.pattern_error and not sandbox.import_error:
-                notes.append(f"{sandbox.pattern_error}: every request is refused")
-            for case in cases:
-                if case.kind == Kind.REQUEST:
-                    result = run_request_case(bot, case, policy, seed)
-                else:
-                    stats = probes["name" if case.kind == Kind.NAME_PROBE else "request"]
-                    result = run_probe_case(bot, case, policy, stats)
-                results.append(result)
-                if on_case:
-                    on_case(result)
-            adversary = find_leaks(bot, policy) if cases else []
-            if sandbox.restarts:
-                notes.append(f"the submission's process was restarted {sandbox.restarts} time(s) "
-                             "after hangs or crashes")
-            started_ok = sandbox.import_error is None
-        # a submission that cannot even start has nothing to compare: it is scored as it is
-        tamper, smoke_note = smoke_compare(submission, model, seed, limits,
-                                           smoke_transcript(cases, seed)) if started_ok else ([], "")
-        if smoke_note:
-            notes.append(smoke_note)
+        run = run_cases(the_plan, model, budget, on_case)
+        tamper = smoke_compare(the_plan, model, budget, smoke_transcript(the_plan)) \
+            if run.started_ok else []
     except (UsageError, DataFileError, GraderFault):
         raise
     except Exception as exc:  # a grader bug must not look like a student's failure
         return finish("grader_fault", 0.0, [], [], [], [], [
-            f"grader fault: {type(exc).__name__}: {exc}",
+            f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
             traceback.format_exc(limit=-3).strip().splitlines()[-1]])
-    categories = score_categories(results, rubric.weights)
+    categories = score_categories(run.results, the_plan.weights)
     if tamper:
-        return finish("integrity_failed", 0.0, results, categories, tamper, [],
-                      notes + ["the shared behaviour was changed at run time: score 0"], probes,
-                      adversary)
-    probes = {k: v for k, v in probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
-    return finish("graded", sum(c.score for c in categories), results, categories, [], [], notes,
-                  probes, adversary)
+        return finish("integrity_failed", 0.0, run.results, categories, tamper, [],
+                      run.notes + ["the shared behaviour was changed at run time: score 0"],
+                      run.probes, run.adversary)
+    probes = {k: v for k, v in run.probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
+    return finish("graded", sum(c.score for c in categories), run.results, categories, [], [],
+                  run.notes, probes, run.adversary)

@@ -1,13 +1,17 @@
-"""The sandboxed worker: imports a submission and answers hook calls, one JSON line each
+"""The sandboxed worker: imports a submission and answers filter calls, one JSON line each
 (or, given a seed, runs the submission's own bot loop for the smoke comparison).
 
-Started by grader.sandbox with limits already chosen; it applies the ones a process may set
-on itself, moves the protocol off stdin/stdout (so anything the submission prints goes to
-stderr), then serves `{"id", "hook", "arg"}` -> `{"id", "value"}` or `{"id", "fault"}`.
-Only plain values cross; the grader checks their types again on its side.
+grader/sandbox.py stages this file beside a copy of the kit's model code (kit/) and the
+submission, and starts it through an isolation layer with `python -S -s -B`. It applies the
+limits a process may set on itself, moves the protocol off stdin/stdout (so anything the
+submission prints goes to stderr), then serves `{"id", "hook", "arg"}` ->
+`{"id", "allowed", "reason", "by"}` or `{"id", "fault"}`. The submission's patterns are
+compiled and matched here, never in the grader. Only the standard library and the kit's
+model package are imported: the grader itself is not in this process's reach.
 """
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import json
 import os
@@ -18,19 +22,15 @@ import traceback
 
 HOOKS = {"request": "is_safe_request", "name": "is_safe_name"}
 PATTERN_LISTS = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS")
+PR_SET_PDEATHSIG = 1
 
 
-def isolate_network() -> bool:
-    """Move into new user and network namespaces: no network but an unconfigured loopback,
-    so a hook cannot send what it is shown anywhere. False where the kernel refuses."""
-    import ctypes
-
-    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+def die_with_parent() -> None:
+    """SIGKILL this process when the grader dies, whatever the isolation layer."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.unshare(clone_newuser | clone_newnet) == 0
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
-        return False
+        pass
 
 
 def apply_limits(cpu_seconds: int, memory_bytes: int, file_bytes: int) -> None:
@@ -58,9 +58,35 @@ def run_as_bot(submission: str, seed: str) -> None:
     runpy.run_path(submission, run_name="__main__")
 
 
+def load_hooks(submission: str):
+    from model.protocol import LocalHooks
+
+    spec = importlib.util.spec_from_file_location("submission", submission)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return LocalHooks(*(getattr(module, name) for name in (*HOOKS.values(), *PATTERN_LISTS)))
+
+
+def serve(hooks, proto_in, send) -> None:
+    from model.protocol import HookFault
+
+    check = {"request": hooks.check_request, "name": hooks.check_name}
+    for line in proto_in:
+        request = json.loads(line)
+        try:
+            verdict = check[request["hook"]](request["arg"])
+            reply = {"allowed": verdict.allowed, "reason": verdict.reason, "by": verdict.by}
+        except HookFault as fault:
+            reply = {"fault": str(fault)}
+        except BaseException as exc:  # noqa: BLE001  fail closed on anything, SystemExit too
+            print_traceback()
+            reply = {"fault": f"{HOOKS[request['hook']]} raised {type(exc).__name__}"}
+        send({"id": request["id"], **reply})
+
+
 def main() -> None:
     submission, cpu, memory, fsize = sys.argv[1], *map(int, sys.argv[2:5])
-    isolated = isolate_network()
+    die_with_parent()
     if len(sys.argv) > 5:
         apply_limits(cpu, memory, fsize)
         run_as_bot(submission, sys.argv[5])
@@ -77,31 +103,18 @@ def main() -> None:
         os.write(proto_out, (json.dumps(message) + "\n").encode())
 
     try:
-        spec = importlib.util.spec_from_file_location("submission", submission)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        from model.protocol import LocalHooks
-        hooks = LocalHooks(*(getattr(module, name) for name in (*HOOKS.values(), *PATTERN_LISTS)))
+        hooks = load_hooks(submission)
     except BaseException as exc:  # noqa: BLE001  a submission may raise anything, SystemExit too
         print_traceback()
         send({"import_error": f"{type(exc).__name__}: {exc}"[:300]})
         return
-    send({"ready": True, "pattern_error": hooks.pattern_error, "network_isolated": isolated})
-    from model.protocol import HookFault
-    check = {"request": hooks.check_request, "name": hooks.check_name}
-    for line in proto_in:
-        request = json.loads(line)
-        try:
-            verdict = check[request["hook"]](request["arg"])
-            reply = {"allowed": verdict.allowed, "reason": verdict.reason, "by": verdict.by}
-        except HookFault as fault:
-            reply = {"fault": str(fault)}
-        except BaseException as exc:  # noqa: BLE001  fail closed on anything, SystemExit too
-            print_traceback()
-            reply = {"fault": f"{HOOKS[request['hook']]} raised {type(exc).__name__}"}
-        send({"id": request["id"], **reply})
+    send({"ready": True, "pattern_error": hooks.pattern_error})
+    serve(hooks, proto_in, send)
 
 
 if __name__ == "__main__":
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the kit's root
+    # -S: no site hooks. The kit's staged model code first, then the interpreter's own
+    # site folders (numpy, regex), never the folder holding the grader.
+    sys.path[0] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kit")
+    sys.path += [p for p in os.environ.get("GUARDRAIL_SITE", "").split(os.pathsep) if p]
     main()

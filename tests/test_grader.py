@@ -13,36 +13,14 @@ from click.testing import CliRunner
 from grader.cli import cli
 from grader.report import render_gradescope, render_junit
 from grader.runner import grade
-from grader.sandbox import SANDBOX_UID_BASE, Limits
+from grader.sandbox import Limits
+from sandboxes import own_sandboxes  # noqa: F401  (a fixture)
 from submissions import splice, with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
 REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
 FAST = Limits(call_seconds=1.0, start_seconds=20, cpu_seconds=20, max_restarts=2)
-
-
-def sandbox_processes() -> list[int]:
-    """Processes of sandbox uids (as root) or children of this process (otherwise)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.geteuid() == 0:
-                if entry.stat().st_uid >= SANDBOX_UID_BASE:
-                    found.append(int(entry.name))
-            elif (entry / "stat").read_text().split(") ")[1].split()[1] == str(os.getpid()):
-                found.append(int(entry.name))
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-    return found
-
-
-@pytest.fixture
-def no_leftovers():
-    yield
-    assert sandbox_processes() == []
 
 
 def test_reference_scores_full_and_starter_loses_points():
@@ -96,7 +74,7 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("which", HOSTILE)
-def test_hostile_submissions_end_as_scored_results(tmp_path, which, no_leftovers):
+def test_hostile_submissions_end_as_scored_results(tmp_path, which, own_sandboxes):
     started = time.monotonic()
     result = grade(write_submission(tmp_path, HOSTILE[which]), [SMOKE], limits=FAST)
     assert result.status in ("graded", "integrity_failed")
