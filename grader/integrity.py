@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import re
+import string
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,29 +21,24 @@ END_MARKER = "# <<< STUDENT CODE ENDS <<<"
 MAX_SUBMISSION_BYTES = 1 << 20
 REQUIRED = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS", "is_safe_request", "is_safe_name")
 
+# A guardrail needs string processing and nothing else: only these modules may be imported
+# (an allowlist ends the game of naming every escape hatch), and from the kit only the
+# public names of model.protocol.
+ALLOWED_MODULES = {
+    "__future__", "re", "regex", "unicodedata", "functools", "itertools", "collections", "math",
+    "typing", "dataclasses", "enum", "bisect", "heapq", "difflib", "textwrap", "model.protocol",
+}
 FORBIDDEN_NAMES = {
-    "globals", "locals", "vars", "exec", "eval", "compile", "__import__", "setattr", "delattr",
-    "breakpoint", "__builtins__", "__loader__", "__spec__",
+    "globals", "locals", "vars", "dir", "exec", "eval", "compile", "__import__", "getattr",
+    "setattr", "delattr", "hasattr", "breakpoint", "open", "input", "help", "memoryview",
+    "exit", "quit", "__builtins__", "__loader__", "__spec__", "__file__",
 }
-FORBIDDEN_MODULES = {
-    "importlib", "builtins", "ctypes", "subprocess", "multiprocessing", "threading", "signal",
-    "socket", "inspect", "gc", "marshal", "pickle", "shutil", "pty", "code", "codeop", "runpy",
-    "_thread", "mmap", "sysconfig", "site",
+FORMAT_METHODS = {"format", "format_map"}
+FRAME_ATTRIBUTES = {  # public names that still lead to frames, code and globals
+    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals",
+    "f_back", "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts", "mro",
 }
-FORBIDDEN_ATTRIBUTES = {
-    ("sys", "modules"), ("sys", "stdout"), ("sys", "stdin"), ("sys", "stderr"),
-    ("sys", "_getframe"), ("sys", "settrace"), ("sys", "setprofile"), ("sys", "exit"),
-    ("sys", "__stdout__"), ("sys", "path"), ("sys", "meta_path"), ("os", "system"),
-    ("os", "popen"), ("os", "fork"), ("os", "kill"), ("os", "killpg"), ("os", "_exit"),
-    ("os", "dup2"), ("os", "write"), ("os", "environ"), ("os", "chdir"), ("os", "remove"),
-    ("os", "unlink"), ("os", "putenv"),
-}
-FORBIDDEN_ATTRIBUTE_PREFIXES = (("os", "exec"), ("os", "spawn"), ("os", "posix_spawn"))
-DUNDER_ESCAPES = {
-    "__class__", "__subclasses__", "__globals__", "__code__", "__dict__", "__bases__", "__mro__",
-    "__builtins__", "__closure__", "__func__", "__self__", "__module__", "__getattribute__",
-    "f_globals", "f_locals", "f_back", "f_builtins", "gi_frame", "cr_frame", "tb_frame",
-}
+CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
 @dataclass(frozen=True)
@@ -54,11 +51,29 @@ class Finding:
         return f"line {self.line}: [{self.rule}] {self.message}"
 
 
+# One message per cause, with its fix: what the report says after the findings.
+CAUSES = {
+    "unreadable": ("your bot.py cannot be run as it is: fix what the finding names "
+                   "(score 0 until it runs)", {"size", "encoding", "encoding-cookie", "syntax"}),
+    "missing": ("a required definition is missing: define it between the STUDENT CODE markers "
+                "(score 0 until it is there)", {"missing-definition"}),
+    "forbidden": ("your code uses something a guardrail may not use: remove it (score 0 until it "
+                  "is gone)", {"forbidden-import", "escape-hatch", "rebinds-frozen-name", "patches-module"}),
+    "frozen": ("the shared code outside the STUDENT CODE markers was changed: copy it back from "
+               "starter/bot.py (score 0 until it is restored)", {"markers", "frozen-code"}),
+}
+
+
 @dataclass(frozen=True)
 class IntegrityReport:
     ok: bool
     findings: list[Finding]
     diff: list[str]
+
+    def causes(self) -> list[str]:
+        """The message and fix of each kind of finding present, in a fixed order."""
+        rules = {f.rule for f in self.findings}
+        return [message for message, members in CAUSES.values() if rules & members]
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,16 @@ def frozen_bindings(tree: ast.Module, begin: int, end: int) -> set[str]:
     return names
 
 
+def format_fields_reach(template: str) -> bool:
+    """True when a format string's fields look up attributes or items ({0.__class__})."""
+    try:
+        fields = [f for _, f, spec, _ in string.Formatter().parse(template) if f is not None]
+        specs = [spec for _, f, spec, _ in string.Formatter().parse(template) if spec]
+    except ValueError:
+        return True
+    return any("." in f or "[" in f for f in fields) or any("{" in spec for spec in specs)
+
+
 def dotted(node: ast.AST) -> tuple[str, ...]:
     parts = []
     while isinstance(node, ast.Attribute):
@@ -168,21 +193,24 @@ class EditableChecker(ast.NodeVisitor):
         self.findings.append(Finding(node.lineno, rule, message))
 
     def _module_rule(self, node: ast.AST, module: str) -> None:
-        if module.split(".")[0] in FORBIDDEN_MODULES:
-            self.add(node, "forbidden-import", f"importing {module} is not allowed in a guardrail")
+        if module not in ALLOWED_MODULES:
+            self.add(node, "forbidden-import", f"importing {module or 'a relative module'} is not "
+                     f"allowed in a guardrail; use only {', '.join(sorted(ALLOWED_MODULES - {'__future__'}))}")
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
+            if alias.name == "model.protocol":
+                self.add(node, "forbidden-import", "import names from the kit with "
+                         "`from model.protocol import normalize_prefix`, not the module itself")
             self._module_rule(node, alias.name)
             self._bind(node, (alias.asname or alias.name).split(".")[0])
             self.imported.add((alias.asname or alias.name).split(".")[0])
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        self._module_rule(node, node.module or "")
+        self._module_rule(node, ("." * node.level) + (node.module or ""))
         for alias in node.names:
-            if (node.module or "").split(".")[0] in {"sys", "os"} and \
-                    self._forbidden_attribute((node.module.split(".")[0], alias.name)):
-                self.add(node, "escape-hatch", f"{node.module}.{alias.name} is not allowed")
+            if alias.name.startswith("_") and node.module != "__future__" or alias.name == "*":
+                self.add(node, "escape-hatch", f"importing {alias.name} from {node.module} is not allowed")
             same_import = node.module == "model.protocol" and alias.asname in (None, alias.name)
             if not same_import:  # importing the shared helper again under its name is harmless
                 self._bind(node, alias.asname or alias.name)
@@ -199,6 +227,28 @@ class EditableChecker(ast.NodeVisitor):
         if node.id in FORBIDDEN_NAMES:
             self.add(node, "escape-hatch", f"{node.id} is not allowed in a guardrail")
 
+    def _attribute_rule(self, node: ast.AST, attr: str, own: bool = False) -> None:
+        if attr in FRAME_ATTRIBUTES or attr.startswith("_") and not (own and not attr.startswith("__")):
+            self.add(node, "escape-hatch", f"the attribute {attr} is not allowed in a guardrail "
+                     "(private, special and frame attributes reach into the interpreter)")
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        for attr in node.kwd_attrs:
+            self._attribute_rule(node, attr)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in FORMAT_METHODS:
+            template = func.value
+            if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
+                self.add(node, "escape-hatch", f".{func.attr}() is allowed only on a string literal; "
+                         "use an f-string")
+            elif format_fields_reach(template.value):
+                self.add(node, "escape-hatch", "a format field may not reach attributes or items "
+                         "({0.x} or {0[x]}); use an f-string")
+        self.generic_visit(node)
+
     def visit_Global(self, node: ast.Global) -> None:
         for name in node.names:
             if name in self.frozen:
@@ -214,18 +264,10 @@ class EditableChecker(ast.NodeVisitor):
         self._bind(node, node.name)
         self.generic_visit(node)
 
-    @staticmethod
-    def _forbidden_attribute(path: tuple[str, ...]) -> bool:
-        pair = path[:2]
-        return pair in FORBIDDEN_ATTRIBUTES or any(
-            pair[0] == mod and pair[1].startswith(prefix) for mod, prefix in FORBIDDEN_ATTRIBUTE_PREFIXES)
-
     def visit_Attribute(self, node: ast.Attribute) -> None:
         path = dotted(node)
-        if node.attr in DUNDER_ESCAPES:
-            self.add(node, "escape-hatch", f"the attribute {node.attr} is not allowed in a guardrail")
-        elif len(path) >= 2 and self._forbidden_attribute(path):
-            self.add(node, "escape-hatch", f"{'.'.join(path[:2])} is not allowed in a guardrail")
+        own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+        self._attribute_rule(node, node.attr, own)
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             base = path[0] if path else None
             if base is None or base in self.imported or base in self.frozen:
@@ -270,8 +312,17 @@ def check_file(path: str | Path, kit_starter: str | Path = KIT_STARTER) -> Integ
     if size > MAX_SUBMISSION_BYTES:
         return IntegrityReport(False, [Finding(1, "size", f"the file has {size} bytes; a bot.py "
                                                           f"holds at most {MAX_SUBMISSION_BYTES}")], [])
+    data = Path(path).read_bytes()
+    for number, line in enumerate(data.splitlines()[:2], 1):
+        match = CODING_COOKIE.match(line)
+        if match and match.group(1).decode("ascii", "replace").lower().replace("_", "-") not in ("utf-8", "utf8"):
+            return IntegrityReport(False, [Finding(number, "encoding-cookie", "a coding declaration "
+                                   "makes Python read the file differently from what you see; remove it")], [])
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return IntegrityReport(False, [Finding(1, "encoding", f"the file is not UTF-8 ({exc.reason})")], [])
+        return IntegrityReport(False, [Finding(1, "encoding", f"the file is not UTF-8 ({exc.reason}); "
+                                                              "save it as UTF-8")], [])
+    if "\x00" in text:
+        return IntegrityReport(False, [Finding(1, "syntax", "the file holds a NUL byte; remove it")], [])
     return check_source(text, kit_text)

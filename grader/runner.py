@@ -143,7 +143,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     integrity = check_file(the_plan.submission)
     if not integrity.ok:
         return finish("integrity_failed", 0.0, [], [], [str(f) for f in integrity.findings],
-                      integrity.diff, ["the shared code was changed: score 0 until it is restored"])
+                      integrity.diff, integrity.causes())
     budget = Budget(limits.total_seconds)
     try:
         run = run_cases(the_plan, model, budget, on_case)
@@ -158,7 +158,9 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     categories = score_categories(run.results, the_plan.weights)
     if tamper:
         return finish("integrity_failed", 0.0, run.results, categories, tamper, [],
-                      run.notes + ["the shared behaviour was changed at run time: score 0"],
+                      run.notes + ["your bot.py answered differently from your hooks in the kit's "
+                                   "loop: restore the shared code and make the hooks deterministic "
+                                   "(score 0 until they agree)"],
                       run.probes, run.adversary)
     probes = {k: v for k, v in run.probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
     return finish("graded", sum(c.score for c in categories), run.results, categories, [], [],

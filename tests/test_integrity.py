@@ -70,21 +70,36 @@ def test_each_definition_is_required(missing):
     ("import builtins", "forbidden-import"),
     ("from ctypes import CDLL", "forbidden-import"),
     ("import subprocess", "forbidden-import"),
-    ("import sys\nm = sys.modules", "escape-hatch"),
-    ("import sys\nsys.stdout.write('x')", "escape-hatch"),
-    ("from sys import modules", "escape-hatch"),
+    ("import sys\nm = sys.modules", "forbidden-import"),
+    ("from sys import modules", "forbidden-import"),
     ("setattr(object, 'x', 1)", "escape-hatch"),
-    ("import os\nos.system('true')", "escape-hatch"),
-    ("import os\nos.execv('/bin/true', [])", "escape-hatch"),
+    ("import os\nos.system('true')", "forbidden-import"),
     ("x = ().__class__.__bases__", "escape-hatch"),
+    # the bypasses of a deny-list: the allowlist of modules and attribute rules close them
+    ("E = getattr(normalize_prefix, '_' + '_globals__')", "escape-hatch"),
+    ("import posix", "forbidden-import"),
+    ("import numpy.ctypeslib", "forbidden-import"),
+    ("import operator\nG = operator.attrgetter('x')", "forbidden-import"),
+    ("import grader.policy", "forbidden-import"),
+    ("from grader import policy", "forbidden-import"),
+    ("from . import policy", "forbidden-import"),
+    ("import collections\nS = collections._sys", "escape-hatch"),
+    ("X = '{0.__globals__}'.format(normalize_prefix)", "escape-hatch"),
+    ("T = '{0.x}'\nX = T.format(1)", "escape-hatch"),
+    ("F = (i for i in []).gi_frame", "escape-hatch"),
+    ("match 1:\n    case object(__class__=c):\n        pass", "escape-hatch"),
+    ("from model.protocol import _DROPPED_CATEGORIES", "escape-hatch"),
+    ("D = open('/etc/passwd').read()", "escape-hatch"),
 ])
 def test_escape_rules(code, rule):
     assert rule in findings(splice(OK_BODY + "\n" + code + "\n"))
 
 
 @pytest.mark.parametrize("code", [
-    "import os\nBASE = os.path.join('a', 'b')",
-    "import sys\nVERSION = sys.version_info",
+    "import re\nWORD = re.compile('[a-z]+')",
+    "from collections import Counter\nfrom functools import lru_cache",
+    "class Seen:\n    def __init__(self):\n        self._names = set()",
+    "X = f'{len(\"ab\")!r:>10}' + '{} {:>3}'.format(1, 2)",
     "class Counter:\n    def __init__(self):\n        self.n = 0",
     "from model.protocol import normalize_prefix as norm",
     "from model.protocol import normalize_prefix",
@@ -98,6 +113,17 @@ def test_findings_name_line_and_rule():
     finding = check_source(text, STARTER).findings[0]
     assert text.splitlines()[finding.line - 1] == "x = eval('1')"
     assert str(finding).startswith(f"line {finding.line}: [escape-hatch] eval")
+
+
+@pytest.mark.parametrize("cookie", [b"# coding: unicode_escape\n", b"#!/usr/bin/env python\n# -*- coding: latin-1 -*-\n"])
+def test_a_coding_cookie_is_refused(tmp_path, cookie):
+    from grader.integrity import check_file
+    path = tmp_path / "bot.py"
+    path.write_bytes(cookie + splice(OK_BODY).encode())
+    report = check_file(path)
+    assert [f.rule for f in report.findings] == ["encoding-cookie"]
+    assert report.causes() == ["your bot.py cannot be run as it is: fix what the finding names "
+                               "(score 0 until it runs)"]
 
 
 def test_an_oversized_file_is_a_finding(tmp_path):
