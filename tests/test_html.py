@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 
 import browser
+from grader.batch import Row
+from grader.dashboard import render_dashboard, upper_lower_index
 from grader.explain import trace_failures
 from grader.html import render_html
 from grader.runner import grade
 from grader.sandbox import Limits
 from grader.suites import suite_files
+from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "starter" / "bot.py"
@@ -87,3 +90,49 @@ def test_hostile_report_runs_no_script_of_the_submission(starter_report, tmp_pat
     path.write_text(render_html(hostile_result(starter_report[0])), encoding="utf-8")
     shown = browser.render(path)
     assert shown.console == [] and "<img" not in shown.dom and 'data-ready="yes"' in shown.dom
+
+
+def test_upper_lower_index():
+    scores = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    passed = [False, False, False, True, True, True, True, True, True, True]
+    assert upper_lower_index(passed, scores) == pytest.approx(1.0)  # top 3 pass, bottom 3 fail
+    assert upper_lower_index([not p for p in passed], scores) == pytest.approx(-1.0)
+    assert upper_lower_index([True] * 10, scores) == 0.0
+
+
+@pytest.fixture(scope="module")
+def class_results(starter_report, shipped_model, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("class")
+    half = write_submission(folder, with_hooks(output_patterns='["^olive$"]'), "half.py")
+    reference = ROOT / "policies" / "fruit" / "reference_bot.py"
+    others = [grade(s, suite_files("fruit"), limits=FAST, model=shipped_model) for s in (half, reference)]
+    hostile = dataclasses.replace(starter_report[0], submission=HOSTILE)
+    return [starter_report[0], hostile, *others]
+
+
+@browser.needs_chromium()
+def test_dashboard_renders_in_chromium(class_results, tmp_path):
+    links = {r.submission: f"reports/{i}.html" for i, r in enumerate(class_results)}
+    path = tmp_path / "class.html"
+    path.write_text(render_dashboard(class_results, links), encoding="utf-8")
+    page = path.read_text(encoding="utf-8")
+    assert not REMOTE.search(page) and page.count("<script") == 1 and "<img" not in page
+    shown = browser.render(path)
+    assert shown.console == [] and 'data-ready="yes"' in shown.dom
+    assert re.search(r'id="count-graded"><strong>4</strong>', shown.dom)
+    table = shown.dom.split('id="submissions"')[1]
+    assert [f"reports/{i}.html" for i in range(4)] == sorted(re.findall(r'href="([^"]*)"', table))
+    items = shown.dom.split('id="item-analysis"')[1].split("</table>")[0]
+    assert 0 < items.count("<tr>") - 1 <= 60
+    likeliest = class_results[0].adversary[0].banned_name
+    assert f"<code>{likeliest}</code>" in shown.dom.split('id="exposed"')[1]
+
+
+def test_dashboard_reads_gradebook_rows(class_results):
+    rows = [Row(r.submission, r.status, r.score, r.max_score, r.percent,
+                {c.name: c.score for c in r.categories}, "ok", r.seconds, "",
+                [c.key for c in r.cases if not c.passed]) for r in class_results]
+    rows.append(Row("broken.py", "error", note="no such file"))
+    page = render_dashboard(rows, {})
+    assert 'id="count-error"><strong>1</strong>' in page and "broken.py" in page
+    assert render_dashboard(rows[:2]) and 'id="item-analysis"' in page
