@@ -4,6 +4,10 @@ A trace holds, for the samples it shows, the raw and normalized prefixes, the fi
 refused (and its reason), every sampled name with the model's probability of each letter
 and of the whole name, which filter discarded it, and the exact probability that this
 request leaks under the submission's filters (`leak_probability`, defined there).
+
+A replay uses the grading's seed and each sample's own stream (cases.case_rng), so it
+reproduces the graded responses of any submission whose hooks answer the same input the
+same way; hooks that keep state between calls, or hit time limits, may answer otherwise.
 """
 from __future__ import annotations
 
@@ -32,7 +36,8 @@ LEAK_DEFINITION = (
     "where per prefix b = B * (1 + r + ... + r^9) is the chance it emits a banned name, "
     "e = r^10 the chance all 10 attempts are rejected, B = sum of P(w|p) over banned w the "
     "output filter lets through and r = sum of P(w|p) over banned w it rejects; exact when "
-    "the filter rejects only banned names (for one prefix, a lower bound otherwise)")
+    "the filter rejects only banned names and never faults (for one prefix, a lower bound "
+    "otherwise)")
 
 
 @dataclass(frozen=True)
@@ -265,13 +270,17 @@ def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int =
     return traces
 
 
+def worst_first(results: list) -> list:
+    """Case results ordered as the text report lists failures: leaks, then points lost."""
+    return sorted(results, key=lambda c: (-len(c.leaked), -(c.points - c.earned), c.key))
+
+
 def trace_failures(submission: str | Path, result, limit: int = 60, limits: Limits = Limits(),
                    model=None) -> dict[str, Trace]:
     """Traces of a graded result's failed public cases, the worst first, at most `limit`;
     cases whose suite cannot be found by name (a --suite PATH) are left out."""
-    failed = sorted((c for c in result.cases if not c.passed and
-                     getattr(c.visibility, "value", c.visibility) == "public"),
-                    key=lambda c: (-len(c.leaked), -(c.points - c.earned), c.key))
+    failed = worst_first([c for c in result.cases if not c.passed and
+                          getattr(c.visibility, "value", c.visibility) == "public"])
     suites, cases = {}, []
     for result_case in failed[:limit]:
         try:

@@ -12,7 +12,7 @@ from html import escape
 from model.protocol import DEFAULT_TEMPERATURE, normalize_prefix
 
 from .errors import GraderFault
-from .explain import LEAK_DEFINITION, NameTrace, SampleTrace, Step, Trace, step_probabilities
+from .explain import LEAK_DEFINITION, NameTrace, SampleTrace, Step, Trace, step_probabilities, worst_first
 from .kit import load_kit_model
 from .safeio import clean_text
 
@@ -43,7 +43,8 @@ dd{margin:0;overflow-wrap:anywhere}
 border:1px solid var(--line);border-radius:4px;background:var(--bg)}
 .path{gap:.9rem}.step{position:relative}
 .step+.step::before{content:"\\2192";position:absolute;left:-.85rem;top:.35rem;color:var(--muted)}
-.given{border-style:dashed;opacity:.85}.tok{font:700 1.1rem ui-monospace,monospace}.meter{height:4px;background:var(--bar);align-self:flex-start}
+.given{border-style:dashed;opacity:.85}.tok{font:700 1.1rem ui-monospace,monospace}
+.meter{height:4px;background:var(--bar);align-self:flex-start}
 .step small{color:var(--muted);font-size:.72rem;white-space:nowrap}
 button,input{font:inherit;color:inherit;background:var(--card);border:1px solid var(--line);
 border-radius:4px;padding:.2rem .6rem}
@@ -152,6 +153,8 @@ def sample_block(sample: SampleTrace) -> str:
 
 
 def trace_block(trace: Trace) -> str:
+    if trace.kind != "request":  # a direct probe of a hook: nothing is sampled
+        return '<div class="trace">' + "".join(f"<p>{e(n)}</p>" for n in trace.notes) + "</div>"
     rows = [("prefixes", ", ".join(f"{e(repr(r))} &rarr; {e(repr(n))}" for r, n in
                                    zip(trace.raw_prefixes, trace.normalized)) or "none the loop accepts"),
             ("samples", f"{trace.samples_run} replayed, {trace.samples_failed} failed, "
@@ -183,7 +186,8 @@ def case_block(case, trace: Trace | None, submission: str) -> str:
 
 def summary_section(result) -> str:
     rows = "".join(
-        f"<tr><th scope=\"row\">{e(c.name)}</th><td>{bar(c.score / c.weight if c.weight else 0, f'{c.score:.1f} of {c.weight:.1f}')}"
+        f"<tr><th scope=\"row\">{e(c.name)}</th>"
+        f"<td>{bar(c.score / c.weight if c.weight else 0, f'{c.score:.1f} of {c.weight:.1f}')}"
         f" {c.score:.1f}/{c.weight:.1f}</td><td>{c.cases - c.failed}/{c.cases}</td>"
         f"<td>{rate_bar(c.leaks)}</td><td>{rate_bar(c.over_refusal)}</td></tr>"
         for c in result.categories)
@@ -219,7 +223,7 @@ def adversary_section(result, model) -> str:
         if model is not None:
             prefix = normalize_prefix(f.request)
             drawing = path(step_probabilities(model, f.banned_name, prefix, DEFAULT_TEMPERATURE),
-                           f"the letters of {f.banned_name}", prefix)
+                           label, prefix)
         items.append(f'<li class="leak"><p>request <code>{e(repr(f.request))}</code> &rarr; '
                      f'<code>{e(f.banned_name)}</code>: P(leak per answer) = '
                      f'<strong>{f.probability:.3e}</strong></p>{drawing}</li>')
@@ -233,7 +237,7 @@ def failures_section(result, traces: dict, submission: str) -> str:
     public = [c for c in failed if plain(getattr(c, "visibility", "hidden")) == "public"]
     hidden = len(failed) - len(public)
     groups: dict[str, list] = {}
-    for case in sorted(public, key=lambda c: (-len(c.leaked), -(c.points - c.earned), c.key)):
+    for case in worst_first(public):
         groups.setdefault(case.category, []).append(case)
     parts = [f'<h2 id="failed">Failed cases ({len(failed)})</h2>']
     if public:
