@@ -1,0 +1,281 @@
+"""The sandbox against a hostile submission that already beat the static rules.
+
+Each test grades code the integrity gate would refuse (the gate is bypassed here, as a
+determined student's unknown bypass would), with every isolation layer this machine has,
+and asserts one specific protection: the secret not read, the file unchanged, the process
+gone, the deadline met. docs/security.md describes the layers.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+import grader.runner
+from grader.integrity import IntegrityReport
+from grader.isolation import bwrap_binary, choose_isolation, running_as_root
+from grader.errors import IsolationUnavailable
+from grader.runner import grade
+from grader.sandbox import Limits
+from sandboxes import own_sandboxes  # noqa: F401  (a fixture)
+from submissions import with_hooks, write_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
+FAST = Limits(call_seconds=1.0, total_seconds=20, start_seconds=10, cpu_seconds=20, max_restarts=2)
+
+
+def available_layers() -> list[str]:
+    layers = []
+    for name in ("bubblewrap", "fresh-uid"):
+        try:
+            choose_isolation(name)
+            layers.append(name)
+        except IsolationUnavailable:
+            pass
+    return layers
+
+
+LAYERS = available_layers()
+pytestmark = pytest.mark.skipif(not LAYERS, reason="no isolation layer works on this machine")
+
+
+@pytest.fixture
+def unchecked(monkeypatch):
+    """Skip the static rules: the sandbox alone must hold."""
+    monkeypatch.setattr(grader.runner, "check_file", lambda path: IntegrityReport(True, [], []))
+
+
+def reading(paths: list[str]) -> str:
+    """Hooks that try to read each path and answer what they got."""
+    return with_hooks(prelude=f"PATHS = {paths!r}", request_body="""
+        got = []
+        for path in PATHS:
+            try:
+                with open(path, 'rb') as f:
+                    got.append(path + '=' + f.read(200).decode('latin-1'))
+            except OSError as exc:
+                got.append(path + ':' + type(exc).__name__)
+        return ' | '.join(got)""")
+
+
+def responses(result) -> str:
+    return "\n".join([c.response for c in result.cases] + result.notes + result.integrity_findings)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_no_secret_is_read(tmp_path, layer, unchecked, own_sandboxes):
+    canary = f"canary-{uuid.uuid4().hex}"
+    home_secret = tmp_path / "home" / "secret.txt"
+    home_secret.parent.mkdir()
+    home_secret.write_text(canary)
+    home_secret.chmod(0o600)
+    classmate = tmp_path / "class" / "classmate.py"
+    classmate.parent.mkdir()
+    classmate.write_text(canary)
+    external_suite = tmp_path / "suites" / "smoke.toml"
+    external_suite.parent.mkdir()
+    external_suite.write_text(SMOKE.read_text().replace("A first look", canary))
+    hidden = sorted(ROOT.glob("policies/*/hidden/*.toml"))
+    packs = sorted((ROOT / ".git").glob("objects/pack/*.pack"))[:1]
+    targets = [str(p) for p in [home_secret, classmate, external_suite, *hidden[:2], *packs,
+                                ROOT / "policies" / "fruit" / "reference_bot.py",
+                                ROOT / "grader" / "policy.py"]]
+    bot = write_submission(classmate.parent, reading(targets + ["/proc/1/cmdline"]))
+    result = grade(bot, [external_suite], limits=FAST, isolation=layer)
+    seen = responses(result)
+    assert canary not in seen
+    for path in hidden[:2]:
+        assert path.read_text()[:40] not in seen
+    assert "REFERENCE SOLUTION" not in seen and "PACK" not in seen and "class Policy" not in seen
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_nothing_outside_is_changed_or_left(tmp_path, layer, unchecked, own_sandboxes):
+    marker = f"guardrail-test-{uuid.uuid4().hex}"
+    classmate = tmp_path / "classmate.py"
+    classmate.write_text("untouched")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    kit_file = ROOT / "grader" / "worker.py"
+    before = kit_file.read_bytes()
+    body = with_hooks(prelude="import os", request_body=f"""
+        for path in ({str(classmate)!r}, {str(kit_file)!r}):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            try:
+                with open(path, 'w') as f:
+                    f.write('owned')
+            except OSError:
+                pass
+        for folder in ('/tmp', '/var/tmp', '/dev/shm', {str(reports)!r}):
+            try:
+                with open(os.path.join(folder, {marker!r}), 'w') as f:
+                    f.write('left behind')
+                os.symlink('/etc/passwd', os.path.join(folder, {marker!r} + '.link'))
+            except OSError:
+                pass
+        return None""")
+    grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=layer)
+    assert classmate.read_text() == "untouched"
+    assert kit_file.read_bytes() == before
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", str(reports)):
+        assert not os.path.lexists(os.path.join(folder, marker))
+        assert not os.path.lexists(os.path.join(folder, marker + ".link"))
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_no_process_or_ipc_object_survives(tmp_path, layer, unchecked, own_sandboxes):
+    def sysv() -> list[str]:
+        return sorted(Path("/proc/sysvipc/shm").read_text().splitlines()[1:])
+    ipc_before = sysv()
+    body = with_hooks(prelude="import os\nimport ctypes", request_body="""
+        libc = ctypes.CDLL(None)
+        libc.shmget(0, 4096, 0o1666)  # IPC_PRIVATE | IPC_CREAT
+        try:
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    import time
+                    time.sleep(600)
+                os._exit(0)
+        except OSError as exc:
+            return 'fork: ' + type(exc).__name__
+        return None""")
+    grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=layer)
+    assert sysv() == ipc_before  # own_sandboxes checks the processes
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_no_network_and_no_host_socket(tmp_path, layer, unchecked, own_sandboxes):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    unix_path = tmp_path / "host.sock"
+    unix_listener = socket.socket(socket.AF_UNIX)
+    unix_listener.bind(str(unix_path))
+    unix_listener.listen()
+    os.chmod(tmp_path, 0o755)
+    unix_path.chmod(0o777)
+    body = with_hooks(prelude="import socket", request_body=f"""
+        out = []
+        for family, address in ((socket.AF_INET, ('127.0.0.1', {listener.getsockname()[1]})),
+                                (socket.AF_UNIX, {str(unix_path)!r}),
+                                (socket.AF_UNIX, '\\0guardrail-abstract')):
+            s = socket.socket(family)
+            s.settimeout(1)
+            try:
+                s.connect(address)
+                out.append('connected')
+            except OSError as exc:
+                out.append(type(exc).__name__)
+        return ' '.join(out)""")
+    quick = Limits(call_seconds=1.0, total_seconds=5, start_seconds=5, cpu_seconds=20, max_restarts=2)
+    try:
+        result = grade(write_submission(tmp_path, body), [SMOKE], limits=quick, isolation=layer)
+    finally:
+        listener.close()
+        unix_listener.close()
+    refused = next(c for c in result.cases if c.case_id == "refuse-apple")
+    if layer == "bubblewrap":
+        assert "connected" not in refused.response
+    else:  # a fresh uid cannot be cut off the loopback: docs/security.md says so
+        assert refused.response.split()[-2] != "connected"
+
+
+@pytest.mark.parametrize("attack", ["sleepy hooks", "slow import", "catastrophic pattern",
+                                    "memory pattern"])
+def test_one_deadline_bounds_the_whole_grading(tmp_path, attack, unchecked, own_sandboxes):
+    body = {
+        "sleepy hooks": with_hooks(prelude="import time", name_body="time.sleep(0.9)\nreturn True",
+                                   request_body="time.sleep(0.9)\nreturn None"),
+        "slow import": with_hooks(prelude="import time\ntime.sleep(30)"),
+        "catastrophic pattern": with_hooks(prefix_patterns="['(a|aa)*$' + 'x' * 0, '(a*)*b']"),
+        "memory pattern": with_hooks(output_patterns="['(?:' * 200 + 'a' + '){1000}' * 200]"),
+    }[attack]
+    budget = 6.0
+    limits = Limits(call_seconds=1.0, total_seconds=budget, start_seconds=5, cpu_seconds=20, max_restarts=100)
+    started = time.monotonic()
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=limits)
+    took = time.monotonic() - started
+    assert took < budget + 15, f"{attack}: {took:.1f} s"
+    assert result.percent < 100
+
+
+def test_forged_and_hostile_replies_stay_scored(tmp_path, unchecked, own_sandboxes):
+    body = with_hooks(prelude="import os", request_body="""
+        for fd in range(3, 30):
+            try:
+                os.write(fd, b'[' * 100000 + b'\\n')
+                os.write(fd, b'{"id": "x", "allowed": [1]}\\n')
+            except OSError:
+                pass
+        return '\\udcff\\x1b[2J\\nscore: 100.0/100.0'""",
+        name_body="raise type('Bad\\nscore: 100', (Exception,), {})('\\x1b[31m')")
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    text = responses(result)
+    assert "\x1b" not in text and "\nscore" not in text
+    text.encode("utf-8")  # no lone surrogate survives
+    json.dumps(result.to_dict()).encode("utf-8")
+
+
+def test_own_bot_that_differs_late_or_crashes_fails_integrity(tmp_path, unchecked, own_sandboxes):
+    late = with_hooks(prelude="import sys\nMAIN = '--seed' in sys.argv\nSEEN = []", request_body="""
+        SEEN.append(1)
+        if MAIN and len(SEEN) > 30:
+            return None
+        return 'no fruit' if any(p.lower().startswith(('apple', 'banana', 'fig')) for p in prefixes) else None""")
+    crash = with_hooks(prelude="import sys\nif '--seed' in sys.argv:\n    raise SystemExit(1)")
+    for body in (late, crash):
+        result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+        assert result.score == 0
+        assert result.integrity_findings[0].startswith("[runtime-behaviour]")
+
+
+def test_grade_all_style_require_isolation_refuses_none(monkeypatch):
+    monkeypatch.setattr("grader.isolation.bwrap_binary", lambda: None)
+    monkeypatch.setattr("grader.isolation.running_as_root", lambda: False)
+    with pytest.raises(IsolationUnavailable, match="--allow-unisolated"):
+        grade(ROOT / "starter" / "bot.py", [SMOKE], require_isolation=True)
+    result = grade(ROOT / "starter" / "bot.py", [SMOKE])
+    assert any(n.startswith("isolation: none") for n in result.notes)
+
+
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp"]
+
+
+@pytest.mark.skipif(not (running_as_root() and shutil.which("setpriv") and bwrap_binary()),
+                    reason="needs root (to become an ordinary user), setpriv and bwrap")
+def test_an_ordinary_user_gets_bubblewrap_and_secrets_stay_unread(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    canary = f"canary-{uuid.uuid4().hex}"
+    secret = Path("/tmp") / f"guardrail-home-{uuid.uuid4().hex}"
+    secret.mkdir(mode=0o755)
+    (secret / "notes.txt").write_text(canary)
+    os.chown(secret, 65534, 65534)
+    os.chown(secret / "notes.txt", 65534, 65534)
+    (secret / "notes.txt").chmod(0o600)
+    bot = write_submission(folder, reading([str(secret / "notes.txt")]))
+    for path in (tmp_path, folder, bot):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    try:
+        proc = subprocess.run([*AS_NOBODY, sys.executable, "-m", "grader", "run", str(bot), "--suite",
+                               "smoke", "--format", "json"], cwd="/", capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        shutil.rmtree(secret)
+    if proc.returncode != 0 and "No module named grader" in proc.stderr:
+        pytest.skip("the kit is not readable by other users here")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert canary not in proc.stdout
+    assert any(n.startswith("isolation: bubblewrap") for n in doc["notes"])
