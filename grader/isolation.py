@@ -88,8 +88,9 @@ class Isolation:
     name = "none"
     protections: tuple[str, ...] = ()
 
-    def prepare(self, stage: Path) -> None:
-        """Called once the stage folder (worker, kit code, submission) is filled."""
+    def prepare(self, stage: Path, secrets: list[Path] = ()) -> None:
+        """Called once the stage folder (worker, kit code, submission) is filled; `secrets`
+        are paths the worker must not read (a layer without a view of its own closes them)."""
         self.stage = stage
 
     def inside(self, relative: str) -> str:
@@ -116,8 +117,9 @@ class FreshUid(Isolation):
     def __init__(self) -> None:
         self.uid = fresh_uid()
 
-    def prepare(self, stage: Path) -> None:
+    def prepare(self, stage: Path, secrets: list[Path] = ()) -> None:
         super().prepare(stage)
+        close_to_others([*kit_secrets(), *secrets])
         for path in [stage, *stage.rglob("*")]:  # readable by the sandbox's group, owned by us
             os.chown(path, 0, self.uid)
             path.chmod(0o750 if path.is_dir() else 0o640)
@@ -183,7 +185,7 @@ class Bubblewrap(Isolation):
         if uid is not None:
             self.protections += ("a fresh unprivileged uid",)
 
-    def prepare(self, stage: Path) -> None:
+    def prepare(self, stage: Path, secrets: list[Path] = ()) -> None:
         super().prepare(stage)
         adopt_orphans()
         if self.uid is not None:  # bwrap itself runs as the fresh uid: it must read the stage
@@ -220,6 +222,20 @@ class Bubblewrap(Isolation):
         if self.uid is not None:  # the PID namespace already took everything down with it
             kill_uid(self.uid)
         reap_adopted()
+
+
+def kit_secrets() -> list[Path]:
+    """What a worker must never read in the kit: hidden suites, reference solutions, .git."""
+    policies = KIT_ROOT / "policies"
+    return [*sorted(policies.glob("*/hidden")), *sorted(policies.glob("*/reference_bot.py")),
+            KIT_ROOT / ".git"]
+
+
+def close_to_others(paths: list[Path]) -> None:
+    """Take every permission of 'others' off these paths (git ignores these bits)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.chmod(stat.S_IMODE(path.stat().st_mode) & ~0o007)
 
 
 def remove_owned_by(folder: Path, uid: int) -> None:

@@ -20,6 +20,7 @@ from .errors import DataFileError, GraderFault, UsageError
 from .integrity import check_file
 from .isolation import choose_isolation
 from .kit import load_kit_model
+from .policy import KIT_ROOT
 from .results import CaseResult, GradeResult, ProbeStats
 from .safeio import clean_text
 from .sandbox import Budget, Limits, Sandbox, SandboxHooks
@@ -46,7 +47,9 @@ class Plan:
 
     def sandbox(self, budget: Budget) -> Sandbox:
         return Sandbox(self.submission, self.limits,
-                       choose_isolation(self.isolation, self.require_isolation), budget)
+                       choose_isolation(self.isolation, self.require_isolation), budget,
+                       secrets=[Path(s.path).resolve() for s in self.suites
+                                if s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT)])
 
 
 @dataclass

@@ -87,7 +87,7 @@ class Sandbox:
     """One submission, one worker at a time; `call` and `run_own_bot` are the only ways in."""
 
     def __init__(self, submission: Path, limits: Limits = Limits(), isolation: Isolation | None = None,
-                 budget: Budget | None = None):
+                 budget: Budget | None = None, secrets: list[Path] = ()):
         self.submission = Path(submission)
         self.limits = limits
         self.budget = budget or Budget(limits.total_seconds)
@@ -104,7 +104,8 @@ class Sandbox:
         self.stderr_path = Path(name)
         try:
             stage_files(self.submission, self.stage)
-            self.isolation.prepare(self.stage)
+            # the submission's own folder may hold classmates' work
+            self.isolation.prepare(self.stage, [self.submission.resolve().parent, *secrets])
         except OSError as exc:
             self.close()
             raise GraderFault(f"cannot stage {submission} for the sandbox: {exc}") from None
