@@ -279,3 +279,24 @@ def test_an_ordinary_user_gets_bubblewrap_and_secrets_stay_unread(tmp_path):
     doc = json.loads(proc.stdout)
     assert canary not in proc.stdout
     assert any(n.startswith("isolation: bubblewrap") for n in doc["notes"])
+
+
+@pytest.mark.skipif(not (running_as_root() and shutil.which("setpriv") and bwrap_binary()),
+                    reason="needs root (to become an ordinary user), setpriv and bwrap")
+def test_the_hostile_corpus_holds_for_an_ordinary_user():
+    """This file's tests again, as uid 65534: what an instructor's laptop or a CI runner has."""
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="guardrail-nobody-"))
+    base.chmod(0o777)
+    probe = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import grader, pytest"], cwd="/",
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("the kit or pytest is not readable by other users here")
+    try:
+        proc = subprocess.run([*AS_NOBODY, sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                               "--basetemp", str(base / "t"), "-k", "not ordinary", __file__],
+                              cwd="/", capture_output=True, text=True, timeout=300)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert " passed" in proc.stdout.splitlines()[-1]
