@@ -1,134 +1,203 @@
-"""Grade a folder of submissions in parallel: a gradebook CSV, one report per submission and
-a summary. One submission's failure (or a grader fault on it) never stops the others."""
+"""Grade a class folder in parallel: one process per submission, each grading, rendering
+and writing its own report inside its own failure boundary, so nothing one submission does
+(nor a grader fault on it) stops the others.
+
+Ctrl-C stops everything within about 2 s: each running grading gets SIGTERM and unwinds
+(its sandbox is killed and its temporary files removed), whatever still runs after a grace
+period gets SIGKILL, and everything they wrote to the batch's scratch folder is removed. The
+rows of what finished come back, the others marked interrupted.
+
+A full run writes its reports into a fresh folder that replaces the old one at the end (no
+stale reports); `only` runs rewrite just their own reports in place.
+"""
 from __future__ import annotations
 
-import csv
-import functools
+import json
+import multiprocessing
 import os
-import statistics
-from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+import shutil
+import signal
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable
 
-from .errors import GraderError, UsageError
+from .discovery import Submission
+from .errors import GraderError, GraderFault, UsageError
+from .gradebook import Row
 from .report import render
-from .kit import load_kit_model
 from .runner import grade
+from .safeio import clean_text, write_atomic
 from .suites import Suite
 
 EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml"}
+MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
+GRACE_SECONDS = 1.2
 
 
 @dataclass
-class Row:
-    submission: str
-    status: str  # graded | integrity_failed | grader_fault | error
-    score: float = 0.0
-    max_score: float = 0.0
-    percent: float = 0.0
-    categories: dict[str, float] = field(default_factory=dict)
-    integrity: str = ""
-    seconds: float = 0.0
-    note: str = ""
-    failed_cases: list[str] = field(default_factory=list)
+class Batch:
+    rows: list[Row]  # one per submission, in the order given
+    interrupted: bool
 
 
-def find_submissions(directory: Path) -> list[Path]:
-    """Every *.py directly in the folder, and every */bot.py one level down."""
-    if not directory.is_dir():
-        raise UsageError(f"{directory}: not a folder of submissions")
-    found = sorted(p for p in directory.glob("*.py") if p.is_file()) + \
-        sorted(p for p in directory.glob("*/bot.py") if p.is_file())
-    if not found:
-        raise UsageError(f"{directory}: no *.py or */bot.py submissions found")
-    return found
+@dataclass(frozen=True)
+class Settings:
+    suites: list[Suite]
+    fmt: str = "text"
+    seed: int = 1234
+    model: object = None
+    grade_options: tuple[tuple[str, object], ...] = ()  # more keyword arguments of grade()
 
 
-def report_name(directory: Path, submission: Path, fmt: str) -> str:
-    relative = submission.relative_to(directory)
-    stem = relative.parent.name if relative.name == "bot.py" and relative.parent.name else relative.stem
-    return f"{stem}.{EXTENSIONS[fmt]}"
+def fallback_report(row: Row, fmt: str) -> str:
+    """A report for a row that has no grading result: why there is none."""
+    if fmt == "junit":
+        root = ET.Element("testsuites", name="guardrail-lab", tests="1", failures="0", errors="1")
+        case = ET.SubElement(ET.SubElement(root, "testsuite", name="grading", tests="1", errors="1"),
+                             "testcase", classname="grading", name=row.status)
+        ET.SubElement(case, "error", message=row.note).text = row.note
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    if fmt in ("json", "gradescope"):
+        doc = {"submission": row.submission, "status": row.status, "note": row.note} if fmt == "json" \
+            else {"score": 0, "output": f"{row.status.replace('_', ' ')}: {row.note}", "tests": []}
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return f"guardrail-lab grader: {row.submission}\n{row.status.replace('_', ' ')}: {row.note}\n"
 
 
-@functools.cache
-def _model():
-    return load_kit_model()
-
-
-def grade_one(directory: Path, submission: Path, suites: list[Path | Suite], seed: int, fmt: str,
-              report_dir: Path) -> Row:
-    """Grade one submission in a pool process and write its report; never raises."""
-    label = str(submission.relative_to(directory))
+def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> Row:
+    """Grade one submission and write its report; returns its row, never raises."""
+    report = f"{submission.report_stem}.{EXTENSIONS[settings.fmt]}"
+    result = None
     try:
-        result = grade(submission, suites, seed=seed, model=_model())
+        result = grade(submission.path, settings.suites, seed=settings.seed, model=settings.model,
+                       **dict(settings.grade_options))
+        row = Row.from_result(submission.label, result, report)
+    except GraderFault as error:
+        row = Row(submission.label, "grader_fault", report=report, note=clean_text(error))
     except GraderError as error:
-        return Row(label, "error", note=str(error))
+        row = Row(submission.label, "not_gradable", report=report, note=clean_text(error))
     except Exception as exc:  # noqa: BLE001  a grader bug on one submission spares the rest
-        return Row(label, "grader_fault", note=f"{type(exc).__name__}: {exc}")
-    (report_dir / report_name(directory, submission, fmt)).write_text(render(result, fmt), encoding="utf-8")
-    return Row(label, result.status, result.score, result.max_score, round(result.percent, 2),
-               {c.name: round(c.score, 4) for c in result.categories},
-               "ok" if result.integrity_ok else (result.integrity_findings or ["failed"])[0],
-               result.seconds, "; ".join(result.notes)[:300],
-               [c.key for c in result.cases if not c.passed])
+        row = Row(submission.label, "grader_fault", report=report,
+                  note=clean_text(f"{type(exc).__name__}: {exc}"))
+    try:
+        text = render(result, settings.fmt) if result is not None else fallback_report(row, settings.fmt)
+        for ext in set(EXTENSIONS.values()):  # a report of another format would be stale
+            (report_dir / f"{submission.report_stem}.{ext}").unlink(missing_ok=True)
+        write_atomic(report_dir / report, text)
+    except Exception as exc:  # noqa: BLE001  the row survives a report that cannot be written
+        row.status, row.report = "grader_fault", ""
+        row.note = clean_text(f"the report could not be written ({type(exc).__name__}: {exc}); "
+                              f"{row.note}".rstrip("; "))
+    return row
 
 
-def grade_all(directory: Path, suites: list[Path | Suite], report_dir: Path, fmt: str = "text",
-              seed: int = 1234, jobs: int | None = None,
-              on_done: Callable[[Row], None] | None = None) -> list[Row]:
-    submissions = find_submissions(directory)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    report_dir.chmod(0o700)  # sandboxed submissions run as other users: keep reports private
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds: the sandbox is killed, temporary files removed
+
+
+def _child(conn, scratch: str, submission: Submission, settings: Settings, report_dir: Path) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C does
+    signal.signal(signal.SIGTERM, _terminated)
+    tempfile.tempdir = tempfile.mkdtemp(dir=scratch)
+    os.chmod(tempfile.tempdir, 0o711)  # sandbox users traverse to their stage folders
+    conn.send(grade_one(submission, settings, report_dir))
+
+
+def _stop(processes: list) -> None:
+    """SIGTERM, a grace period, then SIGKILL; a second Ctrl-C does not cut this short."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for proc in processes:
+            proc.terminate()
+        deadline = time.monotonic() + GRACE_SECONDS
+        for proc in processes:
+            proc.join(max(0.0, deadline - time.monotonic()))
+        for proc in processes:
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def grade_all(submissions: list[Submission], settings: Settings, report_dir: Path, jobs: int | None = None,
+              on_done: Callable[[Row], None] | None = None) -> Batch:
+    """Grade every submission, `jobs` at a time; reports go into report_dir (which exists)."""
+    context = multiprocessing.get_context("fork")
     jobs = jobs or os.cpu_count() or 1
-    rows: dict[Path, Row] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(grade_one, directory, s, suites, seed, fmt, report_dir): s
-                   for s in submissions}
-        for future in as_completed(futures):
-            submission = futures[future]
-            try:
-                row = future.result()
-            except BrokenProcessPool as exc:
-                row = Row(str(submission.relative_to(directory)), "grader_fault",
-                          note=f"the grading process died: {exc}")
-            rows[submission] = row
-            if on_done:
-                on_done(row)
-    return [rows[s] for s in submissions]
+    pending, running, rows = list(submissions), {}, {}
+    scratch = tempfile.mkdtemp(prefix="guardrail-batch-")
+    os.chmod(scratch, 0o711)
+    interrupted = False
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                submission = pending.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                proc = context.Process(target=_child, daemon=True,
+                                       args=(send, scratch, submission, settings, report_dir))
+                proc.start()
+                send.close()
+                running[receive] = (proc, submission)
+            ready = set(wait([*running, *(p.sentinel for p, _ in running.values())]))
+            for receive, (proc, submission) in list(running.items()):
+                if receive not in ready and proc.sentinel not in ready:
+                    continue
+                if receive.poll():
+                    try:
+                        row = receive.recv()
+                    except (EOFError, OSError):
+                        row = None
+                elif proc.is_alive():
+                    continue
+                else:
+                    row = None
+                proc.join()
+                receive.close()
+                del running[receive]
+                rows[submission] = row or Row(submission.label, "grader_fault", note=(
+                    f"the grading process died (exit code {proc.exitcode}); no report"))
+                if on_done:
+                    on_done(rows[submission])
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        _stop([proc for proc, _ in running.values()])
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Batch([rows.get(s) or Row(s.label, "interrupted", note="grading was interrupted (Ctrl-C)")
+                  for s in submissions], interrupted)
 
 
-def write_gradebook(rows: list[Row], path: Path) -> None:
-    categories = sorted({name for row in rows for name in row.categories})
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", "status", "score", "max_score", "percent", *categories,
-                         "integrity", "seconds", "note"])
-        for row in rows:
-            writer.writerow([row.submission, row.status, row.score, row.max_score, row.percent,
-                             *[row.categories.get(c, "") for c in categories], row.integrity,
-                             row.seconds, row.note])
+def open_reports(report_dir: Path, fresh: bool) -> Path:
+    """The folder this run writes reports into: a new one beside report_dir (fresh, put in
+    place by `publish_reports`), or report_dir itself. Refuses a folder grade-all did not make."""
+    if report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"--reports {report_dir}: is a file; give a folder")
+    if report_dir.is_dir() and any(report_dir.iterdir()) and not (report_dir / MARKER).exists():
+        raise UsageError(f"--reports {report_dir}: the folder holds files grade-all did not write; "
+                         "choose a new or empty folder")
+    if not report_dir.parent.is_dir():
+        raise UsageError(f"--reports {report_dir}: the folder {report_dir.parent} does not exist; create it first")
+    try:
+        target = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}.new-", dir=report_dir.parent)) \
+            if fresh else report_dir
+        target.mkdir(mode=0o700, exist_ok=True)  # submissions run as other users: keep reports private
+        (target / MARKER).write_text("Reports of guardrail-lab grade-all: the next run replaces this folder.\n")
+    except OSError as exc:
+        raise UsageError(f"--reports {report_dir}: cannot write ({exc.strerror})") from None
+    return target
 
 
-def summary(rows: list[Row], top: int = 10) -> str:
-    graded = [r for r in rows if r.status in ("graded", "integrity_failed")]
-    lines = [f"{len(rows)} submissions: {sum(r.status == 'graded' for r in rows)} graded, "
-             f"{sum(r.status == 'integrity_failed' for r in rows)} failed integrity, "
-             f"{sum(r.status in ('error', 'grader_fault') for r in rows)} not graded"]
-    if graded:
-        scores = [r.percent for r in graded]
-        lines.append(f"score: mean {statistics.mean(scores):.1f}%, median "
-                     f"{statistics.median(scores):.1f}%, min {min(scores):.1f}%, max {max(scores):.1f}%")
-        buckets = Counter(min(int(s // 10), 9) for s in scores)
-        for b in range(9, -1, -1):
-            label = f"{b * 10:>3}-{b * 10 + 9 if b < 9 else 100}%"
-            lines.append(f"  {label:<8} {'#' * buckets[b]} {buckets[b] or ''}".rstrip())
-    failed = Counter(key for r in rows for key in r.failed_cases)
-    if failed:
-        lines.append(f"most-failed cases (of {len(graded)} graded):")
-        lines += [f"  {count:>4}  {key}" for key, count in failed.most_common(top)]
-    problems = [r for r in rows if r.status in ("error", "grader_fault")]
-    lines += [f"not graded: {r.submission}: {r.note}" for r in problems]
-    return "\n".join(lines) + "\n"
+def publish_reports(staged: Path, report_dir: Path) -> None:
+    """Put a fresh reports folder in place of the old one."""
+    old = None
+    if report_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}.old-", dir=report_dir.parent))
+        os.replace(report_dir, old / "reports")
+    os.replace(staged, report_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -14,13 +14,18 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 def kit_files(include_hidden: bool, root: Path = KIT_ROOT) -> list[Path]:
     """The files that make the kit run, relative to root. Never a reference solution, tests
-    or calibration submissions; hidden suites only when asked."""
+    or calibration submissions. Hidden suites and the request classifier (grader/derive.py,
+    which answers every case) only when asked: the student kit gets the policy to implement
+    and its public suites, whose expectations are written out, not the grader's answers."""
     patterns = ["pyproject.toml", "model/*.py", "grader/*.py", "grader/templates/*",
-                "weights/model.json", "starter/bot.py", "docs/protocol.md",
-                "policies/*.toml", "policies/*/rubric.toml", "policies/*/public/*.toml"]
+                "weights/model.json", "starter/bot.py", "docs/protocol.md", "policies/*.toml",
+                "policies/*/rubric.toml", "policies/*/names.toml", "policies/*/public/*.toml"]
+    instructors_only = {Path("grader/derive.py")}
     if include_hidden:
         patterns.append("policies/*/hidden/*.toml")
-    return sorted({p.relative_to(root) for pattern in patterns for p in root.glob(pattern) if p.is_file()})
+        instructors_only = set()
+    return sorted({p.relative_to(root) for pattern in patterns for p in root.glob(pattern)
+                   if p.is_file()} - instructors_only)
 
 
 def _write(entries: dict[str, bytes | Path], out: Path, executables: set[str]) -> None:
@@ -60,5 +65,6 @@ def build_student(out: Path) -> list[str]:
     entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(include_hidden=False)
                                         if not str(p).startswith("grader/templates/")}
     entries["README.md"] = TEMPLATES / "STUDENT_README.md"
+    entries[".github/workflows/classroom.yml"] = TEMPLATES / "classroom.yml"  # GitHub Classroom grading
     _write(entries, out, set())
     return sorted(entries)

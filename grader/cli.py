@@ -1,24 +1,29 @@
 """The grader's command line: a thin click edge over the library.
 
-Exit codes (computed only in `exit_code_for` and `fail`): 0 graded (whatever the score),
-1 graded below --fail-under, 2 usage error (bad arguments or data files), 3 grader fault.
+Exit codes come from `exit_code` alone (run and grade-all follow one rule): 0 graded
+(whatever the score), 1 graded below --fail-under, 2 usage error (bad arguments or data
+files; one line on stderr), 3 grader fault (in any submission of grade-all), 130 Ctrl-C.
 """
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from enum import IntEnum
 from pathlib import Path
 
 import click
 
-from .errors import DataFileError, GraderError, GraderFault, UsageError
-from .datafiles import data_file_kind
+from .checks import check_data_file, check_rubric_covers
+from .errors import GraderError, GraderFault, UsageError
 from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
-from .results import GradeResult
 from .runner import DEFAULT_SEED, grade
-from .suites import load_suites
-from .suites import Suite, load_rubric, load_suite, resolve_suite, suite_files
+from .safeio import write_atomic
+from .sandbox import Limits
+from .suites import Suite, load_suite, load_suites, resolve_suite, suite_files
+
+VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
 
 
 class ExitCode(IntEnum):
@@ -26,12 +31,16 @@ class ExitCode(IntEnum):
     BELOW_THRESHOLD = 1
     USAGE = 2
     GRADER_FAULT = 3
+    INTERRUPTED = 130
 
 
-def exit_code_for(result: GradeResult, fail_under: float | None) -> ExitCode:
-    if result.status == "grader_fault":
+def exit_code(statuses: list[str], percents: list[float], fail_under: float | None = None,
+              interrupted: bool = False) -> ExitCode:
+    if interrupted:
+        return ExitCode.INTERRUPTED
+    if "grader_fault" in statuses:
         return ExitCode.GRADER_FAULT
-    if fail_under is not None and result.percent < fail_under:
+    if fail_under is not None and any(p < fail_under for p in percents):
         return ExitCode.BELOW_THRESHOLD
     return ExitCode.GRADED
 
@@ -43,101 +52,219 @@ def fail(error: GraderError) -> click.ClickException:
     return exc
 
 
+class OneLineGroup(click.Group):
+    """Usage errors as one line (`Error: ... (see '... -h')`), Ctrl-C as exit 130."""
+
+    def _one_line(self, error: click.UsageError) -> click.ClickException:
+        if isinstance(error, click.exceptions.NoArgsIsHelpError):
+            return error
+        hint = f" (see '{error.ctx.command_path} -h')" if error.ctx is not None else ""
+        exc = click.ClickException(error.format_message() + hint)
+        exc.exit_code = ExitCode.USAGE
+        return exc
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:
+            raise self._one_line(error) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            raise self._one_line(error) from None
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(ExitCode.INTERRUPTED)
+
+
+def use_color(stream) -> bool:
+    """Colour only on a terminal, never with NO_COLOR set (no-color.org) or TERM=dumb."""
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+class Progress:
+    """On a terminal: one counter line, redrawn with carriage returns (no escape codes, no
+    ETA). Elsewhere: with `log`, one line per finished item (for CI logs); else silent."""
+
+    def __init__(self, label: str, total: int, log: bool = False):
+        self.label, self.total, self.log, self.done = label, total, log, 0
+        self.live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        self.width = shutil.get_terminal_size().columns - 1
+
+    def update(self, text: str = "") -> None:
+        self.done += 1
+        line = f"{self.label} {self.done}/{self.total} {text}".rstrip()
+        if self.live:
+            click.echo("\r" + line[: self.width].ljust(self.width), nl=False, err=True)
+        elif self.log:
+            click.echo(line, err=True)
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.live and self.done:
+            click.echo("\r" + " " * self.width + "\r", nl=False, err=True)
+
+
 def selected_suites(suites: tuple[str, ...], policy: str, public_only: bool) -> list[Suite]:
     """The suites to run, each loaded once: named ones, or every suite of the policy."""
     paths = [resolve_suite(s) for s in suites] if suites else suite_files(policy, public_only)
     if not paths:
         raise UsageError(f"policy {policy!r} has no suites in {POLICIES_DIR / policy}/")
-    return load_suites([s for s in map(load_suite, paths) if not public_only or s.visibility == "public"])
+    loaded = load_suites([s for s in map(load_suite, paths) if not public_only or s.visibility == "public"])
+    check_rubric_covers(loaded)
+    return loaded
 
 
-def write_output(text: str, out: str | None) -> None:
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(out).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
+def check_out(option: str, path: Path) -> None:
+    """Output goes into an existing folder: a typo must not create folders."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first")
 
 
-@click.group()
+def suite_options(command):
+    """The options that choose what is graded: the same for run and grade-all."""
+    for option in reversed([
+        click.option("--suite", "suites", multiple=True, metavar="NAME|PATH",
+                     help="Suite to run (repeatable); default: every suite of the policy."),
+        click.option("--policy", default="fruit", show_default=True, help="Policy whose suites to run."),
+        click.option("--public-only", is_flag=True, help="Only the public suites (what students run)."),
+        click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(min=0),
+                     help="Sampling seed: the same seed gives the same report."),
+    ]):
+        command = option(command)
+    return command
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="guardrail-lab", message="%(prog)s %(version)s")
 def cli() -> None:
     """guardrail-lab grader: check, run and score a bot.py submission.
 
     \b
     Exit codes: 0 graded (whatever the score), 1 graded below --fail-under,
-    2 usage error (bad arguments or data files), 3 grader fault.
+    2 usage error (bad arguments or data files), 3 grader fault, 130 Ctrl-C.
     """
 
 
 @cli.command()
 @click.argument("submission", type=click.Path(dir_okay=False))
-@click.option("--suite", "suites", multiple=True, metavar="NAME|PATH",
-              help="Suite to run (repeatable); default: every suite of the policy.")
-@click.option("--policy", default="fruit", show_default=True, help="Policy whose suites to run.")
-@click.option("--public-only", is_flag=True, help="Skip hidden suites (what students can run).")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
+@suite_options
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, "classroom"]), default="text",
+              show_default=True, help="Report format; classroom: GitHub Classroom's reporter input.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here (in an existing folder).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="Exit 1 when the score is below this percentage.")
+@click.option("--points", type=click.FloatRange(min=0, min_open=True),
+              help="Points of the classroom format (default: the rubric's total).")
+@click.option("--case", "case_patterns", multiple=True, metavar="PATTERN",
+              help="Only cases whose key matches (fnmatch like 'direct/*', or a substring; repeatable).")
+@click.option("--require-isolation", is_flag=True,
+              help="Refuse to grade (exit 2) where no sandbox isolation layer works.")
 @click.option("--hidden-visibility", default="after_due_date", show_default=True,
-              type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
-              help="Gradescope visibility of hidden cases.")
-def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, hidden_visibility):
-    """Grade SUBMISSION (a bot.py) against the suites and print a report."""
+              type=click.Choice(VISIBILITIES), help="Gradescope visibility of hidden cases.")
+def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, points, case_patterns,
+        require_isolation, hidden_visibility):
+    """Grade one bot.py against the suites and print its report."""
+    from .classroom import render_classroom
+    from .runner import plan
+
     try:
+        if points is not None and fmt != "classroom":
+            raise UsageError("--points applies to --format classroom only")
+        if out is not None:
+            check_out("--out", Path(out))
         loaded = selected_suites(suites, policy, public_only)
-        total = sum(len(suite.cases) for suite in loaded)
-        with click.progressbar(length=total, label="grading", file=sys.stderr,
-                               hidden=not sys.stderr.isatty()) as bar:
-            result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(1))
+        options = {"require_isolation": require_isolation, "cases": list(case_patterns) or None}
+        total = len(plan(submission, loaded, seed, Limits(), None, options["require_isolation"],
+                         options["cases"]).cases)
+        with Progress("grading", total) as bar:
+            result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), **options)
+        text = render_classroom(result, points) if fmt == "classroom" else render(
+            result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomic(out, text)
     except GraderError as error:
         raise fail(error) from None
-    write_output(render(result, fmt, color=out is None and sys.stdout.isatty(),
-                        hidden_visibility=hidden_visibility), out)
-    sys.exit(exit_code_for(result, fail_under))
+    except OSError as exc:
+        raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
+    sys.exit(exit_code([getattr(result.status, "value", result.status)], [result.percent], fail_under))
 
 
 @cli.command("grade-all")
 @click.argument("directory", type=click.Path(file_okay=False))
+@suite_options
 @click.option("--out", default="grades.csv", show_default=True, type=click.Path(dir_okay=False),
-              help="The gradebook CSV.")
+              help="The gradebook CSV (in an existing folder).")
 @click.option("--reports", type=click.Path(file_okay=False),
-              help="Folder for one report per submission (default: next to --out).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Format of the per-submission reports.")
+              help="Folder of one report per submission, replaced by each run "
+                   "(default: next to --out, NAME-reports).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "gradescope", "junit"]),
+              default="text", show_default=True, help="Format of the per-submission reports.")
 @click.option("--jobs", type=click.IntRange(1), help="Parallel gradings (default: CPU cores).")
-@click.option("--suite", "suites", multiple=True, metavar="NAME|PATH")
-@click.option("--policy", default="fruit", show_default=True)
-@click.option("--public-only", is_flag=True)
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
-def grade_all_cmd(directory, out, reports, fmt, jobs, suites, policy, public_only, seed):
-    """Grade every *.py (or */bot.py) in DIRECTORY in parallel; write a gradebook."""
-    from .batch import find_submissions, grade_all, summary, write_gradebook
+@click.option("--only", multiple=True, metavar="NAME",
+              help="Re-grade this submission (repeatable) and update its row in the gradebook.")
+@click.option("--allow-unisolated", is_flag=True,
+              help="Grade even where no sandbox isolation layer works (the reports say so).")
+def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fmt, jobs, only,
+                  allow_unisolated):
+    """Grade a class folder: a gradebook row and a report each.
 
-    out_path = Path(out)
+    \b
+    Submissions: each *.py file in DIRECTORY (any case: Bot.PY), and each bot.py
+    in a folder of DIRECTORY, up to 4 levels down (alice/bot.py, repo/starter/bot.py).
+    Everything else is listed as skipped, with the reason.
+    """
+    from .batch import Settings, grade_all, open_reports, publish_reports
+    from .discovery import find_submissions, select
+    from .gradebook import merge, read_gradebook, summary, write_gradebook
+    from .isolation import choose_isolation
+    from .kit import load_kit_model
+
+    folder, out_path = Path(directory), Path(out)
     report_dir = Path(reports) if reports else out_path.with_name(out_path.stem + "-reports")
+    staged = None
     try:
-        loaded = selected_suites(suites, policy, public_only)  # a broken suite stops it here
-        count = len(find_submissions(Path(directory)))
-        with click.progressbar(length=count, label="grading", file=sys.stderr,
-                               hidden=not sys.stderr.isatty()) as bar:
-            rows = grade_all(Path(directory), loaded, report_dir, fmt, seed, jobs,
-                             on_done=lambda _: bar.update(1))
-        write_gradebook(rows, out_path)
+        check_out("--out", out_path)
+        loaded = selected_suites(suites, policy, public_only)
+        found, skipped = find_submissions(folder, ignore=(out_path, report_dir))
+        chosen = select(found, folder, only) if only else found
+        old = read_gradebook(out_path) if only else []
+        choose_isolation(require=not allow_unisolated)  # refuse before any work
+        settings = Settings(loaded, fmt, seed, load_kit_model(),
+                            (("require_isolation", not allow_unisolated),))
+        staged = open_reports(report_dir, fresh=not only)
+        with Progress("graded", len(chosen), log=True) as bar:
+            batch = grade_all(chosen, settings, staged, jobs, on_done=lambda row: bar.update(
+                f"{row.submission}: {row.status.replace('_', ' ')}"
+                + (f" {row.percent:.1f}%" if row.status == "graded" else "")))
+        if not only:
+            publish_reports(staged, report_dir)
+        write_gradebook(out_path, merge(old, batch.rows))
     except GraderError as error:
         raise fail(error) from None
     except OSError as exc:
         raise fail(UsageError(f"cannot write the gradebook or reports: {exc}")) from None
-    click.echo(summary(rows), nl=False)
+    finally:
+        if staged is not None and staged != report_dir:
+            shutil.rmtree(staged, ignore_errors=True)
+    click.echo(summary(batch.rows), nl=False)
+    click.echo("".join(f"skipped: {s.label}: {s.reason}\n" for s in skipped), nl=False)
     click.echo(f"gradebook: {out_path}  reports: {report_dir}/")
-    faults = any(r.status == "grader_fault" for r in rows)
-    sys.exit(ExitCode.GRADER_FAULT if faults else ExitCode.GRADED)
+    if batch.interrupted:
+        done = sum(r.status != "interrupted" for r in batch.rows)
+        click.echo(f"interrupted: {done} of {len(batch.rows)} finished; the gradebook is partial "
+                   "(re-grade the rest with --only)", err=True)
+    sys.exit(exit_code([r.status for r in batch.rows], [], interrupted=batch.interrupted))
 
 
-@cli.group()
+@cli.group(cls=OneLineGroup)
 def bundle():
     """Build the Gradescope autograder zip or the student kit."""
 
@@ -145,15 +272,18 @@ def bundle():
 @bundle.command("gradescope")
 @click.option("--out", default="autograder.zip", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--hidden-visibility", default="after_due_date", show_default=True,
-              type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]))
+              type=click.Choice(VISIBILITIES), help="Gradescope visibility of hidden cases.")
 def bundle_gradescope(out, hidden_visibility):
     """The autograder zip: setup.sh, run_autograder and the kit with its hidden suites."""
     from .bundle import build_gradescope
 
-    if not out.endswith(".zip"):
-        raise fail(UsageError(f"--out {out}: Gradescope needs a .zip file"))
     try:
+        if not out.endswith(".zip"):
+            raise UsageError(f"--out {out}: Gradescope needs a .zip file")
+        check_out("--out", Path(out))
         names = build_gradescope(Path(out), hidden_visibility)
+    except GraderError as error:
+        raise fail(error) from None
     except OSError as exc:
         raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
     click.echo(f"wrote {out} ({len(names)} files; hidden cases visible {hidden_visibility})")
@@ -162,10 +292,12 @@ def bundle_gradescope(out, hidden_visibility):
 @bundle.command("student")
 @click.option("--out", required=True, type=click.Path(), help="A new folder, or a .zip file.")
 def bundle_student(out):
-    """The student kit: starter, public suites, model, weights, grader; nothing hidden."""
+    """The student kit: starter, public suites, model, weights, grader and the GitHub
+    Classroom workflow; nothing hidden."""
     from .bundle import build_student
 
     try:
+        check_out("--out", Path(out))
         names = build_student(Path(out))
     except GraderError as error:
         raise fail(error) from None
@@ -177,21 +309,13 @@ def bundle_student(out):
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def validate(paths):
-    """Check suite, policy and rubric files; print one line per file."""
+    """Check data files as run uses them: one line per file.
+
+    Suites (with their policy and rubric), policies, rubrics (.toml) and weights (.json)."""
     errors = 0
     for raw in paths:
-        path = Path(raw)
         try:
-            kind = data_file_kind(path)
-            if kind == "rubric":
-                load_rubric(path)
-                click.echo(f"ok: {path} (rubric)")
-            elif kind == "suite":
-                suite = load_suite(path)
-                click.echo(f"ok: {path} (suite {suite.name}, {suite.visibility}, {len(suite.cases)} cases)")
-            else:
-                policy = load_policy(path)
-                click.echo(f"ok: {path} (policy {policy.name}, {len(policy.banned)} banned words)")
+            click.echo(f"ok: {raw} ({check_data_file(Path(raw))})")
         except GraderError as error:
             errors += 1
             click.echo(f"error: {error}", err=True)
@@ -206,9 +330,10 @@ def list_cmd():
         for policy_file in sorted(POLICIES_DIR.glob("*.toml")):
             policy = load_policy(policy_file)
             click.echo(f"{policy.name}: {policy.description}")
-            for path in suite_files(policy.name):
-                suite = load_suite(path)
-                click.echo(f"  {suite.name:<16} {suite.visibility:<7} {len(suite.cases):>4} cases  "
+            loaded = [load_suite(path) for path in suite_files(policy.name)]
+            width = max((len(s.name) for s in loaded), default=0)
+            for suite in loaded:
+                click.echo(f"  {suite.name:<{width}}  {suite.visibility:<6}  {len(suite.cases):>4} cases  "
                            f"{suite.description}")
-    except DataFileError as error:
+    except GraderError as error:
         raise fail(error) from None

@@ -11,6 +11,12 @@ from model import Config, Model, load_model  # noqa: E402
 from model.train import init_params  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _kit_root_as_cwd(monkeypatch):
+    """Tests name kit files relative to the kit (starter/bot.py), wherever pytest started."""
+    monkeypatch.chdir(ROOT)
+
+
 @pytest.fixture(scope="session")
 def shipped_model() -> Model:
     return load_model(ROOT / "weights" / "model.json")

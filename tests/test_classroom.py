@@ -1,9 +1,17 @@
-"""Grading a class: batch grading, the Gradescope zip end to end, the student bundle."""
+"""Grading a class: every submission one row, reports that never clash or go stale, Ctrl-C,
+--only, the Gradescope zip end to end, and the student kit's GitHub Classroom workflow."""
+import base64
 import csv
+import functools
 import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -11,47 +19,186 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
+from grader.runner import grade
+from grader.sandbox import Limits
 from submissions import splice, with_hooks
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
+STARTER = ROOT / "starter" / "bot.py"
+HANG = splice(with_hooks(name_body="while True:\n    pass"))
+FAST = Limits(call_seconds=0.5, total_seconds=4, start_seconds=10, cpu_seconds=20, max_restarts=1)
 
 
-def test_grade_all_survives_a_mixed_class(tmp_path):
+def grade_all(folder: Path, out: Path, *extra: str):
+    return CliRunner().invoke(cli, ["grade-all", str(folder), "--out", str(out), "--suite", "smoke", *extra])
+
+
+def gradebook(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as f:
+        return {r["submission"]: r for r in csv.DictReader(f)}
+
+
+@pytest.fixture
+def fast_limits(monkeypatch):
+    """Batch gradings (forked from this process) run with short limits: a hang costs ~2 s."""
+    monkeypatch.setattr("grader.batch.grade", functools.partial(grade, limits=FAST))
+
+
+def test_every_submission_gets_one_row_and_its_own_report(tmp_path, fast_limits):
+    folder = tmp_path / "class"
+    for name in ("alice", "x.py", "deep/nested", "team/.git"):
+        (folder / name).mkdir(parents=True)
+    (folder / "alice.py").write_text(REFERENCE.read_text())
+    (folder / "alice" / "bot.py").write_text(STARTER.read_text())
+    (folder / "alice__bot.py").write_text(STARTER.read_text())  # flattens like alice/bot.py
+    (folder / "Bot.PY").write_text(STARTER.read_text())
+    (folder / "deep" / "nested" / "bot.py").write_text(REFERENCE.read_text())
+    (folder / "x.py" / "notes.txt").write_text("a folder, not a submission")
+    (folder / "team" / ".git" / "bot.py").write_text("not searched")
+    (folder / "broken.py").write_text("def is_safe_name(:\n")
+    (folder / "hangs.py").write_text(HANG)
+    hostile = splice(with_hooks(request_body="return '\\x1b[2J=cmd|calc\\r\\nforged,row'"))
+    (folder / "=evil\x1b[31m.py").write_text(hostile)
+    (folder / "link.py").symlink_to(REFERENCE)
+    out = tmp_path / "grades.csv"
+    result = grade_all(folder, out, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    rows = gradebook(out)
+    assert set(rows) == {"alice.py", "alice/bot.py", "alice__bot.py", "Bot.PY", "deep/nested/bot.py",
+                         "broken.py", "hangs.py", "'=evil\\u001b[31m.py"}
+    assert rows["alice.py"]["status"] == "graded" and float(rows["alice.py"]["percent"]) == 100
+    assert rows["broken.py"]["status"] == "integrity_failed"
+    assert rows["hangs.py"]["status"] in ("graded", "integrity_failed")  # scored, whatever it did
+    assert float(rows["hangs.py"]["percent"]) < 100
+    reports = tmp_path / "grades-reports"
+    names = [r["report"] for r in rows.values()]
+    assert len(set(n.casefold() for n in names)) == len(rows)
+    assert sorted(p.name for p in reports.iterdir()) == sorted(names + [".guardrail-reports"])
+    assert rows["alice/bot.py"]["report"].startswith("alice__bot.py-")  # the clash gets a hash
+    assert rows["deep/nested/bot.py"]["report"] == "deep__nested__bot.py.txt"
+    assert "\x1b" not in out.read_text() + result.stdout
+    assert "skipped: x.py/: a folder holding no bot.py" in result.stdout
+    assert "skipped: link.py: a symbolic link, not followed" in result.stdout
+    assert "skipped: team/" in result.stdout  # .git is not searched
+    graded = sum(r["status"] == "graded" for r in rows.values())
+    assert result.stdout.startswith(f"8 submissions: {graded} graded, {8 - graded} failed integrity\n")
+    assert f"most-failed cases (of {graded} graded):" in result.stdout
+
+
+def test_a_second_run_replaces_the_reports_and_only_updates_one_row(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
-    (folder / "good.py").write_text(REFERENCE.read_text())
-    (folder / "starter.py").write_text((ROOT / "starter" / "bot.py").read_text())
-    (folder / "hangs.py").write_text(splice(with_hooks(name_body="while True:\n    pass")))
-    (folder / "broken.py").write_text("def is_safe_name(:\n")
-    (folder / "team").mkdir()
-    (folder / "team" / "bot.py").write_text(splice(with_hooks(request_body="return 'No.'")))
-    (folder / "notes.txt").write_text("not a submission")
+    for name in ("a.py", "b.py", "c.py"):
+        (folder / name).write_text(STARTER.read_text())
     out = tmp_path / "grades.csv"
-    result = CliRunner().invoke(cli, ["grade-all", str(folder), "--out", str(out), "--suite", "smoke",
-                                      "--jobs", "2", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    rows = {r["submission"]: r for r in csv.DictReader(out.open())}
-    assert set(rows) == {"broken.py", "good.py", "hangs.py", "starter.py", "team/bot.py"}
-    assert rows["good.py"]["status"] == "graded" and float(rows["good.py"]["percent"]) == 100
-    assert rows["broken.py"]["status"] == "integrity_failed" and float(rows["broken.py"]["score"]) == 0
-    assert rows["broken.py"]["integrity"].startswith("line 1: [markers]")
-    assert rows["hangs.py"]["status"] == "graded" and float(rows["hangs.py"]["percent"]) < 100
-    assert float(rows["starter.py"]["percent"]) == 50
-    assert list(rows["good.py"]) == ["submission", "status", "score", "max_score", "percent", "smoke",
-                                     "integrity", "seconds", "note"]
+    assert grade_all(folder, out, "--format", "json").exit_code == 0
+    (folder / "c.py").unlink()
+    assert grade_all(folder, out).exit_code == 0
     reports = tmp_path / "grades-reports"
-    assert sorted(p.name for p in reports.iterdir()) == ["broken.json", "good.json", "hangs.json",
-                                                         "starter.json", "team.json"]
-    assert json.loads((reports / "good.json").read_text())["percent"] == 100
-    assert result.stdout.startswith("5 submissions: 4 graded, 1 failed integrity, 0 not graded\n")
-    assert f"gradebook: {out}  reports: {reports}/\n" in result.stdout
+    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
+    before = out.read_text().splitlines()
+    (folder / "b.py").write_text(REFERENCE.read_text())
+    result = grade_all(folder, out, "--only", "b.py")
+    assert result.exit_code == 0, result.output
+    after = out.read_text().splitlines()
+    assert after[:2] == before[:2] and after[2] != before[2]  # header and a.py as they were
+    assert gradebook(out)["b.py"]["percent"] == "100.0"
+    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
+    unknown = grade_all(folder, out, "--only", "zed.py")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("Error: --only zed.py: no submission")
+
+
+def test_grade_all_refuses_a_reports_folder_it_did_not_make(tmp_path):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "a.py").write_text(STARTER.read_text())
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep me")
+    result = grade_all(tmp_path / "class", tmp_path / "g.csv", "--reports", str(tmp_path / "mine"))
+    assert result.exit_code == 2
+    assert "holds files grade-all did not write" in result.stderr
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "keep me"
+
+
+def test_a_report_that_cannot_be_written_spares_the_others(tmp_path, monkeypatch):
+    from grader import batch
+    real = batch.write_atomic
+
+    def failing(path, text):
+        if path.name.startswith("b."):
+            raise OSError(28, "No space left on device")
+        real(path, text)
+    monkeypatch.setattr(batch, "write_atomic", failing)
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("a.py", "b.py", "c.py"):
+        (folder / name).write_text(STARTER.read_text())
+    result = grade_all(folder, tmp_path / "g.csv")
+    assert result.exit_code == 3  # a grader fault on any row
+    rows = gradebook(tmp_path / "g.csv")
+    assert [r["status"] for r in rows.values()] == ["graded", "grader_fault", "graded"]
+    assert rows["b.py"]["note"].startswith("the report could not be written (OSError")
 
 
 def test_grade_all_rejects_an_empty_folder(tmp_path):
     result = CliRunner().invoke(cli, ["grade-all", str(tmp_path), "--out", str(tmp_path / "g.csv")])
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {tmp_path}: no *.py or */bot.py submissions found\n"
+    assert result.stderr == (f"Error: {tmp_path}: no submissions found (a *.py file, or a folder "
+                             "holding a bot.py)\n")
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+        except (OSError, IndexError):
+            continue
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+@pytest.fixture
+def scratch():
+    """A temporary folder of this test's own that sandbox users can traverse (as /tmp)."""
+    folder = Path(tempfile.mkdtemp(prefix="guardrail-test-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a.py").write_text(REFERENCE.read_text())
+    for i in range(4):
+        (folder / f"hang{i}.py").write_text(HANG)
+    out = tmp_path / "g.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "grade-all", str(folder), "--out", str(out),
+                             "--suite", "smoke", "--jobs", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    assert proc.stderr.readline().startswith("graded 1/5 a.py: graded 100.0%")
+    time.sleep(0.5)  # the hangs are running now
+    running = descendants(proc.pid)
+    assert running
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=10)
+    assert time.monotonic() - started < 2
+    assert code == 130
+    assert "the gradebook is partial" in proc.stderr.read()
+    assert not [pid for pid in running if Path(f"/proc/{pid}").exists()]
+    assert list(scratch.iterdir()) == []
+    rows = gradebook(out)
+    assert rows["a.py"]["status"] == "graded"
+    assert {rows[f"hang{i}.py"]["status"] for i in range(4)} == {"interrupted"}
+    assert sorted(p.name for p in (tmp_path / "g-reports").iterdir()) == [".guardrail-reports", "a.py.txt"]
 
 
 def run_autograder(tmp_path: Path, submission: str | None, zip_path: Path) -> dict:
@@ -104,30 +251,75 @@ def test_gradescope_without_a_submission_explains(tmp_path, autograder_zip):
     assert doc["output"].startswith("No bot.py found in your submission")
 
 
-def test_student_bundle_holds_nothing_hidden_and_runs(tmp_path):
-    out = tmp_path / "student"
+def workflow_step_script(workflow: str, step_id: str) -> str:
+    """The `run: |` block of the step with this id (the workflow's own text, unparsed)."""
+    lines = workflow.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"id: {step_id}")
+    at = next(i for i in range(start, len(lines)) if lines[i].strip() == "run: |")
+    indent = len(lines[at + 1]) - len(lines[at + 1].lstrip())
+    block = []
+    for line in lines[at + 1:]:
+        if line.strip() and len(line) - len(line.lstrip()) < indent:
+            break
+        block.append(line[indent:])
+    return "\n".join(block) + "\n"
+
+
+@pytest.fixture(scope="module")
+def student_kit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kit") / "student"
     result = CliRunner().invoke(cli, ["bundle", "student", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    return out
+
+
+def test_student_kit_holds_nothing_hidden_and_runs_from_its_folder(student_kit):
+    files = sorted(str(p.relative_to(student_kit)) for p in student_kit.rglob("*") if p.is_file())
     assert not [f for f in files if "hidden" in f or "reference" in f or f.startswith(("tests/", "benchmarks/"))]
     public = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("policies/*/public/*.toml"))
     assert set(public) <= set(files)
-    assert {"README.md", "starter/bot.py", "weights/model.json", "model/gpt.py", "grader/cli.py"} <= set(files)
-    assert "--public-only" in (out / "README.md").read_text()
-    where = subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"], cwd=out,
+    assert {"README.md", "starter/bot.py", "weights/model.json", "model/gpt.py", "grader/cli.py",
+            ".github/workflows/classroom.yml"} <= set(files)
+    assert "--public-only" in (student_kit / "README.md").read_text()
+    where = subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"], cwd=student_kit,
                            capture_output=True, text=True)
-    assert where.stdout.strip() == str(out / "grader" / "__init__.py")
-    graded = subprocess.run([sys.executable, "-m", "grader", "run", "starter/bot.py", "--suite", "smoke"],
-                            cwd=out, capture_output=True, text=True, timeout=120)
-    assert graded.returncode == 0, graded.stderr
-    assert graded.stdout.rstrip().endswith("score: 2.5/5.0 (50.0%)")
+    assert where.stdout.strip() == str(student_kit / "grader" / "__init__.py")
+
+
+@pytest.mark.parametrize("bot, code", [(STARTER, 1), (REFERENCE, 0)])
+def test_the_classroom_workflow_grades_once_and_reports_points(tmp_path, student_kit, bot, code):
+    workflow = (student_kit / ".github" / "workflows" / "classroom.yml").read_text()
+    assert workflow.count("python -m grader run") == 1  # graded once
+    assert "classroom-resources/autograding-grading-reporter@v1" in workflow
+    assert 'GUARDRAIL_RESULTS: "${{ steps.guardrail.outputs.result }}"' in workflow
+    assert "runners: guardrail" in workflow
+    kit = tmp_path / "repo"
+    subprocess.run(["cp", "-r", str(student_kit), str(kit)], check=True)
+    (kit / "starter" / "bot.py").write_text(bot.read_text())
+    output = tmp_path / "github_output"
+    settings = dict(re.findall(r'^  (POINTS|PASS_PERCENT): "(\d+)"$', workflow, re.M))
+    assert settings == {"POINTS": "100", "PASS_PERCENT": "80"}  # the untouched starter fails
+    env = {**os.environ, **settings, "POINTS": "10", "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    step = subprocess.run(["bash", "-e", "-c", workflow_step_script(workflow, "guardrail")], cwd=kit, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert step.returncode == code, step.stderr  # the job fails below PASS_PERCENT
+    key, _, value = output.read_text().strip().partition("=")
+    assert key == "result"
+    doc = json.loads(base64.b64decode(value))
+    assert doc["version"] == 1 and doc["max_score"] == 10 and doc["status"] == "pass"
+    points = sum(t["score"] for t in doc["tests"])  # what the reporter sends to Classroom
+    assert (points == pytest.approx(10, abs=0.05)) == (bot == REFERENCE) and points < 10.05
+    assert {t["status"] for t in doc["tests"]} <= {"pass", "fail"}
+    assert all(set(t) >= {"name", "status", "score", "message", "test_code", "line_no"} for t in doc["tests"])
 
 
 def test_student_bundle_zip(tmp_path):
     out = tmp_path / "student.zip"
     assert CliRunner().invoke(cli, ["bundle", "student", "--out", str(out)]).exit_code == 0
     names = zipfile.ZipFile(out).namelist()
-    assert "starter/bot.py" in names and not any("hidden" in n for n in names)
+    assert "starter/bot.py" in names and ".github/workflows/classroom.yml" in names
+    assert not any("hidden" in n for n in names)
 
 
 def test_student_bundle_refuses_a_non_empty_folder(tmp_path):

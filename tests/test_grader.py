@@ -198,7 +198,7 @@ def test_cli_validate_and_list():
     assert result.exit_code == 0
     assert result.stdout.splitlines()[1] == f"ok: {SMOKE} (suite smoke, public, 6 cases)"
     listing = CliRunner().invoke(cli, ["list"])
-    assert "  smoke            public     6 cases  A first look: one case of each kind." in listing.stdout
+    assert "  smoke                 public     6 cases  A first look: one case of each kind." in listing.stdout
 
 
 EXPECTED_SMOKE_REPORT = """\

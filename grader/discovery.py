@@ -1,0 +1,133 @@
+"""What counts as a submission in a class folder, and a unique report name for each.
+
+Every entry directly in the folder is accounted for: it yields submissions, or it is
+skipped with a reason.
+- a regular file whose name ends in `.py`, in any case (`alice.py`, `Bot.PY`): one submission;
+- a folder: every regular file named `bot.py` (any case) in it or below, at most MAX_DEPTH
+  folders down (`alice/bot.py`, `deep/nested/bot.py`, a cloned repository's
+  `starter/bot.py`): one submission each; the folder's other files are the student's own;
+- skipped, with the reason: other files, symbolic links (never followed), special files,
+  hidden entries (`.git`, `.DS_Store`), and folders holding no `bot.py` (such as a folder
+  named `x.py`). Below the top level, hidden folders and `__pycache__` are not searched.
+
+A report's name is the submission's path relative to the folder with `/` written `__`
+(`alice.py.txt`, `alice__bot.py.txt`; `_` before a leading `=+-@`, which spreadsheets
+read as a formula); names that would still clash (also when compared
+case-insensitively, or too long for a file name) get a short hash of the path.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+from .safeio import clean_text
+
+MAX_DEPTH = 4
+MAX_NAME_BYTES = 200
+SKIPPED_FOLDERS = {"__pycache__", "__MACOSX"}
+
+
+@dataclass(frozen=True)
+class Submission:
+    path: Path
+    label: str  # the path relative to the class folder, as the gradebook shows it
+    report_stem: str  # unique within the class folder; the report adds the format's extension
+
+
+@dataclass(frozen=True)
+class Skipped:
+    label: str
+    reason: str
+
+
+def _label(relative: Path) -> str:
+    return clean_text(relative.as_posix(), limit=10_000)
+
+
+def _bots_in(folder: Path, depth: int) -> list[Path]:
+    found = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.is_file(follow_symlinks=False) and entry.name.casefold() == "bot.py":
+            found.append(Path(entry.path))
+        elif (entry.is_dir(follow_symlinks=False) and depth < MAX_DEPTH
+              and not entry.name.startswith(".") and entry.name not in SKIPPED_FOLDERS):
+            found += _bots_in(Path(entry.path), depth + 1)
+    return found
+
+
+def _classify(entry: os.DirEntry) -> tuple[list[Path], str]:
+    """The submissions one top-level entry holds, or why it holds none."""
+    if entry.name.startswith("."):
+        return [], "hidden (its name starts with a dot)"
+    if entry.is_symlink():
+        return [], "a symbolic link, not followed; copy the file itself into the folder"
+    if entry.is_dir():
+        bots = _bots_in(Path(entry.path), 1)
+        return bots, "" if bots else f"a folder holding no bot.py (searched {MAX_DEPTH} levels down)"
+    if not stat.S_ISREG(entry.stat().st_mode):
+        return [], "not a regular file"
+    if entry.name.casefold().endswith(".py"):
+        return [Path(entry.path)], ""
+    return [], "not a .py file"
+
+
+def find_submissions(directory: Path, ignore: tuple[Path, ...] = ()) -> tuple[list[Submission], list[Skipped]]:
+    """The submissions in `directory` (sorted by path) and the entries skipped with the
+    reason. `ignore`: paths of the grader's own output, passed over in silence."""
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: not a folder of submissions")
+    ignored = {p.resolve() for p in ignore}
+    paths, skipped = [], []
+    for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+        if Path(entry.path).resolve() in ignored:
+            continue
+        found, reason = _classify(entry)
+        paths += found
+        if reason:
+            suffix = "/" if entry.is_dir(follow_symlinks=False) else ""
+            skipped.append(Skipped(_label(Path(entry.name)) + suffix, reason))
+    if not paths:
+        raise UsageError(f"{directory}: no submissions found (a *.py file, or a folder holding a bot.py)")
+    labels = [_label(p.relative_to(directory)) for p in paths]
+    stems = report_stems(labels)
+    return [Submission(p, label, stems[label]) for p, label in zip(paths, labels)], skipped
+
+
+def report_stems(labels: list[str]) -> dict[str, str]:
+    """A file name for each (distinct) label: the label flattened, or with a hash if it clashes."""
+    flat = {label: ("_" if label[:1] in "=+-@" else "") + label.replace("/", "__") for label in labels}
+    seen: dict[str, int] = {}
+    for name in flat.values():
+        seen[name.casefold()] = seen.get(name.casefold(), 0) + 1
+    stems = {}
+    for label, name in flat.items():
+        if seen[name.casefold()] > 1 or len(name.encode()) > MAX_NAME_BYTES:
+            digest = hashlib.sha256(label.encode()).hexdigest()[:10]
+            name = name.encode()[:MAX_NAME_BYTES - 12].decode(errors="ignore") + "-" + digest
+        stems[label] = name
+    return stems
+
+
+def select(submissions: list[Submission], directory: Path, names: tuple[str, ...]) -> list[Submission]:
+    """The submissions named (a gradebook label, a top-level entry, or a path to either)."""
+    chosen: list[Submission] = []
+    for name in names:
+        given = name.rstrip("/").removeprefix("./")
+        target = directory / given if (directory / given).exists() else Path(given)
+        target = target.resolve() if target.exists() else None
+        matches = [s for s in submissions if s.label == given or s.label.split("/")[0] == given
+                   or (target is not None and (s.path.resolve() == target
+                                               or s.path.resolve().is_relative_to(target)))]
+        if not matches:
+            raise UsageError(f"--only {name}: no submission of that name in {directory} "
+                             "(give a path as the gradebook shows it, e.g. alice.py or team/bot.py)")
+        chosen += [m for m in matches if m not in chosen]
+    return sorted(chosen, key=lambda s: s.label)

@@ -1,0 +1,123 @@
+"""The gradebook: one row per submission, as CSV (written atomically), and the summary.
+
+Statuses: graded; integrity_failed (score 0); not_gradable (the reason is in `note`);
+grader_fault (a failure of the grader, not of the submission); interrupted (Ctrl-C came
+before its grading finished: the gradebook is partial).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .safeio import clean_text, write_atomic
+
+HEAD = ["submission", "status", "score", "max_score", "percent"]
+TAIL = ["integrity", "seconds", "report", "note"]
+SCORED = ("graded", "integrity_failed")
+
+
+@dataclass
+class Row:
+    submission: str
+    status: str
+    score: float = 0.0
+    max_score: float = 0.0
+    percent: float = 0.0
+    categories: dict[str, float] = field(default_factory=dict)
+    integrity: str = ""
+    seconds: float = 0.0
+    report: str = ""
+    note: str = ""
+    failed_cases: list[str] = field(default_factory=list)  # keys; for the summary only
+
+    @classmethod
+    def from_result(cls, label: str, result, report: str) -> "Row":
+        status = getattr(result.status, "value", result.status)
+        integrity = "ok" if result.integrity_ok else clean_text((result.integrity_findings or ["failed"])[0])
+        return cls(label, status, result.score, result.max_score, round(result.percent, 2),
+                   {c.name: round(c.score, 4) for c in result.categories}, integrity,
+                   result.seconds, report, clean_text("; ".join(result.notes)),
+                   [c.key for c in result.cases if not c.passed])
+
+    def record(self) -> dict[str, str]:
+        """The row as CSV cells (text cells defused for spreadsheets)."""
+        scored = self.status in SCORED
+        cells = {"submission": _cell(self.submission), "status": self.status,
+                 "score": self.score if scored else "", "max_score": self.max_score if scored else "",
+                 "percent": self.percent if scored else "", "integrity": _cell(self.integrity),
+                 "seconds": self.seconds if scored else "", "report": _cell(self.report),
+                 "note": _cell(self.note)}
+        return {k: str(v) for k, v in {**cells, **self.categories}.items()}
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet runs a cell starting with = + - @ as a formula: make it text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def read_gradebook(path: Path) -> list[dict[str, str]]:
+    """The rows of a gradebook that grade-all wrote, as CSV cells."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no gradebook to update; run grade-all without --only first") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: cannot read the gradebook ({exc})") from None
+    if header[:2] != HEAD[:2]:
+        raise UsageError(f"{path}: not a gradebook written by grade-all (its header is not "
+                         f"{','.join(HEAD)},...)")
+    return rows
+
+
+def write_gradebook(path: Path, records: list[dict[str, str]]) -> None:
+    """All rows, sorted by submission, with every category any row has."""
+    known = set(HEAD) | set(TAIL)
+    categories = sorted({k for r in records for k in r if k not in known})
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, HEAD + categories + TAIL, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(records, key=lambda r: r["submission"]))
+    write_atomic(path, buffer.getvalue())
+
+
+def merge(old: list[dict[str, str]], new: list[Row]) -> list[dict[str, str]]:
+    """The old rows with the new ones in place of (or beside) those of the same submission;
+    an interrupted new row keeps the old row."""
+    records = {r["submission"]: r for r in old}
+    for row in new:
+        record = row.record()
+        if row.status != "interrupted" or record["submission"] not in records:
+            records[record["submission"]] = record
+    return list(records.values())
+
+
+def summary(rows: list[Row], top: int = 10) -> str:
+    counts = Counter(r.status for r in rows)
+    parts = [f"{counts[s]} {label}" for s, label in (
+        ("graded", "graded"), ("integrity_failed", "failed integrity"), ("not_gradable", "not gradable"),
+        ("grader_fault", "grader fault(s)"), ("interrupted", "interrupted")) if counts[s] or s == "graded"]
+    lines = [f"{len(rows)} submission{'s' * (len(rows) != 1)}: " + ", ".join(parts)]
+    scored = [r.percent for r in rows if r.status in SCORED]
+    if scored:
+        lines.append(f"score of {len(scored)} scored: mean {statistics.mean(scored):.1f}%, median "
+                     f"{statistics.median(scored):.1f}%, min {min(scored):.1f}%, max {max(scored):.1f}%")
+        buckets = Counter(min(int(s // 10), 9) for s in scored)
+        for b in range(9, -1, -1):
+            label = f"{b * 10:>3}-{b * 10 + 9 if b < 9 else 100}%"
+            lines.append(f"  {label:<8} {'#' * buckets[b]} {buckets[b] or ''}".rstrip())
+    graded = [r for r in rows if r.status == "graded"]
+    failed = Counter(key for r in graded for key in r.failed_cases)
+    if failed:
+        lines.append(f"most-failed cases (of {len(graded)} graded):")
+        lines += [f"  {count:>4}  {key}" for key, count in failed.most_common(top)]
+    lines += [f"{r.status.replace('_', ' ')}: {r.submission}: {r.note}" for r in rows
+              if r.status in ("not_gradable", "grader_fault")]
+    return "\n".join(lines) + "\n"
