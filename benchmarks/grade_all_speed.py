@@ -14,8 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from submissions import splice, with_hooks  # noqa: E402
 
-from grader.batch import grade_all, summary  # noqa: E402
-from grader.suites import suite_files  # noqa: E402
+from grader.batch import Settings, grade_all  # noqa: E402
+from grader.discovery import find_submissions  # noqa: E402
+from grader.gradebook import summary  # noqa: E402
+from grader.kit import load_kit_model  # noqa: E402
+from grader.suites import load_suites, suite_files  # noqa: E402
 
 KINDS = {
     "reference": (ROOT / "policies" / "fruit" / "reference_bot.py").read_text(),
@@ -38,10 +41,14 @@ def main() -> None:
         for i in range(args.count):
             kind = kinds[i % len(kinds)]
             (folder / f"s{i:03d}_{kind}.py").write_text(KINDS[kind])
+        reports = Path(tmp) / "reports"
+        reports.mkdir()
         start = time.perf_counter()
-        rows = grade_all(folder, suite_files("fruit"), Path(tmp) / "reports", jobs=args.jobs)
+        submissions, _ = find_submissions(folder)
+        settings = Settings(load_suites(suite_files("fruit")), model=load_kit_model())
+        batch = grade_all(submissions, settings, reports, jobs=args.jobs)
         elapsed = time.perf_counter() - start
-    print(summary(rows, top=3), end="")
+    print(summary(batch.rows, top=3), end="")
     print(f"{args.count} submissions, {args.jobs} jobs: {elapsed:.1f} s "
           f"({elapsed / args.count:.2f} s per submission; target < 120 s)")
 
