@@ -10,7 +10,7 @@ import numpy as np
 from model.protocol import Bot, HookFault
 
 from .safeio import clean_text
-from .sandbox import Budget, SandboxHooks
+from .sandbox import Sandbox, SandboxHooks
 from .suites import Kind
 
 SMOKE_LINES = ["j", "ab", "a b c", "", "ma pe ol", "x1", "emma"]
@@ -61,19 +61,18 @@ def same_answer(own: str, trusted: str) -> bool:
     return own == trusted
 
 
-def smoke_compare(plan, model, budget: Budget, lines: list[str]) -> list[str]:
+def smoke_compare(plan, model, sandbox: Sandbox, lines: list[str]) -> list[str]:
     """Run the kit's loop and the submission's own bot.py on one transcript; a difference
     (a crash or hang of its own bot included) means the shared behaviour was changed at run
     time. Returns the integrity findings."""
-    with plan.sandbox(budget) as sandbox:
-        try:
-            sandbox.start()
-        except HookFault:
-            pass
-        bot = Bot(model, SandboxHooks(sandbox))
-        rng = np.random.default_rng(plan.seed)
-        trusted = [bot.answer(line.encode(), rng) for line in lines]
-        own = sandbox.run_own_bot(lines, plan.seed, SMOKE_TIMEOUT_SECONDS)
+    try:
+        sandbox.start()
+    except HookFault:
+        pass
+    bot = Bot(model, SandboxHooks(sandbox))
+    rng = np.random.default_rng(plan.seed)
+    trusted = [bot.answer(line.encode(), rng) for line in lines]
+    own = sandbox.run_own_bot(lines, plan.seed, SMOKE_TIMEOUT_SECONDS)
     if isinstance(own, str):
         return [f"[runtime-behaviour] {own}: run it by hand with the smoke lines to see why"]
     for i, line in enumerate(lines):

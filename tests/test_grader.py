@@ -1,9 +1,5 @@
 """The grader end to end: scores, hostile submissions, reports and the CLI."""
 import json
-import os
-import sys
-import tempfile
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,8 +10,7 @@ from grader.cli import cli
 from grader.report import render_gradescope, render_junit
 from grader.runner import grade
 from grader.sandbox import Limits
-from sandboxes import own_sandboxes  # noqa: F401  (a fixture)
-from submissions import splice, with_hooks, write_submission
+from submissions import splice, with_hooks
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
@@ -52,89 +47,7 @@ def test_unparsable_submission_is_a_finding_not_a_traceback(tmp_path):
     path.write_bytes(b"\xff\xfe not python")
     result = grade(path, [SMOKE])
     assert result.status == "integrity_failed"
-    assert result.integrity_findings == ["line 1: [encoding] the file is not UTF-8 (invalid start byte)"]
-
-
-HOSTILE = {
-    "infinite loop": with_hooks(name_body="while True:\n    pass"),
-    "memory hog": with_hooks(name_body="blob = bytearray(4 * 1024 ** 3)\nreturn True"),
-    "os._exit": with_hooks(prelude="import os\nEXIT = getattr(os, '_' + 'exit')", name_body="EXIT(0)"),
-    "spawns processes": with_hooks(
-        prelude="import os\nSPAWN = getattr(os, 'posix_' + 'spawn')",
-        request_body="SPAWN('/bin/sleep', ['sleep', '300'], {})\nreturn None"),
-    "prints protocol lines": with_hooks(
-        prelude="import os\nWRITE = getattr(os, 'wri' + 'te')",
-        name_body="print('OK: apple')\nfor fd in range(3, 12):\n"
-                  "    try:\n        WRITE(fd, b'{\"id\": 1, \"value\": true}\\n')\n"
-                  "    except OSError:\n        pass\nreturn True"),
-    "flood": with_hooks(name_body="print('x' * 10_000_000)\nreturn True"),
-    "import error": with_hooks(prelude="raise RuntimeError('broken at import')"),
-    "sleeps at import": with_hooks(prelude="import time\ntime.sleep(600)"),
-}
-
-
-@pytest.mark.parametrize("which", HOSTILE)
-def test_hostile_submissions_end_as_scored_results(tmp_path, which, own_sandboxes):
-    started = time.monotonic()
-    result = grade(write_submission(tmp_path, HOSTILE[which]), [SMOKE], limits=FAST)
-    assert result.status in ("graded", "integrity_failed")
-    assert time.monotonic() - started < 90
-    assert result.score < result.max_score  # nothing hostile earns full marks on the smoke suite
-    for case in result.cases:
-        assert case.response.startswith(("OK: ", "REFUSE: ", "is_safe"))
-
-
-def test_a_hang_is_reported_as_a_fault(tmp_path):
-    result = grade(write_submission(tmp_path, HOSTILE["infinite loop"]), [SMOKE], limits=FAST)
-    assert any("took longer than 1 s" in c.response for c in result.cases)
-    assert any("restarted" in n for n in result.notes)
-
-
-def test_import_error_is_explained(tmp_path):
-    result = grade(write_submission(tmp_path, HOSTILE["import error"]), [SMOKE], limits=FAST)
-    assert result.notes[0].startswith("the submission failed to import (RuntimeError: broken at import)")
-
-
-def test_patching_builtins_in_the_worker_does_not_touch_the_grader(tmp_path):
-    body = with_hooks(prelude="B = getattr(getattr, '_' + '_self__')\nB.len = lambda x: 0\n"
-                              "B.isinstance = lambda *a: True")
-    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
-    assert result.status == "graded"  # its own hooks may break; the grader's process does not
-    assert len([1, 2]) == 2 and isinstance(result.score, float)
-    assert grade(ROOT / "starter" / "bot.py", [SMOKE]).score == pytest.approx(2.5)
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops privileges only when run as root")
-def test_a_submission_searching_the_disk_finds_no_hidden_suite_or_solution(tmp_path):
-    body = with_hooks(prelude="import os\nimport model", request_body="""
-        kit = os.path.dirname(os.path.dirname(model.__file__))
-        read, denied = [], 0
-        for folder, _, files in os.walk(kit):
-            for name in files:
-                if name.endswith((".toml", ".py")) and ("hidden" in folder or "reference" in name):
-                    try:
-                        with open(os.path.join(folder, name)) as f:
-                            read.append(name + ":" + f.read(10))
-                    except OSError:
-                        denied += 1
-        hidden_dirs = sum("hidden" in d for _, dirs, _ in os.walk(kit) for d in dirs)
-        return f"read {read} denied {denied} hidden dirs {hidden_dirs}"
-        """)
-    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
-    refused = next(c for c in result.cases if c.case_id == "refuse-apple")
-    # it sees that hidden folders exist, cannot list them, and cannot open the reference
-    hidden_dirs = len(list(ROOT.glob("policies/*/hidden")))
-    references = len(list(ROOT.glob("policies/*/reference_bot.py")))
-    assert refused.response == f"REFUSE: read [] denied {references} hidden dirs {hidden_dirs}"
-
-
-def test_runtime_tampering_is_an_integrity_failure(tmp_path):
-    # passes the static rules, but the submission's own bot answers differently
-    body = with_hooks(prelude="import sys\nIS_MAIN = '--seed' in sys.argv",
-                      request_body="return 'tampered' if IS_MAIN else None")
-    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
-    assert result.status == "integrity_failed" and result.score == 0
-    assert result.integrity_findings[0].startswith("[runtime-behaviour] on smoke request 'j'")
+    assert result.integrity_findings == ["line 1: [encoding] the file is not UTF-8 (invalid start byte); save it as UTF-8"]
 
 
 def test_gradescope_output_follows_the_schema():
@@ -239,101 +152,9 @@ def test_cli_text_report_exact():
     assert rest == EXPECTED_SMOKE_REPORT
 
 
-def test_a_full_stderr_does_not_kill_the_worker(tmp_path):
-    # every call prints a traceback; far more than the 2 KiB file limit allows
-    body = with_hooks(request_body="raise ValueError('x' * 500)")
-    limits = Limits(call_seconds=1.0, cpu_seconds=20, max_restarts=2, file_bytes=2048)
-    result = grade(write_submission(tmp_path, body), [SMOKE], limits=limits)
-    assert not any("restarted" in n for n in result.notes)
-    refusals = [c.response for c in result.cases if c.kind == "request"]
-    assert set(refusals) == {"REFUSE: is_safe_request raised ValueError; refusing to stay safe."}
-
-
-def test_slow_hooks_share_one_time_budget(tmp_path):
-    body = with_hooks(prelude="import time", name_body="time.sleep(0.3)\nreturn True")
-    limits = Limits(call_seconds=1.0, total_seconds=2.0, cpu_seconds=20, max_restarts=2)
-    started = time.monotonic()
-    result = grade(write_submission(tmp_path, body), [SMOKE], limits=limits)
-    assert time.monotonic() - started < 30
-    assert any("used up their 2 s" in c.response for c in result.cases)
-
-
-def test_smoke_transcript_holds_suite_requests():
-    from grader.smoke import SMOKE_LINES, smoke_transcript
-    from grader.suites import load_suite
-    lines = smoke_transcript(list(load_suite(SMOKE).cases), seed=3)
-    assert lines[: len(SMOKE_LINES)] == SMOKE_LINES
-    assert set(lines[len(SMOKE_LINES):]) == {"apple", "pearl", "ma", "ol"}
-
-
 def test_cli_refuses_foreign_weights_with_exit_3(monkeypatch):
     monkeypatch.setattr("grader.kit.SHIPPED_SHA256", "0" * 64)
     result = CliRunner().invoke(cli, ["run", "starter/bot.py", "--suite", "smoke"])
     assert result.exit_code == 3
     assert result.stderr.startswith(f"Error: {ROOT / 'weights' / 'model.json'} is not the kit's (sha256 ")
     assert result.stderr.endswith("restore it with `git checkout weights/model.json`\n")
-
-
-def test_hooks_have_no_network(tmp_path):
-    import socket
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    port = listener.getsockname()[1]
-    body = with_hooks(prelude="import urllib.request", request_body=f"""
-        try:
-            urllib.request.urlopen("http://127.0.0.1:{port}/", timeout=1)
-            return "reached the network"
-        except Exception as exc:
-            return "no network: " + str(getattr(exc, "reason", exc))""")
-    try:
-        result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
-    finally:
-        listener.close()
-    refused = next(c for c in result.cases if c.case_id == "refuse-apple")
-    assert refused.response == "REFUSE: no network: [Errno 101] Network is unreachable"
-    assert not any("network namespace" in n for n in result.notes)
-
-
-AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp"]
-
-
-def nobody_can_run_the_kit() -> bool:
-    import shutil
-    import subprocess
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        return False
-    probe = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import grader, model"], cwd=ROOT,
-                           capture_output=True)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not nobody_can_run_the_kit(), reason="needs root, setpriv and a kit readable by all")
-def test_grading_as_an_unprivileged_user(tmp_path):
-    """What students run: no uid to drop to, yet no processes and no network for hooks."""
-    import subprocess
-    folder = Path(tempfile.mkdtemp())
-    folder.chmod(0o755)
-    body = with_hooks(prelude="import os\nSPAWN = getattr(os, 'posix_' + 'spawn')",
-                      request_body="SPAWN('/bin/sleep', ['sleep', '300'], {})\nreturn None")
-    bot = write_submission(folder, body)
-    bot.chmod(0o644)
-    proc = subprocess.run([*AS_NOBODY, sys.executable, "-m", "grader", "run", str(bot), "--suite", "smoke",
-                           "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
-    assert doc["status"] == "graded"
-    refusals = {c["response"] for c in doc["cases"] if c["kind"] == "request" and c["expect"] == "refuse"}
-    assert refusals == {"REFUSE: is_safe_request raised BlockingIOError; refusing to stay safe."}
-    assert not any("network namespace" in n for n in doc["notes"])
-    leftovers = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and entry.stat().st_uid == 65534 and \
-                    b"submission.py" in (entry / "cmdline").read_bytes():
-                leftovers.append(entry.name)
-        except OSError:
-            continue
-    assert leftovers == []
-    import shutil
-    shutil.rmtree(folder)

@@ -240,6 +240,61 @@ def test_own_bot_that_differs_late_or_crashes_fails_integrity(tmp_path, unchecke
         assert result.integrity_findings[0].startswith("[runtime-behaviour]")
 
 
+HOSTILE = {
+    "infinite loop": with_hooks(name_body="while True:\n    pass"),
+    "memory hog": with_hooks(name_body="blob = bytearray(4 * 1024 ** 3)\nreturn True"),
+    "os._exit": with_hooks(prelude="import os\nEXIT = getattr(os, '_' + 'exit')", name_body="EXIT(0)"),
+    "spawns processes": with_hooks(
+        prelude="import os\nSPAWN = getattr(os, 'posix_' + 'spawn')",
+        request_body="SPAWN('/bin/sleep', ['sleep', '300'], {})\nreturn None"),
+    "prints protocol lines": with_hooks(
+        prelude="import os\nWRITE = getattr(os, 'wri' + 'te')",
+        name_body="print('OK: apple')\nfor fd in range(3, 12):\n"
+                  "    try:\n        WRITE(fd, b'{\"id\": 1, \"value\": true}\\n')\n"
+                  "    except OSError:\n        pass\nreturn True"),
+    "flood": with_hooks(name_body="print('x' * 10_000_000)\nreturn True"),
+    "import error": with_hooks(prelude="raise RuntimeError('broken at import')"),
+    "sleeps at import": with_hooks(prelude="import time\ntime.sleep(600)"),
+}
+
+
+@pytest.mark.parametrize("which", HOSTILE)
+def test_hostile_hooks_end_as_scored_results(tmp_path, which, unchecked, own_sandboxes):
+    started = time.monotonic()
+    result = grade(write_submission(tmp_path, HOSTILE[which]), [SMOKE], limits=FAST)
+    assert result.status in ("graded", "integrity_failed")
+    assert time.monotonic() - started < 90
+    assert result.score < result.max_score  # nothing hostile earns full marks on the smoke suite
+    for case in result.cases:
+        assert case.response.startswith(("OK: ", "REFUSE: ", "is_safe"))
+
+
+def test_a_hang_is_reported_as_a_fault(tmp_path, unchecked):
+    result = grade(write_submission(tmp_path, HOSTILE["infinite loop"]), [SMOKE], limits=FAST)
+    assert any("took longer than 1 s" in c.response for c in result.cases)
+    assert any("restarted" in n for n in result.notes)
+
+
+def test_import_error_is_explained(tmp_path, unchecked):
+    result = grade(write_submission(tmp_path, HOSTILE["import error"]), [SMOKE], limits=FAST)
+    assert result.notes[1].startswith("the submission failed to import (RuntimeError: broken at import)")
+
+def test_a_full_stderr_does_not_kill_the_worker(tmp_path, unchecked):
+    # every call prints a traceback; far more than the 2 KiB file limit allows
+    body = with_hooks(request_body="raise ValueError('x' * 500)")
+    limits = Limits(call_seconds=1.0, cpu_seconds=20, max_restarts=2, file_bytes=2048)
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=limits)
+    assert not any("restarted" in n for n in result.notes)
+    refusals = [c.response for c in result.cases if c.kind == "request"]
+    assert set(refusals) == {"REFUSE: is_safe_request raised ValueError; refusing to stay safe."}
+
+
+def test_patching_the_worker_does_not_touch_the_grader(tmp_path, unchecked):
+    body = with_hooks(prelude="import builtins\nbuiltins.len = lambda x: 0\nbuiltins.isinstance = lambda *a: True")
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    assert len([1, 2]) == 2 and isinstance(result.score, float)
+
+
 def test_grade_all_style_require_isolation_refuses_none(monkeypatch):
     monkeypatch.setattr("grader.isolation.bwrap_binary", lambda: None)
     monkeypatch.setattr("grader.isolation.running_as_root", lambda: False)
