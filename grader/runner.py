@@ -57,9 +57,16 @@ class Run:
     """What running the cases produced."""
     results: list[CaseResult]
     probes: dict[str, ProbeStats]
-    adversary: list
     notes: list[str]
     started_ok: bool
+
+
+@dataclass
+class Check:
+    """What the smoke stage found: integrity findings and notes, and the adversary's leaks."""
+    findings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    adversary: list = field(default_factory=list)
 
 
 def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, isolation: str | None,
@@ -82,6 +89,9 @@ def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, i
         if not cases:
             raise UsageError(f"--case {' '.join(case_patterns)}: no case key matches; "
                              "keys look like 'direct/apple' (see --format json)")
+    # public cases first: a hook that remembers what it saw can then only ever echo hidden
+    # requests into hidden cases' answers, never into an answer the student is shown
+    cases.sort(key=lambda c: c.visibility != "public")
     used = {c.category for c in cases}
     max_score = sum(w for name, w in rubric.weights.items() if name in used)
     choose_isolation(isolation, require_isolation)  # refuse before any work when none is allowed
@@ -114,13 +124,35 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None) -> Ru
             results.append(result)
             if on_case:
                 on_case(result)
-        adversary = find_leaks(bot, policy) if plan.cases else []
         if sandbox.restarts:
             notes.append(f"the submission's process was restarted {sandbox.restarts} time(s) "
                          "after hangs or crashes")
         if sandbox.dead_reason and sandbox.dead_reason == budget.message():
             notes.append(budget.message())
-        return Run(results, probes, adversary, notes, sandbox.import_error is None)
+        return Run(results, probes, notes, sandbox.import_error is None)
+
+
+def smoke(plan: Plan, model, budget: Budget) -> Check:
+    """In a fresh worker (nothing remembered from the cases): the submission's own bot.py
+    against the kit's loop, then the model-aware adversary. The budget's reserve is
+    released for this stage, so slow cases cannot crowd the comparison out."""
+    budget.release_reserve()
+    with plan.sandbox(budget) as sandbox:
+        findings = smoke_compare(plan, model, sandbox, smoke_transcript(plan))
+        adversary = find_leaks(Bot(model, SandboxHooks(sandbox)), plan.suites[0].policy)
+    return Check(findings, [smoke_cause(findings[0])] if findings else [], adversary)
+
+
+def smoke_cause(finding: str) -> str:
+    """The true cause of a smoke finding, with its fix."""
+    if "used up" in finding or "did not finish" in finding or "did not exit" in finding:
+        return ("your bot.py could not be checked against your hooks in time: make the hooks "
+                "faster (score 0 until it can be checked)")
+    if "exited" in finding or "flooded" in finding:
+        return ("your bot.py failed on the smoke transcript: run it by hand on the requests "
+                "named above and fix what breaks (score 0 until it runs)")
+    return ("your bot.py answered differently from your hooks in the kit's loop: restore the "
+            "shared code and make the hooks deterministic (score 0 until they agree)")
 
 
 def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = DEFAULT_SEED,
@@ -147,11 +179,10 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     if not integrity.ok:
         return finish("integrity_failed", 0.0, [], [], [str(f) for f in integrity.findings],
                       integrity.diff, integrity.causes())
-    budget = Budget(limits.total_seconds)
+    budget = Budget(limits.total_seconds, reserve=limits.smoke_seconds)
     try:
         run = run_cases(the_plan, model, budget, on_case)
-        tamper = smoke_compare(the_plan, model, budget, smoke_transcript(the_plan)) \
-            if run.started_ok else []
+        check = smoke(the_plan, model, budget) if run.started_ok and the_plan.cases else Check()
     except (UsageError, DataFileError, GraderFault):
         raise
     except Exception as exc:  # a grader bug must not look like a student's failure
@@ -159,12 +190,9 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
             f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
             traceback.format_exc(limit=-3).strip().splitlines()[-1]])
     categories = score_categories(run.results, the_plan.weights)
-    if tamper:
-        return finish("integrity_failed", 0.0, run.results, categories, tamper, [],
-                      run.notes + ["your bot.py answered differently from your hooks in the kit's "
-                                   "loop: restore the shared code and make the hooks deterministic "
-                                   "(score 0 until they agree)"],
-                      run.probes, run.adversary)
+    if check.findings:
+        return finish("integrity_failed", 0.0, run.results, categories, check.findings, [],
+                      run.notes + check.notes, run.probes, check.adversary)
     probes = {k: v for k, v in run.probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
     return finish("graded", sum(c.score for c in categories), run.results, categories, [], [],
-                  run.notes, probes, run.adversary)
+                  run.notes + check.notes, probes, check.adversary)
