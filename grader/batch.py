@@ -36,6 +36,7 @@ from .suites import Suite
 EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml"}
 MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
 GRACE_SECONDS = 1.2
+MAX_GRADING_SECONDS = 900  # far beyond the sandbox's budget: past it, the grader is stuck
 
 
 @dataclass
@@ -124,6 +125,19 @@ def _stop(processes: list) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
+def _finished(receive, proc, overdue: bool) -> tuple[bool, Row | None]:
+    """(done, its row or None when it died or was stopped) for one running grading."""
+    if receive.poll():
+        try:
+            return True, receive.recv()
+        except (EOFError, OSError):
+            return True, None
+    if proc.is_alive() and not overdue:
+        return False, None
+    _stop([proc])
+    return True, None
+
+
 def grade_all(submissions: list[Submission], settings: Settings, report_dir: Path, jobs: int | None = None,
               on_done: Callable[[Row], None] | None = None) -> Batch:
     """Grade every submission, `jobs` at a time; reports go into report_dir (which exists)."""
@@ -142,31 +156,29 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
                                        args=(send, scratch, submission, settings, report_dir))
                 proc.start()
                 send.close()
-                running[receive] = (proc, submission)
-            ready = set(wait([*running, *(p.sentinel for p, _ in running.values())]))
-            for receive, (proc, submission) in list(running.items()):
-                if receive not in ready and proc.sentinel not in ready:
+                running[receive] = (proc, submission, time.monotonic() + MAX_GRADING_SECONDS)
+            first_deadline = min(deadline for _, _, deadline in running.values())
+            ready = set(wait([*running, *(p.sentinel for p, _, _ in running.values())],
+                             timeout=max(0.0, first_deadline - time.monotonic())))
+            for receive, (proc, submission, deadline) in list(running.items()):
+                overdue = time.monotonic() > deadline
+                if receive not in ready and proc.sentinel not in ready and not overdue:
                     continue
-                if receive.poll():
-                    try:
-                        row = receive.recv()
-                    except (EOFError, OSError):
-                        row = None
-                elif proc.is_alive():
+                done, row = _finished(receive, proc, overdue)
+                if not done:
                     continue
-                else:
-                    row = None
                 proc.join()
                 receive.close()
                 del running[receive]
                 rows[submission] = row or Row(submission.label, "grader_fault", note=(
-                    f"the grading process died (exit code {proc.exitcode}); no report"))
+                    f"the grading took over {MAX_GRADING_SECONDS} s and was stopped" if overdue else
+                    f"the grading process died (exit code {proc.exitcode})") + "; no report")
                 if on_done:
                     on_done(rows[submission])
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        _stop([proc for proc, _ in running.values()])
+        _stop([proc for proc, _, _ in running.values()])
         shutil.rmtree(scratch, ignore_errors=True)
     return Batch([rows.get(s) or Row(s.label, "interrupted", note="grading was interrupted (Ctrl-C)")
                   for s in submissions], interrupted)

@@ -6,15 +6,14 @@ files; one line on stderr), 3 grader fault (in any submission of grade-all), 130
 """
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-from enum import IntEnum
 from pathlib import Path
 
 import click
 
 from .checks import check_data_file, check_rubric_covers
+from .console import ExitCode, OneLineGroup, Progress, use_color
 from .errors import GraderError, GraderFault, UsageError
 from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
@@ -24,14 +23,6 @@ from .sandbox import Limits
 from .suites import Suite, load_suite, load_suites, resolve_suite, suite_files
 
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
-
-
-class ExitCode(IntEnum):
-    GRADED = 0
-    BELOW_THRESHOLD = 1
-    USAGE = 2
-    GRADER_FAULT = 3
-    INTERRUPTED = 130
 
 
 def exit_code(statuses: list[str], percents: list[float], fail_under: float | None = None,
@@ -50,63 +41,6 @@ def fail(error: GraderError) -> click.ClickException:
     exc = click.ClickException(str(error))
     exc.exit_code = ExitCode.GRADER_FAULT if isinstance(error, GraderFault) else ExitCode.USAGE
     return exc
-
-
-class OneLineGroup(click.Group):
-    """Usage errors as one line (`Error: ... (see '... -h')`), Ctrl-C as exit 130."""
-
-    def _one_line(self, error: click.UsageError) -> click.ClickException:
-        if isinstance(error, click.exceptions.NoArgsIsHelpError):
-            return error
-        hint = f" (see '{error.ctx.command_path} -h')" if error.ctx is not None else ""
-        exc = click.ClickException(error.format_message() + hint)
-        exc.exit_code = ExitCode.USAGE
-        return exc
-
-    def make_context(self, *args, **kwargs):
-        try:
-            return super().make_context(*args, **kwargs)
-        except click.UsageError as error:
-            raise self._one_line(error) from None
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as error:
-            raise self._one_line(error) from None
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted", err=True)
-            ctx.exit(ExitCode.INTERRUPTED)
-
-
-def use_color(stream) -> bool:
-    """Colour only on a terminal, never with NO_COLOR set (no-color.org) or TERM=dumb."""
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
-class Progress:
-    """On a terminal: one counter line, redrawn with carriage returns (no escape codes, no
-    ETA). Elsewhere: with `log`, one line per finished item (for CI logs); else silent."""
-
-    def __init__(self, label: str, total: int, log: bool = False):
-        self.label, self.total, self.log, self.done = label, total, log, 0
-        self.live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-        self.width = shutil.get_terminal_size().columns - 1
-
-    def update(self, text: str = "") -> None:
-        self.done += 1
-        line = f"{self.label} {self.done}/{self.total} {text}".rstrip()
-        if self.live:
-            click.echo("\r" + line[: self.width].ljust(self.width), nl=False, err=True)
-        elif self.log:
-            click.echo(line, err=True)
-
-    def __enter__(self) -> "Progress":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.live and self.done:
-            click.echo("\r" + " " * self.width + "\r", nl=False, err=True)
 
 
 def selected_suites(suites: tuple[str, ...], policy: str, public_only: bool) -> list[Suite]:
@@ -337,3 +271,25 @@ def list_cmd():
                            f"{suite.description}")
     except GraderError as error:
         raise fail(error) from None
+
+
+@cli.command("derive-names")
+@click.option("--policy", default="fruit", show_default=True, help="Policy name or path.")
+@click.option("--data", required=True, type=click.Path(dir_okay=False),
+              help="The training data, one name a line (../shared/data/names.txt).")
+def derive_names_cmd(policy, data):
+    """Derive policies/POLICY/names.toml (legitimate names) from the training data."""
+    from .policy import names_path, policy_path
+
+    try:
+        from .derive import derive_names
+    except ImportError:
+        raise fail(UsageError("derive-names is for instructors: the student kit has no "
+                              "grader/derive.py")) from None
+    source = policy_path(policy)
+    try:
+        text = derive_names(source, Path(data))
+    except GraderError as error:
+        raise fail(error) from None
+    names_path(source).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {names_path(source)}")

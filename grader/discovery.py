@@ -96,9 +96,16 @@ def find_submissions(directory: Path, ignore: tuple[Path, ...] = ()) -> tuple[li
             skipped.append(Skipped(_label(Path(entry.name)) + suffix, reason))
     if not paths:
         raise UsageError(f"{directory}: no submissions found (a *.py file, or a folder holding a bot.py)")
-    labels = [_label(p.relative_to(directory)) for p in paths]
+    labels = unique_labels([p.relative_to(directory) for p in paths])
     stems = report_stems(labels)
     return [Submission(p, label, stems[label]) for p, label in zip(paths, labels)], skipped
+
+
+def unique_labels(relatives: list[Path]) -> list[str]:
+    """Cleaned paths; two that cleaning made equal (a tab and a space) get a hash each."""
+    labels = [_label(r) for r in relatives]
+    return [label if labels.count(label) == 1 else
+            f"{label} #{hashlib.sha256(os.fsencode(r)).hexdigest()[:8]}" for label, r in zip(labels, relatives)]
 
 
 def report_stems(labels: list[str]) -> dict[str, str]:

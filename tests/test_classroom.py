@@ -140,6 +140,19 @@ def test_a_report_that_cannot_be_written_spares_the_others(tmp_path, monkeypatch
     assert rows["b.py"]["note"].startswith("the report could not be written (OSError")
 
 
+def test_a_grading_stuck_past_its_limit_is_stopped_as_a_grader_fault(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.batch.MAX_GRADING_SECONDS", 1.0)
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "hang.py").write_text(HANG)
+    started = time.monotonic()
+    result = grade_all(folder, tmp_path / "g.csv")
+    assert result.exit_code == 3 and time.monotonic() - started < 5
+    row = gradebook(tmp_path / "g.csv")["hang.py"]
+    assert row["status"] == "grader_fault"
+    assert row["note"] == "the grading took over 1.0 s and was stopped; no report"
+
+
 def test_grade_all_rejects_an_empty_folder(tmp_path):
     result = CliRunner().invoke(cli, ["grade-all", str(tmp_path), "--out", str(tmp_path / "g.csv")])
     assert result.exit_code == 2
