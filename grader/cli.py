@@ -131,6 +131,22 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
     sys.exit(exit_code([getattr(result.status, "value", result.status)], [result.percent], fail_under))
 
 
+@cli.command()
+@click.argument("submission", type=click.Path(dir_okay=False))
+@click.argument("case_key", metavar="CASE_KEY")
+@click.option("--sample", type=click.IntRange(min=0), help="Replay only this sample (default: all).")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(min=0),
+              help="The seed the case was graded with.")
+def explain(submission, case_key, sample, seed):
+    """Replay one case (SUITE/ID, e.g. direct/apple) as graded and show why, letter by letter."""
+    from .explain import explain_case, render_trace
+
+    try:
+        click.echo(render_trace(explain_case(submission, case_key, seed, sample)), nl=False)
+    except GraderError as error:
+        raise fail(error) from None
+
+
 @cli.command("grade-all")
 @click.argument("directory", type=click.Path(file_okay=False))
 @suite_options

@@ -12,6 +12,7 @@ same way; hooks that keep state between calls, or hit time limits, may answer ot
 from __future__ import annotations
 
 import difflib
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -330,6 +331,6 @@ def render_trace(trace: Trace) -> str:
         for sample in trace.shown:
             out += _sample_lines(sample)
         out.append(f"P(this request leaks) = {trace.leak_probability:.6g}")
-        out.append(f"  {trace.leak_note}")
+        out.append(textwrap.fill(trace.leak_note, 96, initial_indent="  ", subsequent_indent="  "))
     out += [f"note: {n}" for n in trace.notes]
     return "\n".join(out) + "\n"

@@ -3,8 +3,10 @@ import math
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import scalar_gpt
+from grader.cli import cli
 from grader.errors import UsageError
 from grader.explain import (MAX_ATTEMPTS, END, explain_case, find_case, leak_probability,
                             render_trace, step_probabilities)
@@ -111,3 +113,12 @@ def test_unknown_cases_are_usage_errors():
         find_case("direct/appel")
     with pytest.raises(UsageError, match="SUITE/ID"):
         find_case("apple")
+
+
+def test_explain_command(half_filter):
+    done = CliRunner().invoke(cli, ["explain", str(half_filter), "sampler/ol", "--sample", "0",
+                                    "--seed", "7"])
+    assert done.exit_code == 0, done.output
+    assert "case sampler/ol" in done.output and "P(this request leaks) =" in done.output
+    wrong = CliRunner().invoke(cli, ["explain", str(half_filter), "sampler/nope"])
+    assert wrong.exit_code == 2 and "has no such case" in wrong.output
