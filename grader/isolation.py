@@ -20,13 +20,12 @@ import functools
 import os
 import random
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from .cleanup import adopt_orphans, kill_uid, reap_adopted, remove_owned_by, remove_sysv_ipc
 from .errors import IsolationUnavailable
 from .policy import KIT_ROOT
 
@@ -61,25 +60,6 @@ def reachable_by_others(path: Path) -> bool:
 
 def fresh_uid() -> int:
     return SANDBOX_UID_BASE + random.SystemRandom().randrange(10_000_000)
-
-
-def kill_uid(uid: int) -> None:
-    """SIGKILL every live process owned by uid until none is left (zombies are dead already)."""
-    for _ in range(50):
-        found = False
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                if entry.stat().st_uid != uid or (entry / "stat").read_text().split(") ")[1][0] == "Z":
-                    continue
-                found = True
-                os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, IndexError):
-                continue
-        if not found:
-            return
-        time.sleep(0.02)
 
 
 class Isolation:
@@ -135,43 +115,6 @@ class FreshUid(Isolation):
         for folder in ("/tmp", "/var/tmp", "/dev/shm"):
             remove_owned_by(Path(folder), self.uid)
         remove_sysv_ipc(self.uid)
-
-
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def adopt_orphans() -> None:
-    """Become the reaper of our descendants' orphans (bwrap's inner process outlives the
-    outer one by a moment), so they never linger as zombies under the host's init."""
-    import ctypes
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
-    except (OSError, AttributeError):
-        pass
-
-
-def reap_adopted() -> None:
-    """Collect the zombies reparented to this process (never a Popen's own child: those
-    are waited for before this runs)."""
-    me = str(os.getpid())
-    for _ in range(50):
-        left = False
-        for entry in Path("/proc").iterdir():
-            try:
-                head, tail = (entry / "stat").read_text().rsplit(")", 1)
-                fields = tail.split()
-            except (OSError, ValueError):
-                continue
-            if fields[1] != me or not head.endswith("(bwrap"):
-                continue
-            if fields[0] == "Z":
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(int(entry.name), os.WNOHANG)
-            else:
-                left = True
-        if not left:
-            return
-        time.sleep(0.02)
 
 
 class Bubblewrap(Isolation):
@@ -236,41 +179,6 @@ def close_to_others(paths: list[Path]) -> None:
     for path in paths:
         with contextlib.suppress(OSError):
             path.chmod(stat.S_IMODE(path.stat().st_mode) & ~0o007)
-
-
-def remove_owned_by(folder: Path, uid: int) -> None:
-    """Delete every file or folder under `folder` that uid owns (never following links)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            owner = entry.stat(follow_symlinks=False).st_uid
-            if owner == uid:
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            elif entry.is_dir(follow_symlinks=False):
-                remove_owned_by(Path(entry.path), uid)
-        except OSError:
-            continue
-
-
-def remove_sysv_ipc(uid: int) -> None:
-    """Remove SysV shared memory, semaphores and message queues that uid created."""
-    for kind, flag in (("shm", "-m"), ("sem", "-s"), ("msg", "-q")):
-        try:
-            rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
-        except OSError:
-            continue
-        ipcrm = shutil.which("ipcrm")
-        for row in rows:
-            cols = row.split()
-            uid_col = {"shm": 7, "sem": 4, "msg": 7}[kind]
-            if ipcrm and len(cols) > uid_col and cols[uid_col] == str(uid):
-                subprocess.run([ipcrm, flag, cols[1]], capture_output=True)
 
 
 @functools.cache
