@@ -51,7 +51,10 @@ def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]
     leaky = let_through(bot, policy)
     if not leaky:
         return []
-    rejected = policy.banned - leaky
+    # sums run in sorted order: over a set they would follow the grader's hash seed, and the
+    # last digits of a probability (so the JSON report) would differ between two runs
+    rejected = sorted(policy.banned - leaky)
+    leaky_words = sorted(leaky)
     findings = []
     prefixes = sorted({w[:i] for w in leaky for i in range(len(w) + 1)
                        if len(w[:i]) < model.cfg.block_size})
@@ -62,7 +65,7 @@ def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]
         r = sum(model.name_probability(w, prefix, temperature) for w in rejected if w.startswith(prefix))
         retries = sum(r ** k for k in range(MAX_ATTEMPTS))
         per_word = {w: model.name_probability(w, prefix, temperature) * retries
-                    for w in leaky if w.startswith(prefix)}
+                    for w in leaky_words if w.startswith(prefix)}
         worst = max(per_word, key=per_word.get)
         total = sum(per_word.values())
         if total > 0:

@@ -1,15 +1,25 @@
 """Running one case: a request through the kit's frozen loop, or a direct probe of a hook,
-judged against the policy's ground truth. Returns CaseResults; scoring.py weighs them."""
+judged per sample against the case's expectation. Returns CaseResults; scoring.py weighs them."""
 from __future__ import annotations
 
 import zlib
+from enum import Enum
 
 import numpy as np
 
-from model.protocol import Bot, HookFault
+from model.protocol import Bot, HookFault, Outcome, Refusal, Response, parse_request
 
+from .hints import excerpt, probe_hint, request_hint
 from .results import CaseResult, ProbeStats
+from .safeio import clean_text
 from .suites import Case, Expect, Kind
+
+
+class Sample(str, Enum):
+    CORRECT = "correct"
+    WRONG = "wrong"
+    LEAK = "leak"
+    FAULT = "fault"
 
 
 def case_rng(seed: int, case: Case, sample: int) -> np.random.Generator:
@@ -17,51 +27,72 @@ def case_rng(seed: int, case: Case, sample: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(case.key.encode()), sample])
 
 
-def judge_response(response: str, case: Case, policy) -> tuple[str, list[str], int]:
-    """(why it failed or "", leaked names, names emitted) for one request response."""
-    if response.startswith("OK: "):
-        names = response[4:].split(", ")
+def judge(outcome: Outcome, names: tuple[str, ...], case: Case, policy) -> tuple[Sample, str, list[str]]:
+    """(verdict, why it failed or "", leaked names) for one answer to a request."""
+    if outcome == Outcome.FAULTED:
+        return Sample.FAULT, "a hook failed, so the request was refused (fail closed)", []
+    if outcome == Outcome.ANSWERED:
         leaked = [n for n in names if policy.is_banned(n)]
         if leaked:
-            return f"leaked {policy.banned_noun} {leaked[0]!r}", leaked, len(names)
+            return Sample.LEAK, f"leaked {policy.banned_noun} {leaked[0]!r}", leaked
         if case.expect == Expect.REFUSE:
-            return "answered a request that must be refused", [], len(names)
-        return "", [], len(names)
-    if case.expect == Expect.ANSWER:
-        return "refused a legitimate request", [], 0
-    return "", [], 0
+            return Sample.WRONG, "answered a request that must be refused", []
+    elif case.expect == Expect.ANSWER:
+        return Sample.WRONG, "refused a legitimate request", []
+    return Sample.CORRECT, "", []
+
+
+def judge_response(response: str, case: Case, policy) -> tuple[str, list[str], int]:
+    """(why it failed or "", leaked names, names emitted) from a response line alone."""
+    names = tuple(response[4:].split(", ")) if response.startswith("OK: ") else ()
+    outcome = Outcome.ANSWERED if names else Outcome.REFUSED
+    _, why, leaked = judge(outcome, names, case, policy)
+    return why, leaked, len(names)
+
+
+def _raw(line: bytes) -> list[str]:
+    try:
+        return parse_request(line)
+    except Refusal:
+        return line.decode("utf-8", "backslashreplace").split()
 
 
 def run_request_case(bot: Bot, case: Case, policy, seed: int) -> CaseResult:
-    failed, first_fail, first_response, why = 0, None, None, ""
-    leaked, emitted, blocked = [], 0, 0
+    counts = {verdict: 0 for verdict in Sample}
+    shown: tuple[Sample, Response, str] | None = None
+    leaked, emitted, blocked, first = [], 0, 0, None
     for sample in range(case.samples):
-        response = bot.answer(case.line, case_rng(seed, case, sample))
-        reason, leaks, n = judge_response(response, case, policy)
-        first_response = first_response or response
+        response = bot.respond(case.line, case_rng(seed, case, sample))
+        verdict, why, leaks = judge(response.outcome, response.names, case, policy)
+        counts[verdict] += 1
+        first = first or response
         leaked += leaks
-        emitted += n
-        blocked += case.expect == Expect.ANSWER and response.startswith("REFUSE")
-        if reason:
-            failed += 1
-            if first_fail is None or (leaks and not leaked[: -len(leaks)]):  # show the first leak
-                first_fail, why = response, reason
+        emitted += len(response.names)
+        blocked += case.expect == Expect.ANSWER and response.outcome != Outcome.ANSWERED
+        if verdict != Sample.CORRECT and (shown is None or (verdict == Sample.LEAK != shown[0])):
+            shown = (verdict, response, why)  # show the first failure, or the first leak
+    raw = _raw(case.line)
+    hint, culprit = "", None
+    if shown:
+        hint, culprit = request_hint(bot, policy, shown[1], raw, case.expect == Expect.REFUSE)
+    response = shown[1] if shown else first
     benign = case.samples if case.expect == Expect.ANSWER else 0
-    return result_for(case, failed, first_fail or first_response, why, leaked, emitted, benign, blocked)
+    return result_for(case, counts, response.text, shown[2] if shown else "", hint,
+                      excerpt(case.text, culprit), leaked, emitted, benign, blocked)
 
 
 def run_probe_case(bot: Bot, case: Case, policy, stats: ProbeStats) -> CaseResult:
     text = case.line.decode("utf-8")
-    note = ""
+    hook = "is_safe_name" if case.kind == Kind.NAME_PROBE else "is_safe_request"
+    fault = ""
     try:
         if case.kind == Kind.NAME_PROBE:
             blocked = not bot.hooks.check_name(text).allowed
         else:
             blocked = not bot.hooks.check_request([text]).allowed
-    except HookFault as fault:
-        blocked, note = True, f" (the hook failed: {fault})"  # fail closed, as the bot does
-    hook = "is_safe_name" if case.kind == Kind.NAME_PROBE else "is_safe_request"
-    response = f"{hook}({text!r}) -> {'blocked' if blocked else 'allowed'}{note}"
+    except HookFault as exc:
+        blocked, fault = True, str(exc)  # the bot fails closed; the probe earns nothing
+    response = f"{hook}({text!r}) -> {f'failed: {fault}' if fault else 'blocked' if blocked else 'allowed'}"
     banned = case.expect == Expect.REFUSE
     if case.expect != Expect.EITHER:
         stats.true_pos += banned and blocked
@@ -69,21 +100,31 @@ def run_probe_case(bot: Bot, case: Case, policy, stats: ProbeStats) -> CaseResul
         stats.false_pos += not banned and blocked
         stats.true_neg += not banned and not blocked
     why = ""
-    if banned and not blocked:
-        why = f"let {policy.banned_noun} through"
+    if fault:
+        verdict, why = Sample.FAULT, "the hook failed"
+    elif banned and not blocked:
+        verdict, why = Sample.WRONG, f"let {policy.banned_noun} through"
     elif case.expect == Expect.ANSWER and blocked:
-        why = "blocked a legitimate word"
+        verdict, why = Sample.WRONG, "blocked a legitimate word"
+    else:
+        verdict = Sample.CORRECT
+    counts = {v: int(v == verdict) for v in Sample}
+    hint = probe_hint(bot, policy, hook, text, blocked, fault) if why else ""
     benign = int(case.expect == Expect.ANSWER)
-    return result_for(case, int(bool(why)), response, why, [], 0, benign,
+    return result_for(case, counts, response, why, hint, case.text, [], 0, benign,
                       int(benign and blocked))
 
 
-def result_for(case: Case, failed: int, response: str, why: str, leaked: list[str], emitted: int,
-               benign: int, benign_blocked: int) -> CaseResult:
+def result_for(case: Case, counts: dict[Sample, int], response: str, why: str, hint: str,
+               shown_request: str, leaked: list[str], emitted: int, benign: int,
+               benign_blocked: int) -> CaseResult:
     samples = case.samples if case.kind == Kind.REQUEST else 1
-    # one leak loses the whole case: the policy is "never"; misses of other kinds cost
-    # their share of the samples
-    earned = 0.0 if leaked else case.points * (samples - failed) / samples
-    return CaseResult(case.key, case.suite, case.id, case.category, case.kind.value,
-                      case.expect.value, case.visibility, case.text, case.points, earned, samples,
-                      failed, response, why, case.hint, leaked, emitted, benign, benign_blocked)
+    if case.hint and not case.variant and why:  # the suite's note is about the request as written
+        hint = f"{hint} ({case.hint})" if hint else case.hint
+    return CaseResult(
+        key=case.key, suite=case.suite, case_id=case.id, category=case.category, kind=case.kind,
+        expect=case.expect, visibility=case.visibility, request=clean_text(shown_request, 200),
+        points=case.points, samples=samples, correct=counts[Sample.CORRECT],
+        leaked_samples=counts[Sample.LEAK], faulted=counts[Sample.FAULT], scored=case.scored,
+        response=clean_text(response, 200), why=why, hint=clean_text(hint, 400), variant=case.variant,
+        leaked=leaked, names_emitted=emitted, benign_checks=benign, benign_blocked=benign_blocked)

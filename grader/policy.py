@@ -1,10 +1,18 @@
-"""A content policy as data: a banned lexicon, an allowlist and the ground truth built on
-them. Nothing here knows about fruit: policies/fruit.toml does."""
+"""A content policy as data: what is banned, and which names are legitimate.
+
+This module ships to students (their self-check needs `is_banned` to see a leak); it holds
+no request classifier. Deciding what a whole request should get is the assignment, and the
+grader's own answer to it lives in grader/derive.py, which the student kit leaves out.
+
+The legitimate names come from the training data: `python -m grader derive-names` writes
+policies/NAME/names.toml (docs/instructors.md), and the loader refuses a stale one.
+"""
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,6 +24,7 @@ from .errors import DataFileError
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 POLICIES_DIR = KIT_ROOT / "policies"
+DERIVE_COMMAND = "python -m grader derive-names --policy {name} --data ../shared/data/names.txt"
 
 
 def _words(values: list[str]) -> list[str]:
@@ -29,17 +38,25 @@ class LexiconModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     words: list[str] = Field(min_length=1)
     plurals: bool = True
-    also_names: list[str] = Field(default_factory=list, description="names ruled to be banned")
 
-    _check = field_validator("words", "also_names")(_words)
+    _check = field_validator("words")(_words)
+
+
+class RulingsModel(BaseModel):
+    """Names of the training data that are also, letter for letter, a banned word."""
+    model_config = ConfigDict(extra="forbid")
+    banned: list[str] = Field(default_factory=list)
+    why: str = Field("", description="the principle the rulings follow, for the docs")
+
+    _check = field_validator("banned")(_words)
 
 
 class NamesModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    allowlist: list[str] = Field(default_factory=list)
-    common: list[str] = Field(default_factory=list)
+    common: list[str] = Field(default_factory=list,
+                              description="ordinary names of the data, for sorting requests")
 
-    _check = field_validator("allowlist", "common")(_words)
+    _check = field_validator("common")(_words)
 
 
 class PolicyModel(BaseModel):
@@ -48,7 +65,8 @@ class PolicyModel(BaseModel):
     description: str
     banned_noun: str = Field(description="what a banned word is, for messages: 'a fruit'")
     lexicon: LexiconModel
-    names: NamesModel
+    rulings: RulingsModel = Field(default_factory=RulingsModel)
+    names: NamesModel = Field(default_factory=NamesModel)
     homoglyphs: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("homoglyphs")
@@ -60,10 +78,16 @@ class PolicyModel(BaseModel):
         return value
 
 
-class RequestClass(str, Enum):
-    REFUSE = "refuse"
-    ANSWER = "answer"
-    EITHER = "either"
+class DerivedNamesModel(BaseModel):
+    """policies/NAME/names.toml, written by `derive-names`; never edited by hand."""
+    model_config = ConfigDict(extra="forbid")
+    policy_sha256: str = Field(description="of the policy inputs it was derived from")
+    data_sha256: str
+    data_names: int
+    allowlist: list[str] = Field(description="data names that contain or start with a banned word")
+    common: list[str] = Field(description="the policy's common names, all found in the data")
+
+    _check = field_validator("allowlist", "common")(_words)
 
 
 def plural_forms(word: str) -> set[str]:
@@ -77,6 +101,19 @@ def plural_forms(word: str) -> set[str]:
     return {word + "s"}
 
 
+def banned_set(model: PolicyModel) -> frozenset[str]:
+    banned = set(model.lexicon.words) | set(model.rulings.banned)
+    if model.lexicon.plurals:
+        banned |= {form for word in model.lexicon.words for form in plural_forms(word)}
+    return frozenset(banned)
+
+
+def inputs_sha256(model: PolicyModel) -> str:
+    """What the derived names depend on: a changed word list or ruling makes them stale."""
+    inputs = {"banned": sorted(banned_set(model)), "common": sorted(model.names.common)}
+    return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str
@@ -84,10 +121,16 @@ class Policy:
     banned_noun: str
     banned: frozenset[str]
     words: frozenset[str]
-    allowlist: tuple[str, ...]
-    legitimate: tuple[str, ...]
+    rulings: tuple[str, ...]
+    allowlist: tuple[str, ...]  # legitimate names holding a banned word (from the data)
+    common: tuple[str, ...]  # ordinary legitimate names (from the data)
     homoglyphs: dict[str, str]
     path: Path
+
+    @property
+    def legitimate(self) -> tuple[str, ...]:
+        """Every name the grader knows to be legitimate: all of them are in the data."""
+        return self.allowlist + self.common
 
     def ground_form(self, text: str) -> str:
         """The bot's normalization, then cross-script look-alikes mapped to letters."""
@@ -96,35 +139,31 @@ class Policy:
     def is_banned(self, name: str) -> bool:
         return self.ground_form(name) in self.banned
 
-    def classify(self, prefix: str) -> RequestClass:
-        """refuse: banned, or starts with a banned word and no allowlisted name; answer:
-        starts a legitimate name and no banned word; either: the rest."""
-        p = self.ground_form(prefix)
-        allowed_start = any(n.startswith(p) for n in self.allowlist)
-        if p in self.banned or (self._starts_with_banned(p) and not allowed_start):
-            return RequestClass.REFUSE
-        if any(n.startswith(p) for n in self.legitimate):
-            return RequestClass.ANSWER
-        return RequestClass.EITHER
 
-    def _starts_with_banned(self, p: str) -> bool:
-        return any(p.startswith(word) for word in self.banned)
+def names_path(policy_file: Path) -> Path:
+    return policy_file.with_suffix("") / "names.toml"
 
 
 @functools.cache
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
     model = load_toml(path, PolicyModel)
-    banned = set(model.lexicon.words) | set(model.lexicon.also_names)
-    if model.lexicon.plurals:
-        banned |= {form for word in model.lexicon.words for form in plural_forms(word)}
-    clash = sorted(set(model.names.allowlist) & banned)
-    if clash:
-        raise DataFileError(f"{path}: names.allowlist: {clash[0]!r} is also banned; "
-                            "remove it from one of the two lists")
-    legitimate = tuple(n for n in model.names.allowlist + model.names.common if n not in banned)
-    return Policy(model.name, model.description, model.banned_noun, frozenset(banned),
-                  frozenset(model.lexicon.words + model.lexicon.also_names), tuple(model.names.allowlist), legitimate, dict(model.homoglyphs), path)
+    banned = banned_set(model)
+    derived_file = names_path(path)
+    rerun = DERIVE_COMMAND.format(name=model.name)
+    if not derived_file.exists():
+        raise DataFileError(f"{derived_file}: missing; derive it from the data with `{rerun}`")
+    derived = load_toml(derived_file, DerivedNamesModel)
+    if derived.policy_sha256 != inputs_sha256(model):
+        raise DataFileError(f"{derived_file}: derived from another version of {path.name} "
+                            f"(its words, rulings or common names changed); rerun `{rerun}`")
+    clash = sorted(set(derived.allowlist + derived.common) & banned)
+    if clash:  # only a hand edit of the derived file gets here
+        raise DataFileError(f"{derived_file}: {clash[0]!r} is banned; rerun `{rerun}`")
+    return Policy(name=model.name, description=model.description, banned_noun=model.banned_noun,
+                  banned=banned, words=frozenset(model.lexicon.words),
+                  rulings=tuple(model.rulings.banned), allowlist=tuple(derived.allowlist),
+                  common=tuple(derived.common), homoglyphs=dict(model.homoglyphs), path=path)
 
 
 def policy_path(name_or_path: str) -> Path:

@@ -1,15 +1,26 @@
-"""Report writers: each reads a GradeResult and returns text; none changes it."""
+"""Report writers: each reads a GradeResult and returns text; none changes it, and none
+computes a score (grader/scoring.py does, once). A new format is one entry in WRITERS."""
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Callable
 
 import click
 
-from .results import CaseResult, GradeResult
+from .results import CaseResult, CategoryScore, GradeResult, Status
 
-FORMATS = ("text", "json", "gradescope", "junit")
 MAX_FAILED_SHOWN = 25
+UNSCORED_NOTE = ("the frozen loop refuses these requests by itself (look-alikes, invalid UTF-8, "
+                 "over 100 prefixes): shown, never scored")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a caller may ask of any writer; each writer reads what concerns it."""
+    color: bool = False
+    hidden_visibility: str = "after_due_date"  # Gradescope visibility of hidden case details
 
 
 def _style(text: str, color: bool, **kw) -> str:
@@ -20,23 +31,43 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
-def failed_case_lines(case: CaseResult, color: bool) -> list[str]:
+def expectation(case: CaseResult) -> str:
+    return "either (gray: anything but a leak)" if case.expect == "either" else case.expect.value
+
+
+def failed_case_lines(case: CaseResult, color: bool = False) -> list[str]:
     mark = _style("FAIL", color, fg="red", bold=True)
-    shown_request = case.request if len(case.request) <= 120 else case.request[:117] + "..."
-    lines = [f"  {mark} {case.key}  [{case.category}, expect {case.expect}"
-             f"{f', {case.failed_samples}/{case.samples} samples failed' if case.samples > 1 else ''}]",
-             f"       request:  {shown_request!r}",
-             f"       response: {case.response[:160]}",
+    samples = f", {case.failed_samples}/{case.samples} samples failed" if case.samples > 1 else ""
+    lines = [f"  {mark} {case.key}  [{case.category}, expect {expectation(case)}{samples}]",
+             f"       request:  {case.request!r}",
+             f"       response: {case.response}",
              f"       why:      {case.why}"]
     if case.hint:
         lines.append(f"       hint:     {case.hint}")
     return lines
 
 
+def worst_first(cases: list[CaseResult]) -> list[CaseResult]:
+    return sorted(cases, key=lambda c: (-c.leaked_samples / c.samples, c.earned - c.points, c.key))
+
+
+def category_lines(result: GradeResult) -> list[str]:
+    out = [f"  {'category':<14} {'score':>11}  {'passed':>7}  {'leak rate (95% CI)':<34} over-refusal (95% CI)"]
+    for cat in result.categories:
+        scored = cat.cases - cat.unscored
+        out.append(f"  {cat.name:<14} {_fmt(cat.score):>5}/{_fmt(cat.weight):<5}  "
+                   f"{scored - cat.failed:>3}/{scored:<3}  {cat.leaks.describe():<34} "
+                   f"{cat.over_refusal.describe()}")
+    unscored = sum(c.unscored for c in result.categories)
+    if unscored:
+        out.append(f"  + {unscored} case(s) not scored: {UNSCORED_NOTE}")
+    return out
+
+
 def render_text(result: GradeResult, color: bool = False) -> str:
     out = [_style(f"guardrail-lab grader: {result.submission}", color, bold=True)
            + f"  (policy {result.policy}, seed {result.seed}, {result.seconds:.1f} s)"]
-    if result.status == "grader_fault":
+    if result.status == Status.GRADER_FAULT:
         out.append(_style("GRADER FAULT: the grader failed, not your submission.", color, fg="red"))
         out += [f"  {n}" for n in result.notes]
         return "\n".join(out) + "\n"
@@ -49,12 +80,7 @@ def render_text(result: GradeResult, color: bool = False) -> str:
             out.append("  what changed (restore the kit's lines from starter/bot.py):")
             out += [f"    {d}" for d in result.integrity_diff]
     if result.categories:
-        out.append("")
-        out.append(f"  {'category':<14} {'score':>11}  {'passed':>7}  {'leak rate (95% CI)':<34} over-refusal (95% CI)")
-        for cat in result.categories:
-            out.append(f"  {cat.name:<14} {_fmt(cat.score):>5}/{_fmt(cat.weight):<5}  "
-                       f"{cat.cases - cat.failed:>3}/{cat.cases:<3}  {cat.leaks.describe():<34} "
-                       f"{cat.over_refusal.describe()}")
+        out += [""] + category_lines(result)
     for name, stats in result.probes.items():
         p = "n/a" if stats.precision is None else f"{stats.precision:.1%}"
         r = "n/a" if stats.recall is None else f"{stats.recall:.1%}"
@@ -65,7 +91,7 @@ def render_text(result: GradeResult, color: bool = False) -> str:
         out.append("most likely leaks found by the model-aware adversary (exact probability per answer):")
         for f in result.adversary:
             out.append(f"  {f.probability:.2e}  request {f.request!r} -> {f.banned_name!r}")
-    elif result.cases and result.status != "grader_fault":
+    elif result.cases:
         out.append("  model-aware adversary: no request your filters serve can make the bot emit "
                    f"{result.banned_noun}")
     failed = [c for c in result.cases if not c.passed]
@@ -73,8 +99,7 @@ def render_text(result: GradeResult, color: bool = False) -> str:
     if failed:
         out.append("")
         out.append(f"failed cases ({len(failed)}; the worst first):")
-        worst = sorted(public_failed, key=lambda c: (-len(c.leaked), -(c.points - c.earned), c.key))
-        for case in worst[:MAX_FAILED_SHOWN]:
+        for case in worst_first(public_failed)[:MAX_FAILED_SHOWN]:
             out += failed_case_lines(case, color)
         if len(public_failed) > MAX_FAILED_SHOWN:
             out.append(f"  ... and {len(public_failed) - MAX_FAILED_SHOWN} more public failures (see --format json)")
@@ -95,49 +120,47 @@ def render_json(result: GradeResult) -> str:
     return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-def case_shares(result: GradeResult) -> list[tuple[float, float]]:
-    """Each case's (score, max_score) in rubric points: its category's weight, split equally
-    between the expectations present, then by points (as the runner scores)."""
-    weights = {c.name: c.weight for c in result.categories}
-    group_points: dict[tuple[str, str], float] = {}
-    for case in result.cases:
-        key = (case.category, case.expect)
-        group_points[key] = group_points.get(key, 0.0) + case.points
-    n_groups = {cat: sum(1 for c, _ in group_points if c == cat) for cat in weights}
-    shares = []
-    for case in result.cases:
-        per_point = weights[case.category] / n_groups[case.category] \
-            / group_points[(case.category, case.expect)]
-        shares.append((round(case.earned * per_point, 6), round(case.points * per_point, 6)))
-    return shares
+def _details(cases: list[CaseResult]) -> str:
+    return "\n".join(line.strip() for case in worst_first(cases) for line in failed_case_lines(case))
+
+
+def category_tests(result: GradeResult, cat: CategoryScore, hidden_visibility: str) -> list[dict]:
+    """One visible test carrying the category's score (so students see their total), with the
+    public failures; the hidden failures in a test of 0 points that follows the visibility."""
+    mine = [c for c in result.cases if c.category == cat.name]
+    public = [c for c in mine if not c.passed and c.visibility == "public"]
+    hidden = [c for c in mine if not c.passed and c.visibility != "public"]
+    scored = cat.cases - cat.unscored
+    summary = (f"{scored - cat.failed}/{scored} cases passed; leak rate {cat.leaks.describe()}; "
+               f"over-refusal {cat.over_refusal.describe()}"
+               + (f"; {cat.unscored} not scored: {UNSCORED_NOTE}" if cat.unscored else ""))
+    output = "\n".join(filter(None, [summary, _details(public), hidden and
+                                     f"{len(hidden)} hidden case(s) failed: their details are shown "
+                                     f"in '{cat.name}: hidden cases' ({hidden_visibility})"]))
+    tests = [{"name": cat.name, "score": round(cat.score, 4), "max_score": cat.weight,
+              "status": "passed" if cat.failed == 0 else "failed", "output": output,
+              "tags": [cat.name], "visibility": "visible"}]
+    if hidden and hidden_visibility != "hidden":  # a hidden test would hide the total
+        tests.append({"name": f"{cat.name}: hidden cases", "score": 0, "max_score": 0,
+                      "status": "failed", "output": _details(hidden), "tags": [cat.name],
+                      "visibility": hidden_visibility})
+    return tests
 
 
 def render_gradescope(result: GradeResult, hidden_visibility: str = "after_due_date") -> str:
-    """Gradescope's results.json: top-level score and one test per case."""
+    """Gradescope's results.json: the total, one visible test per category."""
     tests = []
-    if not result.integrity_ok or result.status == "grader_fault":
-        tests.append({"name": "integrity" if result.status != "grader_fault" else "grader",
+    if not result.integrity_ok or result.status == Status.GRADER_FAULT:
+        tests.append({"name": "integrity" if result.status != Status.GRADER_FAULT else "grader",
                       "score": 0, "max_score": result.max_score, "status": "failed",
                       "output": "\n".join(result.integrity_findings + result.integrity_diff + result.notes),
                       "visibility": "visible"})
-    if result.integrity_ok and result.status == "graded":
-        for case, (score, max_score) in zip(result.cases, case_shares(result)):
-            output = "passed" if case.passed else "\n".join(
-                line.strip() for line in failed_case_lines(case, color=False))
-            tests.append({
-                "name": case.key, "score": score, "max_score": max_score,
-                "status": "passed" if case.passed else "failed", "output": output,
-                "tags": [case.category, case.kind],
-                "visibility": "visible" if case.visibility == "public" else hidden_visibility,
-            })
-    doc = {
-        "score": round(result.score, 4),
-        "execution_time": round(result.seconds, 3),
-        "output": render_text(result),
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": tests,
-    }
+    if result.status == Status.GRADED:
+        for cat in result.categories:
+            tests += category_tests(result, cat, hidden_visibility)
+    doc = {"score": round(result.score, 4), "execution_time": round(result.seconds, 3),
+           "output": render_text(result), "visibility": "visible", "stdout_visibility": "hidden",
+           "tests": tests}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -148,33 +171,43 @@ def _clean(text: str) -> str:
 
 
 def render_junit(result: GradeResult) -> str:
-    root = ET.Element("testsuites", name="guardrail-lab", tests=str(len(result.cases)),
-                      failures=str(sum(not c.passed for c in result.cases)), time=f"{result.seconds:.3f}")
-    if not result.integrity_ok or result.status == "grader_fault":
-        suite = ET.SubElement(root, "testsuite", name="integrity", tests="1", failures="1", errors="0")
+    root = ET.Element("testsuites", name="guardrail-lab", time=f"{result.seconds:.3f}")
+    if not result.integrity_ok or result.status == Status.GRADER_FAULT:
+        suite = ET.SubElement(root, "testsuite", name="integrity")
         case = ET.SubElement(suite, "testcase", classname="integrity", name="shared-code")
-        tag = "error" if result.status == "grader_fault" else "failure"
+        tag = "error" if result.status == Status.GRADER_FAULT else "failure"
         ET.SubElement(case, tag, message=_clean((result.integrity_findings or result.notes or ["failed"])[0])).text = \
             _clean("\n".join(result.integrity_findings + result.integrity_diff + result.notes))
     suites: dict[str, list[CaseResult]] = {}
     for case in result.cases:
         suites.setdefault(case.suite, []).append(case)
     for name, cases in suites.items():
-        suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(cases)),
-                              failures=str(sum(not c.passed for c in cases)), errors="0")
+        suite = ET.SubElement(root, "testsuite", name=name)
         for case in cases:
             element = ET.SubElement(suite, "testcase", classname=f"{name}.{case.category}", name=case.case_id)
-            if not case.passed:
+            if not case.scored:
+                ET.SubElement(element, "skipped", message=UNSCORED_NOTE)
+            elif not case.passed:
                 ET.SubElement(element, "failure", message=_clean(case.why)).text = _clean(
-                    "\n".join(line.strip() for line in failed_case_lines(case, color=False)))
+                    "\n".join(line.strip() for line in failed_case_lines(case)))
+    for element in [*root, root]:  # every count is read off the test cases it holds
+        cases = list(element.iter("testcase"))
+        element.set("tests", str(len(cases)))
+        for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+            element.set(attribute, str(sum(c.find(tag) is not None for c in cases)))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+WRITERS: dict[str, Callable[[GradeResult, Options], str]] = {
+    "text": lambda result, options: render_text(result, options.color),
+    "json": lambda result, options: render_json(result),
+    "gradescope": lambda result, options: render_gradescope(result, options.hidden_visibility),
+    "junit": lambda result, options: render_junit(result),
+}
+FORMATS = tuple(WRITERS)
+
+
 def render(result: GradeResult, fmt: str, color: bool = False,
            hidden_visibility: str = "after_due_date") -> str:
-    if fmt == "text":
-        return render_text(result, color)
-    if fmt == "gradescope":
-        return render_gradescope(result, hidden_visibility)
-    return {"json": render_json, "junit": render_junit}[fmt](result)
+    return WRITERS[fmt](result, Options(color=color, hidden_visibility=hidden_visibility))

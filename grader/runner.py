@@ -21,10 +21,10 @@ from .integrity import check_file
 from .isolation import choose_isolation
 from .kit import load_kit_model
 from .policy import KIT_ROOT
-from .results import CaseResult, GradeResult, ProbeStats
+from .results import CaseResult, GradeResult, ProbeStats, Status
 from .safeio import clean_text
 from .sandbox import Budget, Limits, Sandbox, SandboxHooks
-from .scoring import score_categories
+from .scoring import score_categories, total_score
 from .smoke import smoke_compare, smoke_transcript
 from .suites import Case, Kind, Suite, load_suites, rubric_for
 
@@ -169,10 +169,12 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     policy = the_plan.suites[0].policy
 
     def finish(status, score, results, categories, findings, diff, notes, probes=None, adversary=()):
-        return GradeResult(str(the_plan.submission), status, seed, policy.name, round(score, 4),
-                           the_plan.max_score, round(time.monotonic() - the_plan.started, 3),
-                           status != "integrity_failed", findings, diff, notes, results, categories,
-                           probes or {}, list(adversary), policy.banned_noun)
+        return GradeResult(submission=str(the_plan.submission), status=Status(status), seed=seed,
+                           policy=policy.name, score=round(score, 4), max_score=the_plan.max_score,
+                           seconds=round(time.monotonic() - the_plan.started, 3),
+                           integrity_ok=status != Status.INTEGRITY_FAILED, integrity_findings=findings,
+                           integrity_diff=diff, notes=notes, cases=results, categories=categories,
+                           probes=probes or {}, adversary=list(adversary), banned_noun=policy.banned_noun)
 
     model = model or load_kit_model()
     integrity = check_file(the_plan.submission)
@@ -194,5 +196,5 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
         return finish("integrity_failed", 0.0, run.results, categories, check.findings, [],
                       run.notes + check.notes, run.probes, check.adversary)
     probes = {k: v for k, v in run.probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
-    return finish("graded", sum(c.score for c in categories), run.results, categories, [], [],
+    return finish("graded", total_score(categories), run.results, categories, [], [],
                   run.notes + check.notes, probes, check.adversary)

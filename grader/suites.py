@@ -5,6 +5,7 @@ policies/<policy>/public/*.toml (shipped to students) and policies/<policy>/hidd
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -12,12 +13,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from model.protocol import Refusal, parse_request
+
 from .datafiles import load_toml
 from .errors import DataFileError, UsageError
-from model.protocol import Refusal, is_model_prefix, normalize_prefix, parse_request
-
-from .policy import POLICIES_DIR, Policy, RequestClass, load_policy, policy_path
+from .policy import POLICIES_DIR, Policy, load_policy, policy_path
 from .variants import LOOKALIKE_VARIANTS, VARIANTS, expand
+
+try:
+    from .derive import expectation_error
+except ImportError:  # the student kit has no classifier; its suites were checked when it was built
+    expectation_error = None
 
 VISIBILITIES = ("public", "hidden")
 VariantName = Literal[tuple(VARIANTS)]  # type: ignore[valid-type]
@@ -73,9 +79,17 @@ class CaseModel(CaseFields):
 
 class GenerateModel(CaseFields):
     """Cases generated from the policy's word lists: one per word, request = template."""
-    source: Literal["banned", "words", "allowlist", "common"]
+    source: Literal["banned", "words", "plurals", "rulings", "allowlist", "common"]
     template: str = Field("{word}", pattern=r"\{word\}")
     every: int = Field(1, ge=1, description="keep every Nth word, for smaller suites")
+    offset: int = Field(0, ge=0, description="start at this word: public and hidden suites "
+                        "draw disjoint samples of one list with the same `every`")
+
+    @model_validator(mode="after")
+    def _offset_below_every(self) -> "GenerateModel":
+        if self.offset >= self.every:
+            raise ValueError(f"offset must be below every ({self.every})")
+        return self
 
 
 class SuiteModel(BaseModel):
@@ -102,15 +116,24 @@ class SuiteModel(BaseModel):
 class RubricModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     total: float = Field(gt=0)
-    weights: dict[str, float] = Field(min_length=1)
+    weights: dict[str, float] = Field(min_length=1, description="0: reported, never scored")
 
     @model_validator(mode="after")
     def _sums(self) -> "RubricModel":
-        if any(w <= 0 for w in self.weights.values()):
-            raise ValueError("every weight must be positive")
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("a weight cannot be negative")
         if abs(sum(self.weights.values()) - self.total) > 1e-9:
             raise ValueError(f"weights add up to {sum(self.weights.values()):g}, not total = {self.total:g}")
         return self
+
+
+def loop_refuses(line: bytes) -> bool:
+    """True when the frozen loop refuses the request before any hook runs."""
+    try:
+        parse_request(line)
+    except Refusal:
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,13 @@ class Case:
     points: float
     visibility: str
     hint: str
+    variant: str = ""  # the rewrite that made this case from its base request, if any
+
+    @functools.cached_property
+    def scored(self) -> bool:
+        """What the frozen loop refuses by itself earns no one points (look-alikes, invalid
+        UTF-8, too many prefixes): such cases are reported, not scored."""
+        return self.kind != Kind.REQUEST or not loop_refuses(self.line)
 
     @property
     def key(self) -> str:
@@ -159,15 +189,16 @@ def load_suite(path: str | Path) -> Suite:
                          else model.policy)
     cases = []
 
-    def add(base, case_id: str, line: bytes) -> None:
-        cases.append(Case(model.name, case_id, base.category, base.expect, base.kind, line,
-                          base.samples, base.points, model.visibility, base.hint))
+    def add(base, case_id: str, line: bytes, variant: str = "") -> None:
+        cases.append(Case(suite=model.name, id=case_id, category=base.category, expect=base.expect,
+                          kind=base.kind, line=line, samples=base.samples, points=base.points,
+                          visibility=model.visibility, hint=base.hint, variant=variant))
 
     def add_with_variants(base, case_id: str, text: str) -> None:
         if base.include_base:
             add(base, case_id, text.encode("utf-8") * getattr(base, "repeat_request", 1))
         for variant, changed in expand(text, base.variants):
-            add(base, f"{case_id}~{variant}", changed.encode("utf-8"))
+            add(base, f"{case_id}~{variant}", changed.encode("utf-8"), variant)
 
     for base in [*model.cases, *model.generate]:
         wrong = LOOKALIKE_VARIANTS.intersection(base.variants)
@@ -180,48 +211,20 @@ def load_suite(path: str | Path) -> Suite:
         else:
             add_with_variants(case, case.id, case.request)
     for gen in model.generate:
-        for word in policy_words(policy, gen.source)[:: gen.every]:
+        for word in policy_words(policy, gen.source)[gen.offset:: gen.every]:
             add_with_variants(gen, f"{gen.id}:{word}", gen.template.replace("{word}", word))
-    for case in cases:
+    for case in cases if expectation_error else ():
         problem = expectation_error(policy, case)
         if problem:
             raise DataFileError(f"{path}: {case.id}: {problem}")
     return Suite(model.name, policy, model.visibility, model.description, path, tuple(cases))
 
 
-def request_class(policy: Policy, line: bytes) -> RequestClass:
-    """The policy's class of a whole request: refuse when the loop refuses it or any prefix
-    is refuse; answer when every prefix is answer (a blank request is); else either."""
-    try:
-        raw = parse_request(line)
-    except Refusal:
-        return RequestClass.REFUSE
-    classes = {policy.classify(normalize_prefix(p)) for p in raw} or {RequestClass.ANSWER}
-    if RequestClass.REFUSE in classes:
-        return RequestClass.REFUSE
-    return RequestClass.ANSWER if classes == {RequestClass.ANSWER} else RequestClass.EITHER
-
-
-def expectation_error(policy: Policy, case: Case) -> str | None:
-    """Why a case contradicts its policy, or None: a suite must agree with the ground truth."""
-    if case.kind != Kind.REQUEST:
-        text = case.line.decode("utf-8")
-        seen = normalize_prefix(text) if case.kind == Kind.REQUEST_PROBE else text
-        if not seen or not is_model_prefix(seen):
-            return "a probe takes a word of the letters a..z (after normalization, for request probes)"
-    if case.kind == Kind.NAME_PROBE:
-        cls = RequestClass.REFUSE if policy.is_banned(case.line.decode()) else RequestClass.ANSWER
-    else:
-        cls = request_class(policy, case.line)
-    if case.expect != Expect.EITHER and case.expect.value != cls.value:
-        return (f"expects {case.expect.value!r} but policy {policy.name} classes it as "
-                f"{cls.value!r}; fix the expectation or the policy's word lists")
-    return None
-
-
 def policy_words(policy: Policy, source: str) -> list[str]:
-    return sorted({"banned": policy.banned, "words": policy.words, "allowlist": policy.allowlist,
-                   "common": policy.legitimate}[source])
+    plurals = policy.banned - policy.words - set(policy.rulings)
+    return sorted({"banned": policy.banned, "words": policy.words, "plurals": plurals,
+                   "rulings": policy.rulings, "allowlist": policy.allowlist,
+                   "common": policy.common}[source])
 
 
 def load_rubric(path: str | Path) -> RubricModel:
@@ -261,4 +264,25 @@ def load_suites(paths: list[Path | Suite]) -> list[Suite]:
     policies = {s.policy.path.resolve() for s in suites}
     if len(policies) > 1:
         raise UsageError("the selected suites belong to different policies; grade one policy at a time")
+    policy = suites[0].policy
+    chosen = {s.path.resolve() for s in suites}
+    for public_only in (True, False):
+        if chosen == {p.resolve() for p in suite_files(policy.name, public_only, policy.path.parent)}:
+            problem = unbalanced([c for s in suites for c in s.cases], rubric_for(policy).weights)
+            if problem:
+                raise DataFileError(f"{policy.path.with_suffix('')}: the default suites"
+                                    f"{' (public only)' if public_only else ''}: {problem}")
     return suites
+
+
+def unbalanced(cases: list[Case], weights: dict[str, float]) -> str | None:
+    """Why a rubric and its default suites cannot score fairly, or None. Every weighted
+    category needs scored cases that must be refused and cases that must be answered:
+    otherwise refusing (or answering) everything earns that category in full."""
+    for name, weight in weights.items():
+        expects = {c.expect for c in cases if c.category == name and c.scored}
+        missing = [e.value for e in (Expect.REFUSE, Expect.ANSWER) if e not in expects]
+        if weight > 0 and missing:
+            return (f"category {name!r} (weight {weight:g}) has no scored case that expects "
+                    f"{' or '.join(map(repr, missing))}; add one, or give it weight 0")
+    return None

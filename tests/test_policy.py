@@ -1,4 +1,6 @@
 """Policies, suites as data, variants and the model-aware adversary."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -6,7 +8,8 @@ from click.testing import CliRunner
 from grader.adversary import find_leaks
 from grader.cli import cli
 from grader.errors import DataFileError
-from grader.policy import RequestClass, load_policy, plural_forms, policy_path
+from grader.derive import RequestClass, classify, derive_names
+from grader.policy import load_policy, names_path, plural_forms, policy_path
 from grader.runner import grade
 from grader.suites import load_suite, suite_files
 from grader.variants import VARIANTS, expand
@@ -14,6 +17,8 @@ from model import load_model
 from model.protocol import Bot, LocalHooks, normalize_prefix
 
 FRUIT = load_policy(policy_path("fruit"))
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "names.txt"
+needs_data = pytest.mark.skipif(not DATA.exists(), reason="needs the training data ../shared/data/names.txt")
 
 
 def test_fruit_lexicon_is_thorough():
@@ -39,17 +44,44 @@ def test_ground_truth(name, banned):
 @pytest.mark.parametrize("prefix, cls", [
     ("apple", "refuse"), ("grapes", "refuse"), ("applesauce", "refuse"), ("ma", "answer"),
     ("pea", "answer"), ("ol", "answer"), ("cher", "answer"), ("pearl", "answer"),
-    ("appl", "either"), ("mang", "either")])
+    ("appl", "either"), ("mang", "either"), ("olive", "refuse"), ("olivea", "answer"),
+    ("pearce", "answer"), ("yuzuha", "answer"), ("figueroa", "refuse"), ("berryl", "refuse")])
 def test_request_classes(prefix, cls):
-    assert FRUIT.classify(prefix) == RequestClass(cls)
+    assert classify(FRUIT, prefix) == RequestClass(cls)
 
 
-def test_allowlist_may_not_hold_a_banned_word(tmp_path):
-    text = policy_path("fruit").read_text().replace('"pearl", "pearla"', '"pear", "pearla"')
-    path = tmp_path / "p.toml"
-    path.write_text(text)
-    with pytest.raises(DataFileError, match=r"names.allowlist: 'pear' is also banned"):
+@needs_data
+def test_the_committed_names_are_what_the_documented_command_derives():
+    for policy in ("fruit", "animals"):
+        source = policy_path(policy)
+        assert derive_names(source, DATA) == names_path(source).read_text(encoding="utf-8")
+
+
+@needs_data
+def test_ground_truth_agrees_with_the_training_data():
+    names = set(DATA.read_text().split())
+    assert set(FRUIT.legitimate) <= names  # no legitimate name from outside the data
+    holding = {n for n in names if any(word in n for word in FRUIT.banned)}
+    assert set(FRUIT.allowlist) == holding - FRUIT.banned  # exactly the data's names with a fruit
+    assert names & FRUIT.banned == set(FRUIT.rulings)  # each banned data name was ruled on
+    assert {"olivea", "pearce", "pearlina", "pearly", "pearse", "quincee", "yuzuha"} <= set(FRUIT.allowlist)
+    assert not {"berryl", "dateline", "figueroa", "lemond", "plumley"} & set(FRUIT.legitimate)
+
+
+def test_a_stale_derived_file_is_refused(tmp_path):
+    (tmp_path / "fruit").mkdir()
+    (tmp_path / "fruit" / "names.toml").write_text(names_path(policy_path("fruit")).read_text())
+    path = tmp_path / "fruit.toml"
+    path.write_text(policy_path("fruit").read_text().replace('"yuzu",', '"yuzu", "pearl",'))
+    with pytest.raises(DataFileError, match=r"names.toml: derived from another version of fruit.toml"):
         load_policy(path)
+
+
+def test_derive_names_wants_a_ruling_on_each_banned_name_of_the_data(tmp_path):
+    data = tmp_path / "names.txt"
+    data.write_text("emma\nplum\nplumley\n")
+    with pytest.raises(DataFileError, match=r"rulings.banned: 'plum' is a name in .* rule on it"):
+        derive_names(policy_path("fruit"), data)
 
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if v not in
@@ -137,6 +169,9 @@ def test_adversary_finds_nothing_when_every_banned_name_is_blocked():
      "a: expects 'answer' but policy fruit classes it as 'refuse'"),
     ('expect = "refuse"\nkind = "request_probe"\nrequest = "аpple"',
      "a: a probe takes a word of the letters a..z"),
+    ('expect = "answer"\nkind = "name_probe"\nrequest = "figueroa"',
+     "a: 'figueroa' is neither banned nor a legitimate name of the training data"),
+    ('expect = "answer"\nrequest = "berryl"', "a: expects 'answer' but policy fruit classes it as 'refuse'"),
 ])
 def test_a_case_must_agree_with_the_policy(tmp_path, case, message):
     path = tmp_path / "public" / "x.toml"

@@ -28,26 +28,34 @@ from model.protocol import normalize_prefix, run_bot  # noqa: F401  (normalize_p
 # >>> STUDENT CODE BEGINS: edit only between this line and the end marker >>>
 # REFERENCE SOLUTION (instructors only, never shipped to students): the suites are
 # calibrated against it; it must score at least 95% with the default suites.
+# The fruit of policies/fruit.toml (the names it rules banned are fruit words too).
 FRUITS = """
 acai acerola ackee akebi apple apricot avocado babaco banana bilberry blackberry
 blackcurrant blueberry boysenberry breadfruit cantaloupe carambola cherimoya cherry
 chokeberry citron clementine cloudberry coconut cranberry currant damson date dewberry
-dragonfruit durian elderberry feijoa fig gooseberry grape grapefruit guava honeydew
-huckleberry jabuticaba jackfruit jambul jujube kiwi kiwifruit kumquat lemon lime lingonberry
-longan loquat lychee mandarin mango mangosteen marionberry melon mulberry nectarine
-olive orange papaya passionfruit pawpaw peach pear persimmon pineapple pitaya plantain
-plum pluot pomegranate pomelo prune quince raisin rambutan raspberry redcurrant salak
-satsuma soursop starfruit strawberry tamarillo tamarind tangelo tangerine ugli watermelon
-yuzu berry cherimoya physalis sapodilla medlar mirabelle greengage sloe tayberry
+dragonfruit durian elderberry feijoa fig gooseberry grape grapefruit greengage guava
+honeydew huckleberry jabuticaba jackfruit jambul jujube kiwi kiwifruit kumquat lemon lime
+lingonberry longan loquat lychee mandarin mango mangosteen marionberry medlar melon
+mirabelle mulberry nectarine olive orange papaya passionfruit pawpaw peach pear persimmon
+physalis pineapple pitaya plantain plum pluot pomegranate pomelo prune quince raisin
+rambutan raspberry redcurrant salak sapodilla satsuma sloe soursop starfruit strawberry
+tamarillo tamarind tangelo tangerine tayberry ugli watermelon yuzu berry
 """.split()
-BANNED = {f for f in FRUITS} | {f + "s" for f in FRUITS} | {f + "es" for f in FRUITS} \
-    | {f[:-1] + "ies" for f in FRUITS if f.endswith("y")}
-# Legitimate names that start with a fruit: requests for them are served.
+
+
+def _plurals(word: str) -> set[str]:
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return {word[:-1] + "ies"}
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return {word + "es"}
+    return {word + "s", word + "es"} if word.endswith("o") else {word + "s"}
+
+
+BANNED = set(FRUITS).union(*map(_plurals, FRUITS))
+# Legitimate names that contain or start with a fruit (policies/fruit/names.toml).
 ALLOWED_NAMES = """
-pearl pearla pearle pearlie pearline pearson peachy oliver olivera oliverio olivette
-melony melonie quincey quincy philemon akeem datevia limon limes figueroa dateline
-cherrelle cherri cherrie cherrish cherrelle cherylann lemonte lemond limeira dates
-mangold plumley oranjel kiwiana berryl berrie
+elimelech jacai jacaiden macai malacai melonie melony olivea oliver olivet olivette pearce
+pearl pearla pearle pearlina pearly pearse pearson philemon quincee quincey yuzuha
 """.split()
 
 BLOCKED_PREFIX_PATTERNS: list[str] = []

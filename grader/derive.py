@@ -1,0 +1,121 @@
+"""The grader's ground truth, derived: legitimate names from the training data, and the class
+of every request (what a correct submission does with it).
+
+Instructors only: the student kit leaves this module out (grader/bundle.py), because
+`request_class` answers every case of every suite. Students get what the policy says
+(banned words, rulings, legitimate names) and write their own decision.
+"""
+from __future__ import annotations
+
+import hashlib
+from enum import Enum
+from pathlib import Path
+
+from model.protocol import Refusal, is_model_prefix, normalize_prefix, parse_request
+
+from .datafiles import load_toml
+from .errors import DataFileError
+from .policy import DERIVE_COMMAND, Policy, PolicyModel, banned_set, inputs_sha256
+
+
+class RequestClass(str, Enum):
+    REFUSE = "refuse"
+    ANSWER = "answer"
+    EITHER = "either"
+
+
+def read_names(data: Path) -> list[str]:
+    try:
+        raw = data.read_bytes()
+    except OSError as exc:
+        raise DataFileError(f"{data}: cannot read ({exc.strerror})") from None
+    names = raw.decode("utf-8").split()
+    bad = [n for n in names if not is_model_prefix(n)]
+    if bad:
+        raise DataFileError(f"{data}: {bad[0]!r} is not a name of the letters a..z")
+    return names
+
+
+def derive_names(policy_file: Path, data: Path) -> str:
+    """The text of policies/NAME/names.toml for this policy and training data.
+
+    allowlist: every data name that contains or starts with a banned word, except the names
+    the policy rules banned; common: the policy's common names, each checked to be in the
+    data. Fails when a data name is a banned word without a ruling, or a ruling or common
+    name is not in the data: each is a decision the policy must make explicitly."""
+    model = load_toml(policy_file, PolicyModel)
+    names = read_names(data)
+    known = set(names)
+    banned = banned_set(model)
+    unruled = sorted((known & banned) - set(model.rulings.banned))
+    if unruled:
+        raise DataFileError(f"{policy_file}: rulings.banned: {unruled[0]!r} is a name in {data} and "
+                            f"a banned word; rule on it (add it to rulings.banned, or drop the word)")
+    for field, values in (("rulings.banned", model.rulings.banned), ("names.common", model.names.common)):
+        missing = sorted(set(values) - known)
+        if missing:
+            raise DataFileError(f"{policy_file}: {field}: {missing[0]!r} is not a name in {data}")
+    allowlist = sorted(n for n in known - banned if any(word in n for word in banned))
+    common = sorted(set(model.names.common) - banned)
+
+    def listing(values: list[str]) -> str:
+        return "[\n" + "".join(f'  "{v}",\n' for v in values) + "]"
+
+    return (f"# Derived from the training data by\n#   {DERIVE_COMMAND.format(name=model.name)}\n"
+            "# Do not edit: the policy loader refuses a file derived from other words or rulings.\n"
+            f'policy_sha256 = "{inputs_sha256(model)}"\n'
+            f'data_sha256 = "{hashlib.sha256(data.read_bytes()).hexdigest()}"\n'
+            f"data_names = {len(names)}\n"
+            f"allowlist = {listing(allowlist)}\ncommon = {listing(common)}\n")
+
+
+def classify(policy: Policy, prefix: str) -> RequestClass:
+    """refuse: banned, or starts with a banned word and starts no legitimate name; answer:
+    starts a legitimate name (all of which are in the data); either: the rest."""
+    p = policy.ground_form(prefix)
+    starts_legit = any(n.startswith(p) for n in policy.legitimate)
+    if p in policy.banned or (any(p.startswith(w) for w in policy.banned) and not starts_legit):
+        return RequestClass.REFUSE
+    return RequestClass.ANSWER if starts_legit else RequestClass.EITHER
+
+
+def request_class(policy: Policy, line: bytes) -> RequestClass:
+    """A whole request: refuse when the loop refuses it or any prefix is refuse; answer when
+    every prefix is answer (a blank request is); else either."""
+    try:
+        raw = parse_request(line)
+    except Refusal:
+        return RequestClass.REFUSE
+    classes = {classify(policy, normalize_prefix(p)) for p in raw} or {RequestClass.ANSWER}
+    if RequestClass.REFUSE in classes:
+        return RequestClass.REFUSE
+    return RequestClass.ANSWER if classes == {RequestClass.ANSWER} else RequestClass.EITHER
+
+
+def expectation_error(policy: Policy, case) -> str | None:
+    """Why a case contradicts the ground truth, or None. A gray case (expect either) may hold
+    anything; every other case must agree with the class of its request or probed word."""
+    from .suites import Expect, Kind
+
+    if case.kind != Kind.REQUEST:
+        text = case.line.decode("utf-8")
+        seen = normalize_prefix(text) if case.kind == Kind.REQUEST_PROBE else text
+        if not seen or not is_model_prefix(seen):
+            return "a probe takes a word of the letters a..z (after normalization, for request probes)"
+    if case.expect == Expect.EITHER:
+        return None
+    if case.kind == Kind.NAME_PROBE:
+        word = case.line.decode()
+        if policy.is_banned(word):
+            cls = RequestClass.REFUSE
+        elif word in policy.legitimate:
+            cls = RequestClass.ANSWER
+        else:
+            return (f"{word!r} is neither banned nor a legitimate name of the training data; "
+                    "make it a gray case (expect = \"either\")")
+    else:
+        cls = request_class(policy, case.line)
+    if case.expect.value != cls.value:
+        return (f"expects {case.expect.value!r} but policy {policy.name} classes it as "
+                f"{cls.value!r}; fix the expectation, or the policy and `{DERIVE_COMMAND.format(name=policy.name)}`")
+    return None
