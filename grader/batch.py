@@ -2,16 +2,18 @@
 and writing its own report inside its own failure boundary, so nothing one submission does
 (nor a grader fault on it) stops the others.
 
-Ctrl-C stops everything within about 2 s: each running grading gets SIGTERM and unwinds
-(its sandbox is killed and its temporary files removed), whatever still runs after a grace
-period gets SIGKILL, and everything they wrote to the batch's scratch folder is removed. The
-rows of what finished come back, the others marked interrupted.
+Ctrl-C (or SIGTERM) stops everything within about 2 s: each running grading gets SIGTERM
+and unwinds (its sandbox is killed and its temporary files removed), whatever still runs
+after a grace period gets SIGKILL, and everything they wrote to the batch's scratch folder
+is removed. The rows of what finished come back, the others marked interrupted. A grading
+whose parent dies gets SIGTERM too.
 
 A full run writes its reports into a fresh folder that replaces the old one at the end (no
 stale reports); `only` runs rewrite just their own reports in place.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
 import os
@@ -36,6 +38,7 @@ from .suites import Suite
 EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml"}
 MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
 GRACE_SECONDS = 1.2
+PR_SET_PDEATHSIG = 1
 MAX_GRADING_SECONDS = 900  # far beyond the sandbox's budget: past it, the grader is stuck
 
 
@@ -100,9 +103,14 @@ def _terminated(signum, frame):
     raise SystemExit(128 + signum)  # unwinds: the sandbox is killed, temporary files removed
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _child(conn, scratch: str, submission: Submission, settings: Settings, report_dir: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C does
     signal.signal(signal.SIGTERM, _terminated)
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # parent killed: unwind too
     tempfile.tempdir = tempfile.mkdtemp(dir=scratch)
     os.chmod(tempfile.tempdir, 0o711)  # sandbox users traverse to their stage folders
     conn.send(grade_one(submission, settings, report_dir))
@@ -147,6 +155,7 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
     scratch = tempfile.mkdtemp(prefix="guardrail-batch-")
     os.chmod(scratch, 0o711)
     interrupted = False
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job: as Ctrl-C
     try:
         while pending or running:
             while pending and len(running) < jobs:
@@ -180,6 +189,7 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
     finally:
         _stop([proc for proc, _, _ in running.values()])
         shutil.rmtree(scratch, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
     return Batch([rows.get(s) or Row(s.label, "interrupted", note="grading was interrupted (Ctrl-C)")
                   for s in submissions], interrupted)
 
