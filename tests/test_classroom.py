@@ -153,6 +153,18 @@ def test_a_grading_stuck_past_its_limit_is_stopped_as_a_grader_fault(tmp_path, m
     assert row["note"] == "the grading took over 1.0 s and was stopped; no report"
 
 
+def test_foreign_weights_stop_grade_all_as_a_grader_fault_like_run(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.kit.SHIPPED_SHA256", "0" * 64)
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "a.py").write_text(STARTER.read_text())
+    results = [grade_all(tmp_path / "class", tmp_path / "g.csv"),
+               CliRunner().invoke(cli, ["run", str(STARTER), "--suite", "smoke"])]
+    for result in results:
+        assert result.exit_code == 3
+        assert result.stderr.startswith("Error: ") and "is not the kit's" in result.stderr
+    assert not (tmp_path / "g.csv").exists()
+
+
 def test_grade_all_rejects_an_empty_folder(tmp_path):
     result = CliRunner().invoke(cli, ["grade-all", str(tmp_path), "--out", str(tmp_path / "g.csv")])
     assert result.exit_code == 2
