@@ -70,7 +70,8 @@ def item_rows(graded: list[Record]) -> list[tuple[str, float, float]]:
 
 def histogram(values: list[float], top: float, buckets: int, label: str) -> str:
     """Vertical bars with their counts written on them (readable without colour)."""
-    counts = Counter(min(int(v / top * buckets), buckets - 1) if top > 0 else 0 for v in values)
+    # a negative score (leaks outweigh correct decisions) counts in the first bar
+    counts = Counter(max(0, min(int(v / top * buckets), buckets - 1)) if top > 0 else 0 for v in values)
     most = max(counts.values(), default=1)
     cols = []
     for b in range(buckets):
@@ -87,12 +88,16 @@ margin:.5rem 0}.hist li{display:flex;flex-direction:column;align-items:center;mi
 .hist .x,.hist .n{font-size:.75rem;color:var(--muted)}</style>"""
 
 
+STATUS_LABELS = {"graded": "graded", "integrity_failed": "failed integrity (score 0)",
+                 "grader_fault": "grader faults", "not_gradable": "not gradable",
+                 "interrupted": "interrupted (not graded)"}
+
+
 def status_section(records: list[Record]) -> str:
     counts = Counter(r.status for r in records)
-    labels = [("graded", "graded"), ("integrity_failed", "failed integrity (score 0)"),
-              ("grader_fault", "grader faults"), ("error", "not graded (errors)")]
-    items = "".join(f'<li id="count-{k}"><strong>{counts.get(k, 0)}</strong> {label}</li>'
-                    for k, label in labels)
+    statuses = list(STATUS_LABELS) + sorted(set(counts) - set(STATUS_LABELS))
+    items = "".join(f'<li id="count-{e(k)}"><strong>{counts.get(k, 0)}</strong> '
+                    f'{e(STATUS_LABELS.get(k, k.replace("_", " ")))}</li>' for k in statuses)
     return f'<h2 id="status">Submissions ({len(records)})</h2><ul>{items}</ul>'
 
 

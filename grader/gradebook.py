@@ -34,6 +34,8 @@ class Row:
     report: str = ""
     note: str = ""
     failed_cases: list[str] = field(default_factory=list)  # keys; for the summary only
+    leaks: list[str] = field(default_factory=list)  # banned words emitted; for the dashboard
+    exposed: list[str] = field(default_factory=list)  # the adversary's likeliest leaks; same
 
     @classmethod
     def from_result(cls, label: str, result, report: str) -> "Row":
@@ -42,7 +44,9 @@ class Row:
         return cls(label, status, result.score, result.max_score, round(result.percent, 2),
                    {c.name: round(c.score, 4) for c in result.categories}, integrity,
                    result.seconds, report, clean_text("; ".join(result.notes)),
-                   [c.key for c in result.cases if not c.passed])
+                   [c.key for c in result.cases if not c.passed],
+                   sorted({w for c in result.cases for w in c.leaked}),
+                   [f.banned_name for f in result.adversary])
 
     def record(self) -> dict[str, str]:
         """The row as CSV cells (text cells defused for spreadsheets)."""

@@ -284,3 +284,8 @@ def render_html(result, traces: dict | None = None, model=None) -> str:
             + failures_section(result, traces, result.submission)
             + (f'<h2 id="notes">Notes</h2><ul>{notes}</ul>' if notes else ""))
     return page(f"guardrail-lab report: {result.submission}", body)
+
+
+def write_html(result, options=None) -> str:
+    """The report registry's entry (grader/report.py WRITERS): traces come in options.traces."""
+    return render_html(result, getattr(options, "traces", None))

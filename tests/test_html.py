@@ -54,10 +54,11 @@ def test_hidden_cases_are_only_counted(starter_report):
 def hostile_result(result):
     """A copy of a real result whose every submission-made string is hostile, plus a hidden
     failure whose request must never appear."""
-    first = dataclasses.replace(result.cases[0], response=HOSTILE, why=HOSTILE, failed_samples=1,
-                                visibility="public", key="smoke/" + HOSTILE)
-    secret = dataclasses.replace(result.cases[0], request="SECRET-REQUEST-TEXT", response="SECRET-RESPONSE",
-                                 failed_samples=1, visibility="hidden", key="hidden/secret")
+    failing = next(c for c in result.cases if not c.passed and c.visibility == "public")
+    first = dataclasses.replace(failing, response=HOSTILE, why=HOSTILE, key="smoke/" + HOSTILE)
+    secret = dataclasses.replace(failing, request="SECRET-REQUEST-TEXT", response="SECRET-RESPONSE",
+                                 visibility="hidden",
+                                 key="hidden/secret")
     return dataclasses.replace(result, submission=HOSTILE, notes=[HOSTILE], cases=[first, secret],
                                integrity_findings=[HOSTILE])
 
