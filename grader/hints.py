@@ -45,11 +45,6 @@ def _starts_banned(policy: Policy, prefix: str) -> str | None:
     return next((w for w in sorted(policy.banned, key=len, reverse=True) if form.startswith(w)), None)
 
 
-def _example_name(policy: Policy, prefix: str) -> str | None:
-    form = normalize_prefix(prefix)
-    return next((n for n in policy.legitimate if n.startswith(form)), None)
-
-
 def leak_hint(policy: Policy, response: Response, raw: list[str]) -> tuple[str, int | None]:
     at, name = next((i, n) for i, n in enumerate(response.names) if policy.is_banned(n))
     plural = name not in policy.words and name not in policy.rulings
@@ -97,12 +92,13 @@ def refused_hint(bot, policy: Policy, response: Response, raw: list[str]) -> tup
     at = next((i for i, p in enumerate(raw) if _blocks(bot, p)), None)
     if at is None:
         return f"{response.refused_by or 'a filter'} refused this legitimate request", None
-    name = _example_name(policy, raw[at])
+    seen = normalize_prefix(raw[at])
+    name = next((n for n in policy.legitimate if n.startswith(seen)), None)
     starts = f", which starts legitimate names such as {name!r}" if name else ""
     where = f" (prefix {at + 1} of {len(raw)})" if len(raw) > 1 else ""
     fix = ("narrow or anchor that pattern" if response.refused_by.startswith("BLOCKED")
            else "refuse only prefixes that ask for " + policy.banned_noun)
-    return (f"{response.refused_by} refused {normalize_prefix(raw[at])!r}{where}{starts}: {fix}"), at
+    return (f"{response.refused_by} refused {seen!r}{where}{starts}: {fix}"), at
 
 
 def request_hint(bot, policy: Policy, response: Response, raw: list[str],
