@@ -162,8 +162,10 @@ def explain(submission, case_key, sample, seed):
               help="Re-grade this submission (repeatable) and update its row in the gradebook.")
 @click.option("--allow-unisolated", is_flag=True,
               help="Grade even where no sandbox isolation layer works (the reports say so).")
+@click.option("--dashboard", type=click.Path(dir_okay=False),
+              help="Also write the class dashboard here (one self-contained HTML page).")
 def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fmt, jobs, only,
-                  allow_unisolated):
+                  allow_unisolated, dashboard):
     """Grade a class folder: a gradebook row and a report each.
 
     \b
@@ -172,6 +174,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     Everything else is listed as skipped, with the reason.
     """
     from .batch import Settings, grade_all, open_reports, publish_reports
+    from .dashboard import write_dashboard
     from .discovery import find_submissions, select
     from .gradebook import merge, read_gradebook, summary, write_gradebook
     from .isolation import choose_isolation
@@ -182,6 +185,10 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     staged = None
     try:
         check_out("--out", out_path)
+        if dashboard:
+            if only:
+                raise UsageError("--dashboard shows the whole class: run grade-all without --only")
+            check_out("--dashboard", Path(dashboard))
         loaded = selected_suites(suites, policy, public_only)
         found, skipped = find_submissions(folder, ignore=(out_path, report_dir))
         chosen = select(found, folder, only) if only else found
@@ -197,6 +204,8 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
         if not only:
             publish_reports(staged, report_dir)
         write_gradebook(out_path, merge(old, batch.rows))
+        if dashboard:
+            write_dashboard(Path(dashboard), batch.rows, report_dir, loaded)
     except GraderError as error:
         raise fail(error) from None
     except OSError as exc:

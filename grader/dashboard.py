@@ -12,12 +12,16 @@ does not separate strong from weak submissions, negative it favours the weak one
 from __future__ import annotations
 
 import math
+import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
 from .html import bar, e, page, plain
+from .safeio import write_atomic
+from .suites import rubric_for
 
 GROUP_SHARE = 0.27
 MAX_ITEMS = 60
@@ -177,3 +181,12 @@ def render_dashboard(rows_or_results, report_links: dict[str, str] | None = None
             + scores_section(scored, weights or {}) + items_section(graded) + leaks_section(records)
             + links_section(records, report_links or {}))
     return page("guardrail-lab class dashboard", body)
+
+
+def write_dashboard(path: Path, rows: list, report_dir: Path, suites: list) -> None:
+    """grade-all's --dashboard: the page, with links relative to its own folder."""
+    here = os.path.abspath(path.parent)
+    links = {row.submission: os.path.relpath(os.path.abspath(report_dir / row.report), here)
+             for row in rows if getattr(row, "report", "")}
+    weights = rubric_for(suites[0].policy).weights if suites else {}
+    write_atomic(path, render_dashboard(rows, links, weights))

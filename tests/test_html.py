@@ -142,3 +142,21 @@ def test_dashboard_reads_gradebook_rows(class_results):
     page = render_dashboard(rows, {})
     assert 'id="count-error"><strong>1</strong>' in page and "broken.py" in page
     assert render_dashboard(rows[:2]) and 'id="item-analysis"' in page
+
+
+def test_grade_all_writes_the_dashboard(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import cli
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "starter.py").write_text(STARTER.read_text(encoding="utf-8"), encoding="utf-8")
+    (subs / "ref.py").write_text((ROOT / "policies" / "fruit" / "reference_bot.py").read_text(encoding="utf-8"),
+                                 encoding="utf-8")
+    board = tmp_path / "class.html"
+    done = CliRunner().invoke(cli, ["grade-all", str(subs), "--suite", "smoke", "--out", str(tmp_path / "g.csv"),
+                                    "--dashboard", str(board), "--allow-unisolated"])
+    assert done.exit_code == 0, done.output
+    links = re.findall(r'href="([^"]*)"', board.read_text(encoding="utf-8"))
+    assert len(links) == 2 and all((tmp_path / link).is_file() for link in links)
