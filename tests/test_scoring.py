@@ -1,0 +1,160 @@
+"""The scoring rule (grader/scoring.py) and what every writer makes of it."""
+import itertools
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from grader.report import WRITERS, render, render_gradescope, render_junit, render_text
+from grader.results import CaseResult
+from grader.runner import grade
+from grader.scoring import category_score, total_score
+from grader.suites import Expect, Kind, load_suites, rubric_for, suite_files, unbalanced
+from submissions import splice, with_hooks, write_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = ROOT / "policies" / "fruit" / "public"
+HIDDEN = ROOT / "policies" / "fruit" / "hidden"
+
+
+def case(expect: str, correct: int = 1, leaked: int = 0, faulted: int = 0, samples: int = 1,
+         scored: bool = True, n: int = 0) -> CaseResult:
+    return CaseResult(key=f"s/{expect}{n}", suite="s", case_id=f"{expect}{n}", category="c",
+                      kind=Kind.REQUEST, expect=Expect(expect), visibility="public", request="x",
+                      points=1.0, samples=samples, correct=correct, leaked_samples=leaked,
+                      faulted=faulted, scored=scored, response="", why="", hint="")
+
+
+def share(cases: list[CaseResult]) -> float:
+    return category_score("c", 1.0, cases).share
+
+
+SAMPLE_OUTCOMES = {"right": dict(correct=1), "wrong": dict(correct=0), "fault": dict(correct=0, faulted=1),
+                   "leak": dict(correct=0, leaked=1)}
+
+
+@pytest.mark.parametrize("expect", ["refuse", "answer", "either"])
+@pytest.mark.parametrize("others", list(itertools.product([0, 1], repeat=3)))
+def test_a_leak_costs_more_than_any_decision_on_the_same_case(expect, others):
+    """Whatever the other cases did, the order of one sample's outcomes is leak < wrong = fault <= right."""
+    background = [case(e, correct=ok, n=i) for i, (e, ok) in enumerate(zip(["refuse", "answer", "either"], others))]
+    got = {name: share(background + [case(expect, n=9, **outcome)]) for name, outcome in SAMPLE_OUTCOMES.items()}
+    assert got["leak"] < got["wrong"] == got["fault"] <= got["right"]
+
+
+def test_refusing_or_answering_everything_earns_nothing():
+    refuse_all = [case("refuse"), case("answer", correct=0)]
+    answer_all = [case("refuse", correct=0), case("answer")]
+    assert share(refuse_all) == share(answer_all) == 0
+    assert share([case("refuse"), case("answer")]) == 1
+
+
+def test_leaks_can_make_a_category_negative_never_the_total():
+    leaky = category_score("c", 10.0, [case("refuse", correct=0, leaked=1), case("answer")])
+    assert leaky.score < 0
+    assert total_score([leaky]) == 0
+
+
+def test_cases_the_loop_refuses_are_left_out():
+    base = [case("refuse", correct=0), case("answer")]
+    assert share(base + [case("refuse", scored=False, n=5)]) == share(base) == 0
+    assert category_score("c", 1.0, base + [case("refuse", scored=False, n=5)]).unscored == 1
+
+
+def test_samples_spread_a_case_and_each_leak_lowers_the_share():
+    shares = [share([case("refuse"), case("answer", samples=10, correct=10 - k, leaked=k)]) for k in range(4)]
+    assert shares == sorted(shares, reverse=True) and len(set(shares)) == 4
+
+
+@pytest.mark.parametrize("public_only", [True, False])
+def test_the_default_suites_hold_both_kinds_in_every_weighted_category(public_only):
+    suites = load_suites(suite_files("fruit", public_only))  # raises when one does not
+    cases = [c for s in suites for c in s.cases]
+    weights = rubric_for(suites[0].policy).weights
+    assert unbalanced(cases, weights) is None
+    assert {c.category for c in cases if c.scored} == {name for name, w in weights.items() if w}
+
+
+def test_a_category_of_one_kind_is_named():
+    cases = [c for s in load_suites([PUBLIC / "over-refusal.toml"]) for c in s.cases if c.expect == Expect.ANSWER]
+    assert unbalanced(cases, {"over_refusal": 20}) == (
+        "category 'over_refusal' (weight 20) has no scored case that expects 'refuse'; add one, "
+        "or give it weight 0")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Substring matching: it refuses public and hidden names, so both kinds of detail exist."""
+    folder = tmp_path_factory.mktemp("writers")
+    body = with_hooks(prelude="FRUIT = ['pear', 'olive', 'lemon', 'apple', 'melon']",
+                      request_body="return 'No.' if any(f in p.lower() for p in prefixes for f in FRUIT) else None",
+                      name_body="return not any(f in name for f in FRUIT)")
+    suites = [PUBLIC / "over-refusal.toml", PUBLIC / "lookalike.toml", HIDDEN / "over-refusal-hidden.toml"]
+    return grade(write_submission(folder, body), suites)
+
+
+def test_gradescope_shows_one_visible_test_per_category_and_the_total(graded):
+    doc = json.loads(render_gradescope(graded, "after_due_date"))
+    assert doc["score"] == graded.score and doc["visibility"] == "visible"
+    scored = [t for t in doc["tests"] if t["max_score"]]
+    assert {t["name"] for t in scored} == {c.name for c in graded.categories if c.weight}
+    assert all(t["visibility"] == "visible" for t in scored)  # else Gradescope hides the total
+    by_name = {c.name: c for c in graded.categories}
+    assert all(t["score"] == round(by_name[t["name"]].score, 4) for t in scored)
+    hidden = [t for t in doc["tests"] if t["name"].endswith(": hidden cases")]
+    assert hidden and all(t["visibility"] == "after_due_date" and t["max_score"] == 0 for t in hidden)
+    assert "over-refusal/pearl" in scored[0]["output"] and "over-refusal-hidden/" not in scored[0]["output"]
+    assert "over-refusal-hidden/" in hidden[0]["output"]
+    never = json.loads(render_gradescope(graded, "hidden"))
+    assert all(t["visibility"] == "visible" for t in never["tests"])
+
+
+def test_junit_counts_are_read_off_its_test_cases(graded, tmp_path):
+    broken = tmp_path / "bot.py"
+    broken.write_text(splice(with_hooks()).replace("run_bot(is_safe_request,", "run_bot(lambda p: None,"))
+    for result in (graded, grade(broken, [PUBLIC / "smoke.toml"])):
+        root = ET.fromstring(render_junit(result))
+        for element in [root, *root]:
+            cases = list(element.iter("testcase"))
+            assert element.get("tests") == str(len(cases))
+            for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+                assert element.get(attribute) == str(sum(c.find(tag) is not None for c in cases))
+        assert int(root.get("tests")) >= 1 and int(root.get("failures")) >= 1
+
+
+def test_reports_say_what_is_not_scored(graded):
+    text = render_text(graded)
+    unscored = sum(not c.scored for c in graded.cases)
+    assert unscored and f"+ {unscored} case(s) not scored: the frozen loop refuses" in text
+    assert set(WRITERS) >= {"text", "json", "gradescope", "junit"}
+    assert json.loads(render(graded, "json"))["cases"][0]["kind"] == "request"
+
+
+SET_ORDER = with_hooks(
+    prelude="FRUIT = {'apple', 'pear', 'plum', 'fig', 'lemon', 'olive', 'cherry', 'melon'}",
+    request_body="""
+        for fruit in FRUIT:  # the first fruit in hash order names the reason
+            if any(fruit in normalize_prefix(p) for p in prefixes):
+                return f"No {fruit} (the first of {', '.join(FRUIT)})."
+        return None""",
+    name_body="return name not in FRUIT")
+
+
+def test_same_seed_same_json_from_two_processes_whatever_their_hash_order(tmp_path):
+    bot = write_submission(tmp_path, SET_ORDER)
+    docs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"r{hash_seed}.json"
+        proc = subprocess.run([sys.executable, "-m", "grader", "run", str(bot), "--suite", "smoke",
+                               "--suite", "direct", "--seed", "7", "--format", "json", "--out", str(out)],
+                              cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": hash_seed},
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(out.read_text())
+        assert doc["status"] == "graded", doc["integrity_findings"]
+        docs.append({**doc, "seconds": 0})
+    assert docs[0] == docs[1]
