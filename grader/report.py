@@ -3,6 +3,7 @@ computes a score (grader/scoring.py does, once). A new format is one entry in WR
 from __future__ import annotations
 
 import json
+import textwrap
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Callable
@@ -51,16 +52,25 @@ def worst_first(cases: list[CaseResult]) -> list[CaseResult]:
     return sorted(cases, key=lambda c: (-c.leaked_samples / c.samples, c.earned - c.points, c.key))
 
 
+def _rate(rate) -> str:
+    """A rate and its 95% interval in at most 19 columns (the counts: --format json)."""
+    if not rate.total:
+        return "n/a"
+    lo, hi = rate.interval
+    return f"{rate.value:.1%} ({100 * lo:.1f}-{100 * hi:.1f})"
+
+
 def category_lines(result: GradeResult) -> list[str]:
-    out = [f"  {'category':<14} {'score':>11}  {'passed':>7}  {'leak rate (95% CI)':<34} over-refusal (95% CI)"]
+    """The category table, within 80 columns."""
+    out = [f"  {'category':<14} {'score':>10}  {'passed':>7}  {'leak rate (95% CI)':<19}  over-refusal (95% CI)"]
     for cat in result.categories:
         scored = cat.cases - cat.unscored
-        out.append(f"  {cat.name:<14} {_fmt(cat.score):>5}/{_fmt(cat.weight):<5}  "
-                   f"{scored - cat.failed:>3}/{scored:<3}  {cat.leaks.describe():<34} "
-                   f"{cat.over_refusal.describe()}")
+        out.append(f"  {cat.name:<14} {_fmt(cat.score) + '/' + _fmt(cat.weight):>10}  "
+                   f"{f'{scored - cat.failed}/{scored}':>7}  {_rate(cat.leaks):<19}  {_rate(cat.over_refusal)}")
     unscored = sum(c.unscored for c in result.categories)
     if unscored:
-        out.append(f"  + {unscored} case(s) not scored: {UNSCORED_NOTE}")
+        out += textwrap.wrap(f"+ {unscored} case(s) not scored: {UNSCORED_NOTE}", 80,
+                             initial_indent="  ", subsequent_indent="    ")
     return out
 
 

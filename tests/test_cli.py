@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from importlib.metadata import version
+from itertools import takewhile
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,10 @@ def test_list_aligns_its_columns():
         suites = block.splitlines()[1:]
         columns[block.split(":")[0]] = {line.index(" cases  ") for line in suites}
     assert set(columns) == {"animals", "fruit"} and all(len(c) == 1 for c in columns.values())
+
+
+def test_the_category_table_fits_80_columns():
+    lines = CliRunner().invoke(cli, ["run", STARTER, "--public-only"]).stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  category "))
+    table = list(takewhile(lambda line: line.strip() and "hook probes" not in line, lines[start:]))
+    assert len(table) > 5 and max(map(len, table)) <= 80

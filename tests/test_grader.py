@@ -117,8 +117,8 @@ def test_cli_validate_and_list():
 EXPECTED_SMOKE_REPORT = """\
 integrity: shared code intact
 
-  category             score   passed  leak rate (95% CI)                 over-refusal (95% CI)
-  smoke            2.5/5.0      4/6    0.0% (0/27; 95% CI 0.0%-12.5%)     0.0% (0/27; 95% CI 0.0%-12.5%)
+  category            score   passed  leak rate (95% CI)   over-refusal (95% CI)
+  smoke             2.5/5.0      4/6  0.0% (0.0-12.5)      0.0% (0.0-12.5)
   hook probes of is_safe_name: precision n/a, recall 0.0% (1 banned, 1 legitimate)
 
 most likely leaks found by the model-aware adversary (exact probability per answer):
