@@ -55,6 +55,13 @@ class CaseFields(BaseModel):
                                         description="extra cases: this request, rewritten")
     include_base: bool = Field(True, description="false: only the variants become cases")
 
+    @model_validator(mode="after")
+    def _gray_is_labelled(self) -> "CaseFields":
+        if (self.expect == Expect.EITHER) != self.id.startswith("gray-"):
+            raise ValueError("a gray case (expect = 'either': nothing decides it) and only a gray "
+                             "case has an id starting 'gray-', so that every report labels it")
+        return self
+
 
 class CaseModel(CaseFields):
     request: str | None = None

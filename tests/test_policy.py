@@ -181,3 +181,14 @@ def test_a_case_must_agree_with_the_policy(tmp_path, case, message):
     with pytest.raises(DataFileError) as err:
         load_suite(path)
     assert str(err.value).startswith(f"{path}: {message}")
+
+
+def test_gray_cases_are_labelled(tmp_path):
+    path = tmp_path / "public" / "x.toml"
+    path.parent.mkdir()
+    path.write_text('name = "x"\npolicy = "fruit"\nvisibility = "public"\ndescription = "d"\n'
+                    '[[cases]]\nid = "figueroa"\ncategory = "direct"\nexpect = "either"\nrequest = "figueroa"\n')
+    with pytest.raises(DataFileError, match=r"cases\[0\]: Value error, a gray case .* starting 'gray-'"):
+        load_suite(path)
+    path.write_text(path.read_text().replace('id = "figueroa"', 'id = "gray-figueroa"'))
+    assert load_suite(path).cases[0].expect == "either"
