@@ -29,13 +29,15 @@ from typing import Callable
 
 from .discovery import Submission
 from .errors import GraderError, GraderFault, UsageError
+from .explain import trace_failures
 from .gradebook import Row
+from .html import fallback_html
 from .report import render
 from .runner import grade
 from .safeio import clean_text, write_atomic
 from .suites import Suite
 
-EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml"}
+EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml", "html": "html"}
 MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
 GRACE_SECONDS = 1.2
 PR_SET_PDEATHSIG = 1
@@ -59,6 +61,8 @@ class Settings:
 
 def fallback_report(row: Row, fmt: str) -> str:
     """A report for a row that has no grading result: why there is none."""
+    if fmt == "html":
+        return fallback_html(row)
     if fmt == "junit":
         root = ET.Element("testsuites", name="guardrail-lab", tests="1", failures="0", errors="1")
         case = ET.SubElement(ET.SubElement(root, "testsuite", name="grading", tests="1", errors="1"),
@@ -88,7 +92,10 @@ def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> R
         row = Row(submission.label, "grader_fault", report=report,
                   note=clean_text(f"{type(exc).__name__}: {exc}"))
     try:
-        text = render(result, settings.fmt) if result is not None else fallback_report(row, settings.fmt)
+        traces = trace_failures(submission.path, result, model=settings.model) \
+            if result is not None and settings.fmt == "html" else None  # replays the failures
+        text = render(result, settings.fmt, traces=traces) if result is not None \
+            else fallback_report(row, settings.fmt)
         for ext in set(EXTENSIONS.values()):  # a report of another format would be stale
             (report_dir / f"{submission.report_stem}.{ext}").unlink(missing_ok=True)
         write_atomic(report_dir / report, text)

@@ -105,6 +105,7 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
         require_isolation, hidden_visibility):
     """Grade one bot.py against the suites and print its report."""
     from .classroom import render_classroom
+    from .explain import trace_failures
     from .runner import plan
 
     try:
@@ -118,8 +119,10 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
                          options["cases"]).cases)
         with Progress("grading", total) as bar:
             result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), **options)
+        traces = trace_failures(submission, result) if fmt == "html" else None  # replays failures
         text = render_classroom(result, points) if fmt == "classroom" else render(
-            result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility)
+            result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility,
+            traces=traces)
         if out is None:
             click.echo(text, nl=False)
         else:
@@ -155,7 +158,7 @@ def explain(submission, case_key, sample, seed):
 @click.option("--reports", type=click.Path(file_okay=False),
               help="Folder of one report per submission, replaced by each run "
                    "(default: next to --out, NAME-reports).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "gradescope", "junit"]),
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "gradescope", "junit", "html"]),
               default="text", show_default=True, help="Format of the per-submission reports.")
 @click.option("--jobs", type=click.IntRange(1), help="Parallel gradings (default: CPU cores).")
 @click.option("--only", multiple=True, metavar="NAME",

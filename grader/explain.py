@@ -23,7 +23,7 @@ from model.gpt import softmax
 from model.protocol import MAX_ATTEMPTS, Bot, HookFault, Refusal, normalize_prefix, parse_request
 
 from .adversary import let_through
-from .cases import case_rng, judge_response
+from .cases import case_rng, judge
 from .errors import DataFileError, UsageError
 from .kit import load_kit_model
 from .runner import DEFAULT_SEED
@@ -199,7 +199,7 @@ class Replayer:
         first = None
         for i in chosen:
             response = self.bot.respond(case.line, case_rng(self.seed, case, i))
-            why = judge_response(response.text, case, self.policy)[0]
+            why = judge(response.outcome, response.names, case, self.policy)[1]
             first = first or (i, response)
             trace.samples_run += 1
             trace.samples_failed += bool(why)

@@ -286,6 +286,9 @@ def render_html(result, traces: dict | None = None, model=None) -> str:
     return page(f"guardrail-lab report: {result.submission}", body)
 
 
-def write_html(result, options=None) -> str:
-    """The report registry's entry (grader/report.py WRITERS): traces come in options.traces."""
-    return render_html(result, getattr(options, "traces", None))
+
+def fallback_html(row) -> str:
+    """grade-all's report for a submission that has no grading result: why there is none."""
+    return page(f"guardrail-lab report: {row.submission}",
+                f"<h1>guardrail-lab report</h1><p><code>{e(row.submission)}</code></p>"
+                f'<p class="fail">{e(row.status.replace("_", " "))}: {e(row.note)}</p>')

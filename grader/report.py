@@ -10,6 +10,7 @@ from typing import Callable
 
 import click
 
+from .html import render_html
 from .results import CaseResult, CategoryScore, GradeResult, Status
 
 MAX_FAILED_SHOWN = 25
@@ -22,6 +23,7 @@ class Options:
     """What a caller may ask of any writer; each writer reads what concerns it."""
     color: bool = False
     hidden_visibility: str = "after_due_date"  # Gradescope visibility of hidden case details
+    traces: dict | None = None  # html: explain.Trace of failed public cases, by case key
 
 
 def _style(text: str, color: bool, **kw) -> str:
@@ -214,10 +216,11 @@ WRITERS: dict[str, Callable[[GradeResult, Options], str]] = {
     "json": lambda result, options: render_json(result),
     "gradescope": lambda result, options: render_gradescope(result, options.hidden_visibility),
     "junit": lambda result, options: render_junit(result),
+    "html": lambda result, options: render_html(result, options.traces),
 }
 FORMATS = tuple(WRITERS)
 
 
 def render(result: GradeResult, fmt: str, color: bool = False,
-           hidden_visibility: str = "after_due_date") -> str:
-    return WRITERS[fmt](result, Options(color=color, hidden_visibility=hidden_visibility))
+           hidden_visibility: str = "after_due_date", traces: dict | None = None) -> str:
+    return WRITERS[fmt](result, Options(color=color, hidden_visibility=hidden_visibility, traces=traces))

@@ -156,7 +156,24 @@ def test_grade_all_writes_the_dashboard(tmp_path):
                                  encoding="utf-8")
     board = tmp_path / "class.html"
     done = CliRunner().invoke(cli, ["grade-all", str(subs), "--suite", "smoke", "--out", str(tmp_path / "g.csv"),
-                                    "--dashboard", str(board), "--allow-unisolated"])
+                                    "--format", "html", "--dashboard", str(board), "--allow-unisolated"])
     assert done.exit_code == 0, done.output
-    links = re.findall(r'href="([^"]*)"', board.read_text(encoding="utf-8"))
+    links = sorted(re.findall(r'href="([^"]*)"', board.read_text(encoding="utf-8")))
     assert len(links) == 2 and all((tmp_path / link).is_file() for link in links)
+    starter_report = (tmp_path / links[1]).read_text(encoding="utf-8")
+    assert links[1].endswith("starter.py.html") and 'class="trace"' in starter_report
+
+
+def test_run_format_html(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import cli
+
+    out = tmp_path / "report.html"
+    done = CliRunner().invoke(cli, ["run", str(STARTER), "--public-only", "--format", "html", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    page = out.read_text(encoding="utf-8")
+    failed = page.count('<details class="case"')
+    assert page.startswith("<!DOCTYPE html>") and failed > 0
+    assert page.count('class="trace"') == min(failed, 60)  # the worst are traced, the rest say how
+    assert page.count("python -m grader explain") == failed - min(failed, 60)
