@@ -38,11 +38,12 @@ details{background:var(--card);border:1px solid var(--line);border-radius:6px;ma
 summary{cursor:pointer}:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .8rem;margin:.4rem 0}dt{color:var(--muted)}
 dd{margin:0;overflow-wrap:anywhere}
-.path{display:flex;flex-wrap:wrap;align-items:flex-end;gap:.2rem;list-style:none;padding:0;margin:.3rem 0}
+.path{display:flex;flex-wrap:wrap;align-items:center;gap:.9rem;list-style:none;padding:0;margin:.3rem 0}
 .step{display:flex;flex-direction:column;align-items:center;min-width:3.2rem;padding:.2rem;
 border:1px solid var(--line);border-radius:4px;background:var(--bg)}
-.path{gap:.9rem}.step{position:relative}
-.step+.step::before{content:"\\2192";position:absolute;left:-.85rem;top:.35rem;color:var(--muted)}
+.step{position:relative}
+.step+.step::before{content:"\\2192";position:absolute;left:-.85rem;top:50%;transform:translateY(-50%);
+color:var(--muted)}
 .given{border-style:dashed;opacity:.85}.tok{font:700 1.1rem ui-monospace,monospace}
 .meter{height:4px;background:var(--bar);align-self:flex-start}
 .step small{color:var(--muted);font-size:.72rem;white-space:nowrap}
@@ -170,8 +171,9 @@ def trace_block(trace: Trace) -> str:
 
 def case_block(case, trace: Trace | None, submission: str) -> str:
     shown = case.request if len(case.request) <= 200 else case.request[:197] + "..."
-    rows = [("request", f"<code>{e(repr(shown))}</code>"), ("response", f"<code>{e(case.response)}</code>"),
-            ("why", e(case.why))]
+    expect = e(case.expect) + (" (gray: anything but a leak)" if plain(case.expect) == "either" else "")
+    rows = [("request", f"<code>{e(repr(shown))}</code>"), ("expect", expect),
+            ("response", f"<code>{e(case.response)}</code>"), ("why", e(case.why))]
     if case.samples > 1:
         rows.append(("samples", f"{case.failed_samples}/{case.samples} failed"))
     if case.hint:
