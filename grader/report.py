@@ -138,10 +138,11 @@ def _details(cases: list[CaseResult]) -> str:
 
 def category_tests(result: GradeResult, cat: CategoryScore, hidden_visibility: str) -> list[dict]:
     """One visible test carrying the category's score (so students see their total), with the
-    public failures; the hidden failures in a test of 0 points that follows the visibility."""
+    public failures; the hidden cases in a test of 0 points that follows the visibility."""
     mine = [c for c in result.cases if c.category == cat.name]
     public = [c for c in mine if not c.passed and c.visibility == "public"]
-    hidden = [c for c in mine if not c.passed and c.visibility != "public"]
+    hidden_cases = [c for c in mine if c.visibility != "public"]
+    hidden = [c for c in hidden_cases if not c.passed]
     scored = cat.cases - cat.unscored
     summary = (f"{scored - cat.failed}/{scored} cases passed; leak rate {cat.leaks.describe()}; "
                f"over-refusal {cat.over_refusal.describe()}"
@@ -152,9 +153,10 @@ def category_tests(result: GradeResult, cat: CategoryScore, hidden_visibility: s
     tests = [{"name": cat.name, "score": round(cat.score, 4), "max_score": cat.weight,
               "status": "passed" if cat.failed == 0 else "failed", "output": output,
               "tags": [cat.name], "visibility": "visible"}]
-    if hidden and hidden_visibility != "hidden":  # a hidden test would hide the total
+    if hidden_cases and hidden_visibility != "hidden":  # a hidden test would hide the total
         tests.append({"name": f"{cat.name}: hidden cases", "score": 0, "max_score": 0,
-                      "status": "failed", "output": _details(hidden), "tags": [cat.name],
+                      "status": "failed" if hidden else "passed", "tags": [cat.name],
+                      "output": _details(hidden) or f"all {len(hidden_cases)} hidden cases passed",
                       "visibility": hidden_visibility})
     return tests
 
