@@ -78,19 +78,25 @@ def fallback_report(row: Row, fmt: str) -> str:
 
 def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> Row:
     """Grade one submission and write its report; returns its row, never raises."""
-    report = f"{submission.report_stem}.{EXTENSIONS[settings.fmt]}"
     result = None
     try:
         result = grade(submission.path, settings.suites, seed=settings.seed, model=settings.model,
                        **dict(settings.grade_options))
-        row = Row.from_result(submission.label, result, report)
+        row = Row.from_result(submission.label, result)
     except GraderFault as error:
-        row = Row(submission.label, "grader_fault", report=report, note=clean_text(error))
+        row = Row(submission.label, "grader_fault", note=clean_text(error))
     except GraderError as error:
-        row = Row(submission.label, "not_gradable", report=report, note=clean_text(error))
+        row = Row(submission.label, "not_gradable", note=clean_text(error))
     except Exception as exc:  # noqa: BLE001  a grader bug on one submission spares the rest
-        row = Row(submission.label, "grader_fault", report=report,
-                  note=clean_text(f"{type(exc).__name__}: {exc}"))
+        row = Row(submission.label, "grader_fault", note=clean_text(f"{type(exc).__name__}: {exc}"))
+    return write_report(submission, settings, report_dir, row, result)
+
+
+def write_report(submission: Submission, settings: Settings, report_dir: Path, row: Row,
+                 result=None) -> Row:
+    """Write the row's report (the result's, or why there is none); never raises: a report
+    that cannot be written turns the row into a grader fault."""
+    report = row.report = f"{submission.report_stem}.{EXTENSIONS[settings.fmt]}"
     try:
         traces = trace_failures(submission.path, result, model=settings.model) \
             if result is not None and settings.fmt == "html" else None  # replays the failures
@@ -186,9 +192,9 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
                 proc.join()
                 receive.close()
                 del running[receive]
-                rows[submission] = row or Row(submission.label, "grader_fault", note=(
-                    f"the grading took over {MAX_GRADING_SECONDS} s and was stopped" if overdue else
-                    f"the grading process died (exit code {proc.exitcode})") + "; no report")
+                rows[submission] = row or write_report(submission, settings, report_dir, Row(
+                    submission.label, "grader_fault", note=f"the grading took over {MAX_GRADING_SECONDS} s "
+                    "and was stopped" if overdue else f"the grading process died (exit code {proc.exitcode})"))
                 if on_done:
                     on_done(rows[submission])
     except KeyboardInterrupt:

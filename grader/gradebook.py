@@ -38,7 +38,7 @@ class Row:
     exposed: list[str] = field(default_factory=list)  # the adversary's likeliest leaks; same
 
     @classmethod
-    def from_result(cls, label: str, result, report: str) -> "Row":
+    def from_result(cls, label: str, result, report: str = "") -> "Row":
         status = getattr(result.status, "value", result.status)
         integrity = "ok" if result.integrity_ok else clean_text((result.integrity_findings or ["failed"])[0])
         return cls(label, status, result.score, result.max_score, round(result.percent, 2),

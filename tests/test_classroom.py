@@ -150,7 +150,8 @@ def test_a_grading_stuck_past_its_limit_is_stopped_as_a_grader_fault(tmp_path, m
     assert result.exit_code == 3 and time.monotonic() - started < 5
     row = gradebook(tmp_path / "g.csv")["hang.py"]
     assert row["status"] == "grader_fault"
-    assert row["note"] == "the grading took over 1.0 s and was stopped; no report"
+    assert row["note"] == "the grading took over 1.0 s and was stopped"
+    assert (tmp_path / "g-reports" / row["report"]).read_text().endswith("grader fault: " + row["note"] + "\n")
 
 
 def test_foreign_weights_stop_grade_all_as_a_grader_fault_like_run(tmp_path, monkeypatch):
