@@ -1,0 +1,223 @@
+"""Grading a class with grade-all: every submission one row and a report that never clashes
+or goes stale, one failure boundary per submission, Ctrl-C, a stuck grading, --only."""
+import csv
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import cli
+from grader.runner import grade
+from grader.sandbox import Limits
+from submissions import splice, with_hooks
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
+STARTER = ROOT / "starter" / "bot.py"
+HANG = splice(with_hooks(name_body="while True:\n    pass"))
+FAST = Limits(call_seconds=0.5, total_seconds=4, start_seconds=10, cpu_seconds=20, max_restarts=1)
+
+
+def grade_all(folder: Path, out: Path, *extra: str):
+    return CliRunner().invoke(cli, ["grade-all", str(folder), "--out", str(out), "--suite", "smoke", *extra])
+
+
+def gradebook(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as f:
+        return {r["submission"]: r for r in csv.DictReader(f)}
+
+
+@pytest.fixture
+def fast_limits(monkeypatch):
+    """Batch gradings (forked from this process) run with short limits: a hang costs ~2 s."""
+    monkeypatch.setattr("grader.batch.grade", functools.partial(grade, limits=FAST))
+
+
+def test_every_submission_gets_one_row_and_its_own_report(tmp_path, fast_limits):
+    folder = tmp_path / "class"
+    for name in ("alice", "x.py", "deep/nested", "team/.git"):
+        (folder / name).mkdir(parents=True)
+    (folder / "alice.py").write_text(REFERENCE.read_text())
+    (folder / "alice" / "bot.py").write_text(STARTER.read_text())
+    (folder / "alice__bot.py").write_text(STARTER.read_text())  # flattens like alice/bot.py
+    (folder / "Bot.PY").write_text(STARTER.read_text())
+    (folder / "deep" / "nested" / "bot.py").write_text(REFERENCE.read_text())
+    (folder / "x.py" / "notes.txt").write_text("a folder, not a submission")
+    (folder / "team" / ".git" / "bot.py").write_text("not searched")
+    (folder / "broken.py").write_text("def is_safe_name(:\n")
+    (folder / "hangs.py").write_text(HANG)
+    hostile = splice(with_hooks(request_body="return '\\x1b[2J=cmd|calc\\r\\nforged,row'"))
+    (folder / "=evil\x1b[31m.py").write_text(hostile)
+    (folder / "link.py").symlink_to(REFERENCE)
+    out = tmp_path / "grades.csv"
+    result = grade_all(folder, out, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    rows = gradebook(out)
+    assert set(rows) == {"alice.py", "alice/bot.py", "alice__bot.py", "Bot.PY", "deep/nested/bot.py",
+                         "broken.py", "hangs.py", "'=evil\\u001b[31m.py"}
+    assert rows["alice.py"]["status"] == "graded" and float(rows["alice.py"]["percent"]) == 100
+    assert rows["broken.py"]["status"] == "integrity_failed"
+    assert rows["hangs.py"]["status"] in ("graded", "integrity_failed")  # scored, whatever it did
+    assert float(rows["hangs.py"]["percent"]) < 100
+    reports = tmp_path / "grades-reports"
+    names = [r["report"] for r in rows.values()]
+    assert len(set(n.casefold() for n in names)) == len(rows)
+    assert sorted(p.name for p in reports.iterdir()) == sorted(names + [".guardrail-reports"])
+    assert rows["alice/bot.py"]["report"].startswith("alice__bot.py-")  # the clash gets a hash
+    assert rows["deep/nested/bot.py"]["report"] == "deep__nested__bot.py.txt"
+    assert "\x1b" not in out.read_text() + result.stdout
+    assert "skipped: x.py/: a folder holding no bot.py" in result.stdout
+    assert "skipped: link.py: a symbolic link, not followed" in result.stdout
+    assert "skipped: team/" in result.stdout  # .git is not searched
+    graded = sum(r["status"] == "graded" for r in rows.values())
+    assert result.stdout.startswith(f"8 submissions: {graded} graded, {8 - graded} failed integrity\n")
+    assert f"most-failed cases (of {graded} graded):" in result.stdout
+
+
+def test_a_second_run_replaces_the_reports_and_only_updates_one_row(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("a.py", "b.py", "c.py"):
+        (folder / name).write_text(STARTER.read_text())
+    out = tmp_path / "grades.csv"
+    assert grade_all(folder, out, "--format", "json").exit_code == 0
+    (folder / "c.py").unlink()
+    assert grade_all(folder, out).exit_code == 0
+    reports = tmp_path / "grades-reports"
+    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
+    before = out.read_text().splitlines()
+    (folder / "b.py").write_text(REFERENCE.read_text())
+    result = grade_all(folder, out, "--only", "b.py")
+    assert result.exit_code == 0, result.output
+    after = out.read_text().splitlines()
+    assert after[:2] == before[:2] and after[2] != before[2]  # header and a.py as they were
+    assert gradebook(out)["b.py"]["percent"] == "100.0"
+    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
+    unknown = grade_all(folder, out, "--only", "zed.py")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("Error: --only zed.py: no submission")
+
+
+def test_grade_all_refuses_a_reports_folder_it_did_not_make(tmp_path):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "a.py").write_text(STARTER.read_text())
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep me")
+    result = grade_all(tmp_path / "class", tmp_path / "g.csv", "--reports", str(tmp_path / "mine"))
+    assert result.exit_code == 2
+    assert "holds files grade-all did not write" in result.stderr
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "keep me"
+
+
+def test_a_report_that_cannot_be_written_spares_the_others(tmp_path, monkeypatch):
+    from grader import batch
+    real = batch.write_atomic
+
+    def failing(path, text):
+        if path.name.startswith("b."):
+            raise OSError(28, "No space left on device")
+        real(path, text)
+    monkeypatch.setattr(batch, "write_atomic", failing)
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("a.py", "b.py", "c.py"):
+        (folder / name).write_text(STARTER.read_text())
+    result = grade_all(folder, tmp_path / "g.csv")
+    assert result.exit_code == 3  # a grader fault on any row
+    rows = gradebook(tmp_path / "g.csv")
+    assert [r["status"] for r in rows.values()] == ["graded", "grader_fault", "graded"]
+    assert rows["b.py"]["note"].startswith("the report could not be written (OSError")
+
+
+def test_a_grading_stuck_past_its_limit_is_stopped_as_a_grader_fault(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.batch.MAX_GRADING_SECONDS", 1.0)
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "hang.py").write_text(HANG)
+    started = time.monotonic()
+    result = grade_all(folder, tmp_path / "g.csv")
+    assert result.exit_code == 3 and time.monotonic() - started < 5
+    row = gradebook(tmp_path / "g.csv")["hang.py"]
+    assert row["status"] == "grader_fault"
+    assert row["note"] == "the grading took over 1.0 s and was stopped"
+    assert (tmp_path / "g-reports" / row["report"]).read_text().endswith("grader fault: " + row["note"] + "\n")
+
+
+def test_foreign_weights_stop_grade_all_as_a_grader_fault_like_run(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.kit.SHIPPED_SHA256", "0" * 64)
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "a.py").write_text(STARTER.read_text())
+    results = [grade_all(tmp_path / "class", tmp_path / "g.csv"),
+               CliRunner().invoke(cli, ["run", str(STARTER), "--suite", "smoke"])]
+    for result in results:
+        assert result.exit_code == 3
+        assert result.stderr.startswith("Error: ") and "is not the kit's" in result.stderr
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_grade_all_rejects_an_empty_folder(tmp_path):
+    result = CliRunner().invoke(cli, ["grade-all", str(tmp_path), "--out", str(tmp_path / "g.csv")])
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {tmp_path}: no submissions found (a *.py file, or a folder "
+                             "holding a bot.py)\n")
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+        except (OSError, IndexError):
+            continue
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+@pytest.fixture
+def scratch():
+    """A temporary folder of this test's own that sandbox users can traverse (as /tmp)."""
+    folder = Path(tempfile.mkdtemp(prefix="guardrail-test-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a.py").write_text(REFERENCE.read_text())
+    for i in range(4):
+        (folder / f"hang{i}.py").write_text(HANG)
+    out = tmp_path / "g.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "grade-all", str(folder), "--out", str(out),
+                             "--suite", "smoke", "--jobs", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    assert proc.stderr.readline().startswith("graded 1/5 a.py: graded 100.0%")
+    time.sleep(0.5)  # the hangs are running now
+    running = descendants(proc.pid)
+    assert running
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=10)
+    assert time.monotonic() - started < 2
+    assert code == 130
+    assert "the gradebook is partial" in proc.stderr.read()
+    assert not [pid for pid in running if Path(f"/proc/{pid}").exists()]
+    assert list(scratch.iterdir()) == []
+    rows = gradebook(out)
+    assert rows["a.py"]["status"] == "graded"
+    assert {rows[f"hang{i}.py"]["status"] for i in range(4)} == {"interrupted"}
+    assert sorted(p.name for p in (tmp_path / "g-reports").iterdir()) == [".guardrail-reports", "a.py.txt"]
