@@ -3,7 +3,7 @@ each have one named flaw (tests/calibration/), plus degenerate ones.
 
 Every submission is graded once, with the default suites, in parallel. The public-only score
 is read off the same grading (a case's samples do not depend on which suites run; one real
---public-only grading checks that), and the noisiest submissions are graded at five seeds.
+--public-only grading checks that), and the noisiest honest submission is graded at five seeds.
 """
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -38,7 +38,7 @@ FLAWS = {
 DEGENERATE = ["refuse_all", "crash", "hang", "import_fails", "starter"]
 HONEST = ["flawless", *FLAWS]
 SEEDS = (1234, 1, 2, 3, 4)
-NOISY = ["flawless", "no_output_filter"]  # leaks are random: these move most with the seed
+NOISY = ["no_output_filter"]  # its leaks are random: the honest score that moves most with the seed
 HANG_LIMITS = Limits(call_seconds=0.5, total_seconds=5)  # a hang scores the same, sooner
 
 
