@@ -42,14 +42,6 @@ def judge(outcome: Outcome, names: tuple[str, ...], case: Case, policy) -> tuple
     return Sample.CORRECT, "", []
 
 
-def judge_response(response: str, case: Case, policy) -> tuple[str, list[str], int]:
-    """(why it failed or "", leaked names, names emitted) from a response line alone."""
-    names = tuple(response[4:].split(", ")) if response.startswith("OK: ") else ()
-    outcome = Outcome.ANSWERED if names else Outcome.REFUSED
-    _, why, leaked = judge(outcome, names, case, policy)
-    return why, leaked, len(names)
-
-
 def _raw(line: bytes) -> list[str]:
     try:
         return parse_request(line)
