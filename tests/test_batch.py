@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
 STARTER = ROOT / "starter" / "bot.py"
 HANG = splice(with_hooks(name_body="while True:\n    pass"))
+BROKEN = "def is_safe_name(:\n"
 FAST = Limits(call_seconds=0.5, total_seconds=4, start_seconds=10, cpu_seconds=20, max_restarts=1)
 
 
@@ -46,13 +47,13 @@ def test_every_submission_gets_one_row_and_its_own_report(tmp_path, fast_limits)
     for name in ("alice", "x.py", "deep/nested", "team/.git"):
         (folder / name).mkdir(parents=True)
     (folder / "alice.py").write_text(REFERENCE.read_text())
-    (folder / "alice" / "bot.py").write_text(STARTER.read_text())
-    (folder / "alice__bot.py").write_text(STARTER.read_text())  # flattens like alice/bot.py
-    (folder / "Bot.PY").write_text(STARTER.read_text())
-    (folder / "deep" / "nested" / "bot.py").write_text(REFERENCE.read_text())
+    (folder / "alice" / "bot.py").write_text(BROKEN)  # broken ones cost no grading time
+    (folder / "alice__bot.py").write_text(BROKEN)  # flattens like alice/bot.py
+    (folder / "Bot.PY").write_text(BROKEN)
+    (folder / "deep" / "nested" / "bot.py").write_text(STARTER.read_text())
     (folder / "x.py" / "notes.txt").write_text("a folder, not a submission")
     (folder / "team" / ".git" / "bot.py").write_text("not searched")
-    (folder / "broken.py").write_text("def is_safe_name(:\n")
+    (folder / "broken.py").write_text(BROKEN)
     (folder / "hangs.py").write_text(HANG)
     hostile = splice(with_hooks(request_body="return '\\x1b[2J=cmd|calc\\r\\nforged,row'"))
     (folder / "=evil\x1b[31m.py").write_text(hostile)
@@ -64,7 +65,8 @@ def test_every_submission_gets_one_row_and_its_own_report(tmp_path, fast_limits)
     assert set(rows) == {"alice.py", "alice/bot.py", "alice__bot.py", "Bot.PY", "deep/nested/bot.py",
                          "broken.py", "hangs.py", "'=evil\\u001b[31m.py"}
     assert rows["alice.py"]["status"] == "graded" and float(rows["alice.py"]["percent"]) == 100
-    assert rows["broken.py"]["status"] == "integrity_failed"
+    assert {rows[n]["status"] for n in ("broken.py", "alice/bot.py", "Bot.PY")} == {"integrity_failed"}
+    assert rows["deep/nested/bot.py"]["status"] == "graded"
     assert rows["hangs.py"]["status"] in ("graded", "integrity_failed")  # scored, whatever it did
     assert float(rows["hangs.py"]["percent"]) < 100
     reports = tmp_path / "grades-reports"
@@ -79,6 +81,7 @@ def test_every_submission_gets_one_row_and_its_own_report(tmp_path, fast_limits)
     assert "skipped: team/" in result.stdout  # .git is not searched
     graded = sum(r["status"] == "graded" for r in rows.values())
     assert result.stdout.startswith(f"8 submissions: {graded} graded, {8 - graded} failed integrity\n")
+    assert 3 <= graded <= 4  # the hang may count as runtime tampering
     assert f"most-failed cases (of {graded} graded):" in result.stdout
 
 
@@ -86,20 +89,20 @@ def test_a_second_run_replaces_the_reports_and_only_updates_one_row(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
     for name in ("a.py", "b.py", "c.py"):
-        (folder / name).write_text(STARTER.read_text())
+        (folder / name).write_text(BROKEN)
     out = tmp_path / "grades.csv"
     assert grade_all(folder, out, "--format", "json").exit_code == 0
     (folder / "c.py").unlink()
     assert grade_all(folder, out).exit_code == 0
     reports = tmp_path / "grades-reports"
     assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
-    before = out.read_text().splitlines()
+    before = gradebook(out)
     (folder / "b.py").write_text(REFERENCE.read_text())
     result = grade_all(folder, out, "--only", "b.py")
     assert result.exit_code == 0, result.output
-    after = out.read_text().splitlines()
-    assert after[:2] == before[:2] and after[2] != before[2]  # header and a.py as they were
-    assert gradebook(out)["b.py"]["percent"] == "100.0"
+    after = gradebook(out)
+    assert {k: after["a.py"][k] for k in before["a.py"]} == before["a.py"]  # as it was
+    assert gradebook(out)["b.py"]["status"] == "graded" and gradebook(out)["b.py"]["percent"] == "100.0"
     assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
     unknown = grade_all(folder, out, "--only", "zed.py")
     assert unknown.exit_code == 2 and unknown.stderr.startswith("Error: --only zed.py: no submission")
@@ -128,11 +131,11 @@ def test_a_report_that_cannot_be_written_spares_the_others(tmp_path, monkeypatch
     folder = tmp_path / "class"
     folder.mkdir()
     for name in ("a.py", "b.py", "c.py"):
-        (folder / name).write_text(STARTER.read_text())
+        (folder / name).write_text(BROKEN)
     result = grade_all(folder, tmp_path / "g.csv")
     assert result.exit_code == 3  # a grader fault on any row
     rows = gradebook(tmp_path / "g.csv")
-    assert [r["status"] for r in rows.values()] == ["graded", "grader_fault", "graded"]
+    assert [r["status"] for r in rows.values()] == ["integrity_failed", "grader_fault", "integrity_failed"]
     assert rows["b.py"]["note"].startswith("the report could not be written (OSError")
 
 
