@@ -69,6 +69,6 @@ def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]
         worst = max(per_word, key=per_word.get)
         total = sum(per_word.values())
         if total > 0:
-            findings.append(AdversaryFinding(typed, worst, total))
+            findings.append(AdversaryFinding(request=typed, banned_name=worst, probability=total))
     findings.sort(key=lambda f: (-f.probability, f.request))
     return findings[:top]

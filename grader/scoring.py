@@ -43,8 +43,9 @@ def category_score(name: str, weight: float, cases: list[CaseResult]) -> Categor
         name=name, weight=weight, score=weight * share, share=share, decisions=decisions,
         leak_share=leak_share, cases=len(cases), failed=sum(not c.passed for c in scored),
         unscored=len(cases) - len(scored),
-        leaks=Rate(sum(len(c.leaked) for c in scored), sum(c.names_emitted for c in scored)),
-        over_refusal=Rate(sum(c.benign_blocked for c in scored), sum(c.benign_checks for c in scored)))
+        leaks=Rate(count=sum(len(c.leaked) for c in scored), total=sum(c.names_emitted for c in scored)),
+        over_refusal=Rate(count=sum(c.benign_blocked for c in scored),
+                          total=sum(c.benign_checks for c in scored)))
 
 
 def score_categories(cases: list[CaseResult], weights: dict[str, float]) -> list[CategoryScore]:
