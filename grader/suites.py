@@ -2,6 +2,9 @@
 
 Layout: policies/<policy>.toml, policies/<policy>/rubric.toml, and the suites in
 policies/<policy>/public/*.toml (shipped to students) and policies/<policy>/hidden/*.toml.
+Every case must agree with the ground truth (grader/derive.py; the student kit, which has
+no classifier, skips that check), and the default suites must give every weighted category
+cases of both kinds (`unbalanced`), or the loader refuses them.
 """
 from __future__ import annotations
 
@@ -224,7 +227,8 @@ def load_suite(path: str | Path) -> Suite:
         problem = expectation_error(policy, case)
         if problem:
             raise DataFileError(f"{path}: {case.id}: {problem}")
-    return Suite(model.name, policy, model.visibility, model.description, path, tuple(cases))
+    return Suite(name=model.name, policy=policy, visibility=model.visibility,
+                 description=model.description, path=path, cases=tuple(cases))
 
 
 def policy_words(policy: Policy, source: str) -> list[str]:
