@@ -17,6 +17,7 @@ from .kit import load_kit_model
 from .safeio import clean_text
 
 MAX_CASES_PER_CATEGORY = 200  # public failures listed per category; the rest are counted
+MAX_ATTEMPTS_DRAWN = 24  # sampled names drawn per trace; the rest are counted
 
 CSS = """
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1b1b;--muted:#5a5a5a;--card:#f3f4f6;
@@ -145,12 +146,17 @@ def name_block(n: int, name: NameTrace) -> str:
             + path(name.steps, f"the letters of {name.name}", name.prefix))
 
 
-def sample_block(sample: SampleTrace) -> str:
+def sample_block(sample: SampleTrace, budget: int) -> str:
+    """A sample and at most `budget` of its attempts, drawn letter by letter."""
     verdict = f'<span class="fail">&#10007; {e(sample.why)}</span>' if sample.why else mark(True)
     by = f", refused by {e(sample.refused_by)}" if sample.refused_by else ""
+    drawn = max(0, min(budget, len(sample.names)))
+    left = len(sample.names) - drawn
     return (f'<h4>sample {sample.sample}: <code>{e(sample.response)}</code> '
             f'<span class="muted">[{e(sample.outcome)}{by}]</span> {verdict}</h4>'
-            + "".join(name_block(i, n) for i, n in enumerate(sample.names, 1)))
+            + "".join(name_block(i, n) for i, n in enumerate(sample.names[:drawn], 1))
+            + (f'<p class="muted">... and {left} more attempt(s): see <code>python -m grader '
+               f'explain</code></p>' if left > 0 else ""))
 
 
 def trace_block(trace: Trace) -> str:
@@ -165,8 +171,12 @@ def trace_block(trace: Trace) -> str:
                if trace.leak_note == LEAK_DEFINITION else f'<span class="muted">{e(trace.leak_note)}</span>')
         rows.append(("P(leak)", f"<strong>{trace.leak_probability:.6g}</strong> {how}"))
     rows += [("note", e(n)) for n in trace.notes]
+    samples, budget = [], MAX_ATTEMPTS_DRAWN  # a request of 100 prefixes stays readable (and small)
+    for sample in trace.shown:
+        samples.append(sample_block(sample, budget))
+        budget -= len(sample.names)
     return ('<div class="trace"><dl>' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-            + "</dl>" + "".join(map(sample_block, trace.shown)) + "</div>")
+            + "</dl>" + "".join(samples) + "</div>")
 
 
 def case_block(case, trace: Trace | None, submission: str) -> str:

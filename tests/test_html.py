@@ -177,3 +177,16 @@ def test_run_format_html(tmp_path):
     assert page.startswith("<!DOCTYPE html>") and failed > 0
     assert page.count('class="trace"') == min(failed, 60)  # the worst are traced, the rest say how
     assert page.count("python -m grader explain") == failed - min(failed, 60)
+
+
+def test_a_trace_draws_a_bounded_number_of_names():
+    from grader.explain import NameTrace, SampleTrace, Step, Trace
+    from grader.html import MAX_ATTEMPTS_DRAWN, trace_block
+
+    name = NameTrace("a", "ab", (Step("a", "b", 0.5), Step("ab", "<end>", 0.9)), 0.45, "is_safe_name", False)
+    sample = SampleTrace(0, "REFUSE: no", "refused", "resampling", "refused a legitimate request", (name,) * 100)
+    trace = Trace("bot.py", "direct/x", "request", "answer", "public", 1, 0.5, "a " * 100, ["a"] * 100,
+                  ["a"] * 100, 3, 3, [sample] * 3, 0.0, "no")
+    block = trace_block(trace)
+    assert block.count('<ol class="path"') == MAX_ATTEMPTS_DRAWN
+    assert f"... and {100 - MAX_ATTEMPTS_DRAWN} more attempt(s)" in block and "... and 100 more" in block
