@@ -165,6 +165,20 @@ def test_foreign_weights_stop_grade_all_as_a_grader_fault_like_run(tmp_path, mon
     assert not (tmp_path / "g.csv").exists()
 
 
+def test_grade_all_refuses_to_grade_unisolated_unless_allowed(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.isolation.bwrap_binary", lambda: None)
+    monkeypatch.setattr("grader.isolation.running_as_root", lambda: False)
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "a.py").write_text(STARTER.read_text())
+    refused = grade_all(tmp_path / "class", tmp_path / "g.csv")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert "pass --allow-unisolated to grade anyway" in refused.stderr
+    assert not (tmp_path / "g.csv").exists()
+    allowed = grade_all(tmp_path / "class", tmp_path / "g.csv", "--allow-unisolated")
+    assert allowed.exit_code == 0
+    assert gradebook(tmp_path / "g.csv")["a.py"]["note"].startswith("isolation: none")
+
+
 def test_grade_all_rejects_an_empty_folder(tmp_path):
     result = CliRunner().invoke(cli, ["grade-all", str(tmp_path), "--out", str(tmp_path / "g.csv")])
     assert result.exit_code == 2
