@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -123,7 +124,8 @@ def _interrupt(signum, frame):
 def _child(conn, scratch: str, submission: Submission, settings: Settings, report_dir: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C does
     signal.signal(signal.SIGTERM, _terminated)
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # parent killed: unwind too
+    if sys.platform == "linux":  # grade-all killed: unwind too
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     tempfile.tempdir = tempfile.mkdtemp(dir=scratch)
     os.chmod(tempfile.tempdir, 0o711)  # sandbox users traverse to their stage folders
     conn.send(grade_one(submission, settings, report_dir))
