@@ -193,7 +193,8 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
                 raise UsageError("--dashboard shows the whole class: run grade-all without --only")
             check_out("--dashboard", Path(dashboard))
         loaded = selected_suites(suites, policy, public_only)
-        found, skipped = find_submissions(folder, ignore=(out_path, report_dir))
+        ours = (out_path, report_dir, *([Path(dashboard)] if dashboard else []))
+        found, skipped = find_submissions(folder, ignore=ours)
         chosen = select(found, folder, only) if only else found
         old = read_gradebook(out_path) if only else []
         choose_isolation(require=not allow_unisolated)  # refuse before any work
