@@ -172,9 +172,9 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     """Grade a class folder: a gradebook row and a report each.
 
     \b
-    Submissions: each *.py file in DIRECTORY (any case: Bot.PY), and each bot.py
-    in a folder of DIRECTORY, up to 4 levels down (alice/bot.py, repo/starter/bot.py).
-    Everything else is listed as skipped, with the reason.
+    Submissions: each *.py file in DIRECTORY (any case: Bot.PY), and each
+    bot.py in a folder of DIRECTORY, up to 4 levels down (alice/bot.py,
+    repo/starter/bot.py). Everything else is listed as skipped, with the reason.
     """
     from .batch import Settings, grade_all, open_reports, publish_reports
     from .dashboard import write_dashboard
