@@ -70,6 +70,13 @@ SCRIPT = """
   }
   if (filter) filter.addEventListener("input", apply);
   apply();
+  // report.html#case=KEY opens that case (the dashboard and students can link to one)
+  if (location.hash.indexOf("#case=") === 0) {
+    var key = decodeURIComponent(location.hash.slice(6));
+    cases.forEach(function (d) {
+      if (d.dataset.key === key) { d.open = true; d.scrollIntoView(); d.querySelector("summary").focus(); }
+    });
+  }
   document.body.dataset.ready = "yes";
 })();
 """

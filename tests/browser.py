@@ -30,11 +30,11 @@ def needs_chromium():
                               reason=f"headless Chromium not found at {CHROMIUM}; apt-get install chromium")
 
 
-def render(path: Path, extra: tuple[str, ...] = (), timeout: float = 90) -> Page:
-    """Load a local file and return its DOM after scripts ran (Chromium's --dump-dom)."""
+def render(path: Path, fragment: str = "", timeout: float = 90) -> Page:
+    """Load a local file (at #fragment) and return its DOM after scripts ran (--dump-dom)."""
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        proc = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, "--dump-dom",
-                               Path(path).resolve().as_uri()],
+        proc = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                               Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")],
                               capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"chromium exited {proc.returncode}: {proc.stderr[-2000:]}")

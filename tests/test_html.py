@@ -3,13 +3,14 @@ browser (headless Chromium) with the expected content and no console error."""
 import dataclasses
 import re
 from types import SimpleNamespace
+from urllib.parse import quote
 from pathlib import Path
 
 import pytest
 
 import browser
 from grader.dashboard import render_dashboard, upper_lower_index
-from grader.explain import trace_failures
+from grader.explain import trace_failures, worst_first
 from grader.html import render_html
 from grader.runner import grade
 from grader.sandbox import Limits
@@ -83,6 +84,10 @@ def test_report_renders_in_chromium(starter_report, tmp_path):
     assert re.search(r'<span id="shown-count">(\d+)</span>', shown.dom).group(1) == str(len(cases))
     assert shown.dom.count('class="trace"') == len(traces)
     assert shown.dom.count('class="leak"') == len(result.adversary)
+    assert "<details open" not in shown.dom
+    key = worst_first(public_failed(result))[1].key
+    linked = browser.render(path, fragment="case=" + quote(key))
+    assert linked.console == [] and re.findall(r'<details class="case" data-key="([^"]*)" open', linked.dom) == [key]
 
 
 @browser.needs_chromium()
