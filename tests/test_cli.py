@@ -28,6 +28,7 @@ SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
 def test_help(args):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0 and result.stdout.startswith("Usage: ")
+    assert max(map(len, result.stdout.splitlines())) <= 80
 
 
 def test_version():
