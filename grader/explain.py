@@ -90,6 +90,21 @@ class Trace:
     notes: list[str] = field(default_factory=list)
 
 
+def prefix_runs(trace: Trace) -> list[tuple[str, str, int]]:
+    """(raw, normalized, how many times in a row) for the request's prefixes."""
+    runs: list[tuple[str, str, int]] = []
+    for raw, norm in zip(trace.raw_prefixes, trace.normalized):
+        if runs and runs[-1][:2] == (raw, norm):
+            runs[-1] = (raw, norm, runs[-1][2] + 1)
+        else:
+            runs.append((raw, norm, 1))
+    return runs
+
+
+def prefix_text(runs: list[tuple[str, str, int]], arrow: str = "->") -> str:
+    return ", ".join(f"{raw!r} {arrow} {norm!r}" + (f" (x{n})" if n > 1 else "") for raw, norm, n in runs)
+
+
 def token_label(token: int) -> str:
     return END if token == BOS else decode([token])
 
@@ -224,6 +239,8 @@ class Replayer:
             return 0.0, "the request filter faults on it, so the bot refuses: it cannot leak"
         if not verdict.allowed:
             return 0.0, f"{clean_text(verdict.by)} refuses it: it cannot leak"
+        if not self.leaky:
+            return 0.0, "the output filter lets no banned word through: it cannot leak"
         p = leak_probability(self.bot.model, trace.normalized, self.bot.temperature,
                              self.policy.banned, self.leaky)
         return p, LEAK_DEFINITION
@@ -321,8 +338,7 @@ def render_trace(trace: Trace) -> str:
            f"request:     {trace.request!r}"]
     if trace.kind == "request":
         if trace.raw_prefixes:
-            out.append("prefixes:    " + ", ".join(f"{raw!r} -> {norm!r}" for raw, norm in
-                                                   zip(trace.raw_prefixes, trace.normalized)))
+            out.append("prefixes:    " + prefix_text(prefix_runs(trace)))
         else:
             out.append("prefixes:    none the loop accepts" if trace.request.strip()
                        else "prefixes:    none (a blank request samples from the empty prefix)")

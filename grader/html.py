@@ -12,7 +12,8 @@ from html import escape
 from model.protocol import DEFAULT_TEMPERATURE, normalize_prefix
 
 from .errors import GraderFault
-from .explain import LEAK_DEFINITION, NameTrace, SampleTrace, Step, Trace, step_probabilities, worst_first
+from .explain import (LEAK_DEFINITION, NameTrace, SampleTrace, Step, Trace, prefix_runs, prefix_text,
+                      step_probabilities, worst_first)
 from .kit import load_kit_model
 from .safeio import clean_text
 
@@ -169,8 +170,7 @@ def sample_block(sample: SampleTrace, budget: int) -> str:
 def trace_block(trace: Trace) -> str:
     if trace.kind != "request":  # a direct probe of a hook: nothing is sampled
         return '<div class="trace">' + "".join(f"<p>{e(n)}</p>" for n in trace.notes) + "</div>"
-    rows = [("prefixes", ", ".join(f"{e(repr(r))} &rarr; {e(repr(n))}" for r, n in
-                                   zip(trace.raw_prefixes, trace.normalized)) or "none the loop accepts"),
+    rows = [("prefixes", e(prefix_text(prefix_runs(trace), "\u2192")) or "none the loop accepts"),
             ("samples", f"{trace.samples_run} replayed, {trace.samples_failed} failed, "
                         f"{len(trace.shown)} shown")]
     if trace.leak_probability is not None:
