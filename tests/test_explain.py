@@ -122,3 +122,11 @@ def test_explain_command(half_filter):
     assert "case sampler/ol" in done.output and "P(this request leaks) =" in done.output
     wrong = CliRunner().invoke(cli, ["explain", str(half_filter), "sampler/nope"])
     assert wrong.exit_code == 2 and "has no such case" in wrong.output
+
+
+def test_repeated_prefixes_are_counted():
+    from grader.explain import Trace, prefix_runs, prefix_text
+
+    trace = Trace("bot.py", "direct/x", "request", "refuse", "public", 1, 0.5, "ma ma FIG",
+                  ["ma", "ma", "FIG"], ["ma", "ma", "fig"], 1, 1)
+    assert prefix_text(prefix_runs(trace)) == "'ma' -> 'ma' (x2), 'FIG' -> 'fig'"
