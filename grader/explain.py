@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import textwrap
+from itertools import groupby
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,19 +91,10 @@ class Trace:
     notes: list[str] = field(default_factory=list)
 
 
-def prefix_runs(trace: Trace) -> list[tuple[str, str, int]]:
-    """(raw, normalized, how many times in a row) for the request's prefixes."""
-    runs: list[tuple[str, str, int]] = []
-    for raw, norm in zip(trace.raw_prefixes, trace.normalized):
-        if runs and runs[-1][:2] == (raw, norm):
-            runs[-1] = (raw, norm, runs[-1][2] + 1)
-        else:
-            runs.append((raw, norm, 1))
-    return runs
-
-
-def prefix_text(runs: list[tuple[str, str, int]], arrow: str = "->") -> str:
-    return ", ".join(f"{raw!r} {arrow} {norm!r}" + (f" (x{n})" if n > 1 else "") for raw, norm, n in runs)
+def prefix_text(trace: Trace, arrow: str = "->") -> str:
+    """The request's prefixes, raw and normalized; a run of equal ones shown once, counted."""
+    runs = [(pair, len(list(group))) for pair, group in groupby(zip(trace.raw_prefixes, trace.normalized))]
+    return ", ".join(f"{raw!r} {arrow} {norm!r}" + (f" (x{n})" if n > 1 else "") for (raw, norm), n in runs)
 
 
 def token_label(token: int) -> str:
@@ -150,14 +142,19 @@ def leak_probability(model, prefixes: list[str], temperature: float, banned: fro
     return max(0.0, all_named - none_banned)
 
 
-def find_cases(case_keys: list[str]) -> tuple[list[Case], object]:
-    """Cases by their keys "suite/id" (each suite loaded once) and their policy."""
+def find_cases(case_keys: list[str], skip_missing: bool = False) -> tuple[list[Case], object]:
+    """Cases by their keys "suite/id" (each suite loaded once) and their policy; with
+    `skip_missing`, keys whose suite or case cannot be found by name are left out."""
     suites, cases = {}, []
     for key in case_keys:
         suite_name = key.partition("/")[0]
-        if suite_name not in suites:
-            suites[suite_name] = load_suite(resolve_suite(suite_name))
-        cases.append(find_case(key, suites[suite_name]))
+        try:
+            if suite_name not in suites:
+                suites[suite_name] = load_suite(resolve_suite(suite_name))
+            cases.append(find_case(key, suites[suite_name]))
+        except (UsageError, DataFileError):
+            if not skip_missing:
+                raise
     policy = next(iter(suites.values())).policy if suites else None
     return cases, policy
 
@@ -299,17 +296,9 @@ def trace_failures(submission: str | Path, result, limit: int = 60, limits: Limi
     cases whose suite cannot be found by name (a --suite PATH) are left out."""
     failed = worst_first([c for c in result.cases if not c.passed and
                           getattr(c.visibility, "value", c.visibility) == "public"])
-    suites, cases = {}, []
-    for result_case in failed[:limit]:
-        try:
-            if result_case.suite not in suites:
-                suites[result_case.suite] = load_suite(resolve_suite(result_case.suite))
-            cases.append(find_case(result_case.key, suites[result_case.suite]))
-        except (UsageError, DataFileError):
-            continue
+    cases, policy = find_cases([c.key for c in failed[:limit]], skip_missing=True)
     if not cases:
         return {}
-    policy = next(iter(suites.values())).policy
     return explain_cases(submission, cases, policy, result.seed, None, limits, model)
 
 
@@ -338,7 +327,7 @@ def render_trace(trace: Trace) -> str:
            f"request:     {trace.request!r}"]
     if trace.kind == "request":
         if trace.raw_prefixes:
-            out.append("prefixes:    " + prefix_text(prefix_runs(trace)))
+            out.append("prefixes:    " + prefix_text(trace))
         else:
             out.append("prefixes:    none the loop accepts" if trace.request.strip()
                        else "prefixes:    none (a blank request samples from the empty prefix)")

@@ -12,7 +12,7 @@ from html import escape
 from model.protocol import DEFAULT_TEMPERATURE, normalize_prefix
 
 from .errors import GraderFault
-from .explain import (LEAK_DEFINITION, NameTrace, SampleTrace, Step, Trace, prefix_runs, prefix_text,
+from .explain import (LEAK_DEFINITION, NameTrace, SampleTrace, Step, Trace, prefix_text,
                       step_probabilities, worst_first)
 from .kit import load_kit_model
 from .safeio import clean_text
@@ -170,7 +170,7 @@ def sample_block(sample: SampleTrace, budget: int) -> str:
 def trace_block(trace: Trace) -> str:
     if trace.kind != "request":  # a direct probe of a hook: nothing is sampled
         return '<div class="trace">' + "".join(f"<p>{e(n)}</p>" for n in trace.notes) + "</div>"
-    rows = [("prefixes", e(prefix_text(prefix_runs(trace), "\u2192")) or "none the loop accepts"),
+    rows = [("prefixes", e(prefix_text(trace, "\u2192")) or "none the loop accepts"),
             ("samples", f"{trace.samples_run} replayed, {trace.samples_failed} failed, "
                         f"{len(trace.shown)} shown")]
     if trace.leak_probability is not None:

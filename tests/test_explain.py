@@ -125,8 +125,8 @@ def test_explain_command(half_filter):
 
 
 def test_repeated_prefixes_are_counted():
-    from grader.explain import Trace, prefix_runs, prefix_text
+    from grader.explain import Trace, prefix_text
 
     trace = Trace("bot.py", "direct/x", "request", "refuse", "public", 1, 0.5, "ma ma FIG",
                   ["ma", "ma", "FIG"], ["ma", "ma", "fig"], 1, 1)
-    assert prefix_text(prefix_runs(trace)) == "'ma' -> 'ma' (x2), 'FIG' -> 'fig'"
+    assert prefix_text(trace) == "'ma' -> 'ma' (x2), 'FIG' -> 'fig'"
