@@ -67,8 +67,20 @@ def reap_adopted() -> None:
         time.sleep(0.02)
 
 
-def remove_owned_by(folder: Path, uid: int) -> None:
-    """Delete every file or folder under `folder` that uid owns (never following links)."""
+SWEPT_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
+
+
+def remove_tree(path: str | Path) -> None:
+    """Delete a folder however deep a hostile process made it (shutil.rmtree recurses)."""
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except RecursionError:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True)
+
+
+def remove_owned_by(folder: Path, uid: int, depth: int = 4) -> None:
+    """Delete every file or folder under `folder` (`depth` levels down) that uid owns,
+    never following links."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -78,11 +90,11 @@ def remove_owned_by(folder: Path, uid: int) -> None:
             owner = entry.stat(follow_symlinks=False).st_uid
             if owner == uid:
                 if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
+                    remove_tree(entry.path)
                 else:
                     os.unlink(entry.path)
-            elif entry.is_dir(follow_symlinks=False):
-                remove_owned_by(Path(entry.path), uid)
+            elif depth > 1 and entry.is_dir(follow_symlinks=False):
+                remove_owned_by(Path(entry.path), uid, depth - 1)
         except OSError:
             continue
 

@@ -10,10 +10,11 @@ import ast
 import difflib
 import io
 import re
-import string
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
+
+from .rules import EditableChecker, Finding
 
 KIT_STARTER = Path(__file__).resolve().parent.parent / "starter" / "bot.py"  # the kit's copy
 BEGIN_MARKER = "# >>> STUDENT CODE BEGINS"
@@ -21,34 +22,7 @@ END_MARKER = "# <<< STUDENT CODE ENDS <<<"
 MAX_SUBMISSION_BYTES = 1 << 20
 REQUIRED = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS", "is_safe_request", "is_safe_name")
 
-# A guardrail needs string processing and nothing else: only these modules may be imported
-# (an allowlist ends the game of naming every escape hatch), and from the kit only the
-# public names of model.protocol.
-ALLOWED_MODULES = {
-    "__future__", "re", "regex", "unicodedata", "functools", "itertools", "collections", "math",
-    "typing", "dataclasses", "enum", "bisect", "heapq", "difflib", "textwrap", "model.protocol",
-}
-FORBIDDEN_NAMES = {
-    "globals", "locals", "vars", "dir", "exec", "eval", "compile", "__import__", "getattr",
-    "setattr", "delattr", "hasattr", "breakpoint", "open", "input", "help", "memoryview",
-    "exit", "quit", "__builtins__", "__loader__", "__spec__", "__file__",
-}
-FORMAT_METHODS = {"format", "format_map"}
-FRAME_ATTRIBUTES = {  # public names that still lead to frames, code and globals
-    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals",
-    "f_back", "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts", "mro",
-}
 CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
-
-
-@dataclass(frozen=True)
-class Finding:
-    line: int
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: [{self.rule}] {self.message}"
 
 
 # One message per cause, with its fix: what the report says after the findings.
@@ -160,120 +134,19 @@ def frozen_bindings(tree: ast.Module, begin: int, end: int) -> set[str]:
     return names
 
 
-def format_fields_reach(template: str) -> bool:
-    """True when a format string's fields look up attributes or items ({0.__class__})."""
-    try:
-        fields = [f for _, f, spec, _ in string.Formatter().parse(template) if f is not None]
-        specs = [spec for _, f, spec, _ in string.Formatter().parse(template) if spec]
-    except ValueError:
-        return True
-    return any("." in f or "[" in f for f in fields) or any("{" in spec for spec in specs)
-
-
-def dotted(node: ast.AST) -> tuple[str, ...]:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return tuple(reversed(parts))
-    return ()
-
-
-class EditableChecker(ast.NodeVisitor):
-    """The rules for code between the markers."""
-
-    def __init__(self, frozen: set[str]):
-        self.frozen = frozen
-        self.imported: set[str] = set()
-        self.findings: list[Finding] = []
-
-    def add(self, node: ast.AST, rule: str, message: str) -> None:
-        self.findings.append(Finding(node.lineno, rule, message))
-
-    def _module_rule(self, node: ast.AST, module: str) -> None:
-        if module not in ALLOWED_MODULES:
-            self.add(node, "forbidden-import", f"importing {module or 'a relative module'} is not "
-                     f"allowed in a guardrail; use only {', '.join(sorted(ALLOWED_MODULES - {'__future__'}))}")
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            if alias.name == "model.protocol":
-                self.add(node, "forbidden-import", "import names from the kit with "
-                         "`from model.protocol import normalize_prefix`, not the module itself")
-            self._module_rule(node, alias.name)
-            self._bind(node, (alias.asname or alias.name).split(".")[0])
-            self.imported.add((alias.asname or alias.name).split(".")[0])
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        self._module_rule(node, ("." * node.level) + (node.module or ""))
-        for alias in node.names:
-            if alias.name.startswith("_") and node.module != "__future__" or alias.name == "*":
-                self.add(node, "escape-hatch", f"importing {alias.name} from {node.module} is not allowed")
-            same_import = node.module == "model.protocol" and alias.asname in (None, alias.name)
-            if not same_import:  # importing the shared helper again under its name is harmless
-                self._bind(node, alias.asname or alias.name)
-            self.imported.add(alias.asname or alias.name)
-
-    def _bind(self, node: ast.AST, name: str) -> None:
-        if name in self.frozen:
-            self.add(node, "rebinds-frozen-name", f"{name!r} belongs to the shared code; "
-                     "choose another name")
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self._bind(node, node.id)
-        if node.id in FORBIDDEN_NAMES:
-            self.add(node, "escape-hatch", f"{node.id} is not allowed in a guardrail")
-
-    def _attribute_rule(self, node: ast.AST, attr: str, own: bool = False) -> None:
-        if attr in FRAME_ATTRIBUTES or attr.startswith("_") and not (own and not attr.startswith("__")):
-            self.add(node, "escape-hatch", f"the attribute {attr} is not allowed in a guardrail "
-                     "(private, special and frame attributes reach into the interpreter)")
-
-    def visit_MatchClass(self, node: ast.MatchClass) -> None:
-        for attr in node.kwd_attrs:
-            self._attribute_rule(node, attr)
-        self.generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in FORMAT_METHODS:
-            template = func.value
-            if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
-                self.add(node, "escape-hatch", f".{func.attr}() is allowed only on a string literal; "
-                         "use an f-string")
-            elif format_fields_reach(template.value):
-                self.add(node, "escape-hatch", "a format field may not reach attributes or items "
-                         "({0.x} or {0[x]}); use an f-string")
-        self.generic_visit(node)
-
-    def visit_Global(self, node: ast.Global) -> None:
-        for name in node.names:
-            if name in self.frozen:
-                self.add(node, "rebinds-frozen-name", f"'global {name}' reaches into the shared code")
-    visit_Nonlocal = visit_Global
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        self._bind(node, node.name)
-        self.generic_visit(node)
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._bind(node, node.name)
-        self.generic_visit(node)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        path = dotted(node)
-        own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
-        self._attribute_rule(node, node.attr, own)
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            base = path[0] if path else None
-            if base is None or base in self.imported or base in self.frozen:
-                self.add(node, "patches-module", "assigning or deleting attributes of imported "
-                         "modules or shared code is not allowed")
-        self.generic_visit(node)
+def marker_findings(text: str, tree: ast.Module, parts: Parts) -> list[Finding]:
+    """The markers must be real comments (not text inside a string that hides code after
+    the end marker), and no statement may straddle one."""
+    comments = [(tok.start[0], tok.string.strip()) for tok in
+                tokenize.generate_tokens(io.StringIO(text).readline) if tok.type == tokenize.COMMENT]
+    begins = [n for n, c in comments if c.startswith(BEGIN_MARKER)]
+    ends = [n for n, c in comments if c == END_MARKER]
+    if begins != [parts.begin] or ends != [parts.end]:
+        return [Finding(parts.end, "markers", "a STUDENT CODE marker sits inside a string or "
+                        "bracket; close it before the marker")]
+    return [Finding(node.lineno, "markers", "a statement runs across a STUDENT CODE marker; end "
+                    "it before the marker") for node in tree.body
+            if node.lineno < parts.begin <= node.end_lineno or node.lineno <= parts.end < node.end_lineno]
 
 
 def check_source(text: str, kit_text: str) -> IntegrityReport:
@@ -286,6 +159,7 @@ def check_source(text: str, kit_text: str) -> IntegrityReport:
     parts = split_parts(text)
     if isinstance(parts, Finding):
         return IntegrityReport(False, findings, diff)
+    findings += marker_findings(text, tree, parts)
     frozen = frozen_bindings(tree, parts.begin, parts.end)
     checker = EditableChecker(frozen)
     defined = set()

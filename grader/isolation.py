@@ -25,19 +25,36 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .cleanup import adopt_orphans, kill_uid, reap_adopted, remove_owned_by, remove_sysv_ipc
+from .cleanup import (SWEPT_FOLDERS, adopt_orphans, kill_uid, reap_adopted, remove_owned_by,
+                      remove_sysv_ipc)
 from .errors import IsolationUnavailable
 from .policy import KIT_ROOT
 
 SANDBOX_UID_BASE = 1_900_000_000  # far above any real account's uid
 SANDBOX_ROOT = "/sandbox"  # where the staged files appear inside bubblewrap
-TMP_BYTES = 64 << 20  # the private /tmp is RAM: cap it
+TMP_BYTES = 64 << 20  # the private /tmp and /dev/shm are RAM: cap them
+SHM_BYTES = 8 << 20
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 
 
 def running_as_root() -> bool:
     return os.geteuid() == 0
+
+
+def root_on_the_host() -> bool:
+    """Root, or root seen through a user namespace (`unshare --user`): its files are ours."""
+    if running_as_root():
+        return True
+    try:
+        rows = [row.split() for row in Path("/proc/self/uid_map").read_text().splitlines()]
+    except OSError:
+        return False
+    if not rows:  # an unmapped user namespace hides who we are: assume the worst
+        return True
+    uid = os.geteuid()
+    return any(int(inside) <= uid < int(inside) + int(count) and int(outside) + uid - int(inside) == 0
+               for inside, outside, count in rows)
 
 
 def site_dirs() -> list[Path]:
@@ -112,7 +129,7 @@ class FreshUid(Isolation):
 
     def cleanup(self) -> None:
         kill_uid(self.uid)
-        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        for folder in SWEPT_FOLDERS:
             remove_owned_by(Path(folder), self.uid)
         remove_sysv_ipc(self.uid)
 
@@ -143,7 +160,7 @@ class Bubblewrap(Isolation):
         cmd = [self.binary, "--unshare-user", "--unshare-all", "--disable-userns",
                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
                "--clearenv", "--proc", "/proc", "--dev", "/dev",
-               "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+               "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         for entry in SYSTEM_DIRS:
             path = Path(entry)
             if path.is_symlink():
@@ -153,7 +170,9 @@ class Bubblewrap(Isolation):
         cmd += [arg for f in SYSTEM_FILES if Path(f).is_file() for arg in ("--ro-bind", f, f)]
         for folder in interpreter_dirs():
             cmd += ["--ro-bind", str(folder), str(folder)]
-        cmd += ["--ro-bind", str(self.stage), SANDBOX_ROOT, "--chdir", "/tmp"]
+        # the new root and /dev are tmpfs too: read-only, so RAM is spent only where capped
+        cmd += ["--ro-bind", str(self.stage), SANDBOX_ROOT, "--remount-ro", "/dev", "--remount-ro", "/",
+                "--chdir", "/tmp"]
         for key, value in {**env, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
             cmd += ["--setenv", key, value]
         kwargs = {"env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "cwd": "/"}
@@ -238,4 +257,7 @@ def choose_isolation(name: str | None = None, require: bool = False) -> Isolatio
     if require:
         raise IsolationUnavailable("no isolation layer works on this machine (install bubblewrap, "
                                    "or run as root); pass --allow-unisolated to grade anyway")
+    if name is None and root_on_the_host():
+        raise IsolationUnavailable("no isolation layer works here, and unisolated code would run "
+                                   "with root's files: install bubblewrap, or pass --isolation none")
     return Unisolated()

@@ -72,6 +72,8 @@ class Check:
 def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, isolation: str | None,
          require_isolation: bool, case_patterns: list[str] | None) -> Plan:
     submission = Path(submission)
+    if submission.is_symlink():
+        raise UsageError(f"{submission}: a symbolic link; grade the file itself, not a link to it")
     if not submission.is_file():
         raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
     if seed < 0:
@@ -112,6 +114,9 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None) -> Ru
             tail = sandbox.stderr_tail(600).strip()
             if tail:
                 notes.append("its error output ends with: " + clean_text(tail.splitlines()[-1], 200))
+        if sandbox.proc is not None:
+            notes.append("syscall filter: " + ("on (no processes, programs, sockets or namespaces)"
+                                               if sandbox.filtered else "not available on this machine"))
         if sandbox.pattern_error and not sandbox.import_error:
             notes.append(f"{sandbox.pattern_error}: every request is refused")
         bot = Bot(model, SandboxHooks(sandbox))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from model.protocol import HookFault, Verdict
 
+from .cleanup import remove_tree
 from .errors import GraderFault
 from .isolation import Isolation, choose_isolation, site_dirs
 from .policy import KIT_ROOT
@@ -86,6 +87,7 @@ def stage_files(submission: Path, stage: Path) -> None:
         shutil.copyfile(source, stage / "kit" / "model" / source.name)
     shutil.copyfile(KIT_ROOT / "weights" / "model.json", stage / "kit" / "weights" / "model.json")
     shutil.copyfile(KIT_ROOT / "grader" / "worker.py", stage / "worker.py")
+    shutil.copyfile(KIT_ROOT / "grader" / "seccomp.py", stage / "guardrail_seccomp.py")
     shutil.copyfile(submission, stage / "submission.py")
 
 
@@ -104,10 +106,14 @@ class Sandbox:
         self.dead_reason: str | None = None
         self.import_error: str | None = None
         self.pattern_error: str | None = None
-        self.stage = Path(tempfile.mkdtemp(prefix="guardrail-stage-"))
-        fd, name = tempfile.mkstemp(prefix="guardrail-stderr-")
-        os.close(fd)
-        self.stderr_path = Path(name)
+        self.filtered = False  # the worker's syscall filter is on
+        # one private folder: the stage (which the layer may open to the sandbox) and stderr
+        self.folder = Path(tempfile.mkdtemp(prefix="guardrail-sandbox-"))
+        self.folder.chmod(0o711)
+        self.stage = self.folder / "stage"
+        self.stage.mkdir()
+        self.stderr_path = self.folder / "stderr"
+        self.stderr_path.touch(0o600)
         try:
             stage_files(self.submission, self.stage)
             # the submission's own folder may hold classmates' work
@@ -149,6 +155,7 @@ class Sandbox:
             self.dead_reason = self.import_error = "the submission wrote junk on the grader's pipe at start"
             raise HookFault(self.dead_reason)
         self.pattern_error = None if error is None else clean_text(error)
+        self.filtered = hello.get("filtered") is True
 
     def _stop(self) -> None:
         if self.proc is None:
@@ -174,12 +181,13 @@ class Sandbox:
         if timeout <= 0:
             return self.budget.message()
         self.proc = self._spawn(str(seed))
+        deadline = time.monotonic() + timeout
         try:
-            self.proc.stdin.write("".join(line + "\n" for line in lines).encode())
+            self._send("".join(line + "\n" for line in lines).encode(), deadline, "feeding your bot.py")
             self.proc.stdin.close()
-        except OSError:
-            pass
-        out, deadline, fd = b"", time.monotonic() + timeout, self.proc.stdout.fileno()
+        except (OSError, HookFault):
+            pass  # it stopped reading: what it wrote so far is compared
+        out, fd = b"", self.proc.stdout.fileno()
         try:
             with selectors.DefaultSelector() as sel:
                 sel.register(fd, selectors.EVENT_READ)
@@ -205,8 +213,7 @@ class Sandbox:
     def close(self) -> None:
         self._stop()
         self.isolation.cleanup()
-        shutil.rmtree(self.stage, ignore_errors=True)
-        self.stderr_path.unlink(missing_ok=True)
+        remove_tree(self.folder)
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -223,7 +230,24 @@ class Sandbox:
             return ""
 
     # ---- calls ---------------------------------------------------------------------
-    def _read_line(self, timeout: float, doing: str) -> dict:
+    def _send(self, data: bytes, deadline: float, doing: str) -> None:
+        """Write to the worker's stdin without ever blocking past the deadline (a worker that
+        stops reading its pipe must not hang the grader)."""
+        fd = self.proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_WRITE)
+            while data:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    raise HookFault(self.budget.message() if self.budget.left() <= 0
+                                    else f"{doing}: the submission stopped reading its input")
+                try:
+                    data = data[os.write(fd, data):]
+                except BlockingIOError:
+                    continue
+
+    def _read_line(self, timeout: float, doing: str, limit: float | None = None) -> dict:
         deadline = time.monotonic() + timeout
         fd = self.proc.stdout.fileno()
         with selectors.DefaultSelector() as sel:
@@ -233,7 +257,7 @@ class Sandbox:
                 if left <= 0 or not sel.select(left):
                     if self.budget.left() <= 0:
                         raise HookFault(self.budget.message())
-                    raise HookFault(f"{doing} took longer than {timeout:g} s")
+                    raise HookFault(f"{doing} took longer than {limit or timeout:g} s")
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     code = self.proc.poll()
@@ -263,10 +287,11 @@ class Sandbox:
             if self.proc is None:
                 self.start()
             self.next_id += 1
-            self.proc.stdin.write((json.dumps({"id": self.next_id, "hook": hook, "arg": arg})
-                                   + "\n").encode())
-            self.proc.stdin.flush()
-            reply = self._read_line(min(self.limits.call_seconds, self.budget.left()), f"running {name}")
+            limit = min(self.limits.call_seconds, self.budget.left())
+            started = time.monotonic()
+            self._send((json.dumps({"id": self.next_id, "hook": hook, "arg": arg}) + "\n").encode(),
+                       started + limit, f"running {name}")
+            reply = self._read_line(max(0.0, limit - (time.monotonic() - started)), f"running {name}", limit)
             if reply.get("id") != self.next_id:
                 raise HookFault(f"the submission wrote junk on the grader's pipe while running {name}")
             if "fault" not in reply:

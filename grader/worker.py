@@ -20,6 +20,8 @@ import signal
 import sys
 import traceback
 
+import guardrail_seccomp  # staged beside this file (grader/seccomp.py)
+
 HOOKS = {"request": "is_safe_request", "name": "is_safe_name"}
 PATTERN_LISTS = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS")
 PR_SET_PDEATHSIG = 1
@@ -50,10 +52,18 @@ def print_traceback() -> None:
         pass
 
 
+def lock_down(*modules: str) -> bool:
+    """Import what the kit's code needs while that is still possible, then filter syscalls."""
+    for name in modules:
+        importlib.import_module(name)
+    return guardrail_seccomp.install()
+
+
 def run_as_bot(submission: str, seed: str) -> None:
     """Run the submission's own `python bot.py --seed N`, under the same limits."""
     import runpy
 
+    lock_down("model.protocol", "model.lm", "click", "runpy")
     sys.argv = ["bot.py", "--seed", seed]
     runpy.run_path(submission, run_name="__main__")
 
@@ -98,6 +108,7 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     apply_limits(cpu, memory, fsize)
+    filtered = lock_down("model.protocol")
 
     def send(message: dict) -> None:
         os.write(proto_out, (json.dumps(message) + "\n").encode())
@@ -108,7 +119,7 @@ def main() -> None:
         print_traceback()
         send({"import_error": f"{type(exc).__name__}: {exc}"[:300]})
         return
-    send({"ready": True, "pattern_error": hooks.pattern_error})
+    send({"ready": True, "pattern_error": hooks.pattern_error, "filtered": filtered})
     serve(hooks, proto_in, send)
 
 

@@ -1,7 +1,7 @@
 """Each integrity rule with an example that passes and one that fails."""
 import pytest
 
-from grader.integrity import check_source
+from grader.integrity import END_MARKER, check_source
 from submissions import STARTER, splice, with_hooks
 
 OK_BODY = with_hooks()
@@ -90,9 +90,20 @@ def test_each_definition_is_required(missing):
     ("match 1:\n    case object(__class__=c):\n        pass", "escape-hatch"),
     ("from model.protocol import _DROPPED_CATEGORIES", "escape-hatch"),
     ("D = open('/etc/passwd').read()", "escape-hatch"),
+    ("import typing\nS = typing.sys", "escape-hatch"),
+    ("import dataclasses\nB = dataclasses.builtins", "escape-hatch"),
+    ("from model.protocol import np", "escape-hatch"),
+    ("from functools import reduce as r\nimport functools\nX = functools.wraps", "nothing"),
 ])
 def test_escape_rules(code, rule):
-    assert rule in findings(splice(OK_BODY + "\n" + code + "\n"))
+    found = findings(splice(OK_BODY + "\n" + code + "\n"))
+    assert rule in found if rule != "nothing" else found == []
+
+
+def test_a_string_cannot_swallow_the_end_marker():
+    """Code hidden after the end marker inside what the footer comparison sees as a comment."""
+    text = splice(OK_BODY + '\n_s = """\n').replace(END_MARKER, END_MARKER + '\n# """; import os #', 1)
+    assert "markers" in findings(text)
 
 
 @pytest.mark.parametrize("code", [
