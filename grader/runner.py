@@ -43,13 +43,14 @@ class Plan:
     limits: Limits
     isolation: str | None
     require_isolation: bool
+    private: tuple[Path, ...] = ()  # folders a sandbox without a view of its own must close
     started: float = field(default_factory=time.monotonic)
 
     def sandbox(self, budget: Budget) -> Sandbox:
         return Sandbox(self.submission, self.limits,
                        choose_isolation(self.isolation, self.require_isolation), budget,
-                       secrets=[Path(s.path).resolve() for s in self.suites
-                                if s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT)])
+                       secrets=[*self.private, *(Path(s.path).resolve() for s in self.suites if
+                                s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT))])
 
 
 @dataclass
@@ -163,14 +164,16 @@ def smoke_cause(finding: str) -> str:
 def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = DEFAULT_SEED,
           limits: Limits = Limits(), on_case: Callable[[CaseResult], None] | None = None,
           model=None, *, isolation: str | None = None, require_isolation: bool = False,
-          cases: list[str] | None = None) -> GradeResult:
+          cases: list[str] | None = None, private: tuple[Path, ...] = ()) -> GradeResult:
     """Grade one submission. Bad inputs raise UsageError/DataFileError (IsolationUnavailable
     when `require_isolation` and no layer works); the submission's failures are scored;
     anything else becomes a result with status 'grader_fault'.
 
     `isolation` names a layer (grader.isolation.LAYERS) instead of the strongest available;
-    `cases` keeps the cases whose key matches one of these patterns (fnmatch or substring)."""
+    `cases` keeps the cases whose key matches one of these patterns (fnmatch or substring);
+    `private` names folders (a class of submissions) that no sandbox may read."""
     the_plan = plan(submission, suite_paths, seed, limits, isolation, require_isolation, cases)
+    the_plan.private = tuple(Path(p).resolve() for p in private)
     policy = the_plan.suites[0].policy
 
     def finish(status, score, results, categories, findings, diff, notes, probes=None, adversary=()):
