@@ -74,15 +74,19 @@ def item_rows(graded: list[Record]) -> list[tuple[str, float, float]]:
 
 def histogram(values: list[float], top: float, buckets: int, label: str) -> str:
     """Vertical bars with their counts written on them (readable without colour)."""
-    # a negative score (leaks outweigh correct decisions) counts in the first bar
+    # a negative score (leaks outweigh correct decisions) counts in the first bar, labelled so
     counts = Counter(max(0, min(int(v / top * buckets), buckets - 1)) if top > 0 else 0 for v in values)
     most = max(counts.values(), default=1)
+    negative = any(v < 0 for v in values)
     cols = []
     for b in range(buckets):
         lo, hi = top * b / buckets, top * (b + 1) / buckets
-        cols.append(f'<li aria-label="{lo:g} to {hi:g}: {counts[b]}"><span class="n">{counts[b]}</span>'
+        below = b == 0 and negative  # the first bar also holds the negative scores
+        x, span = (f"&lt;{hi:g}", f"below {hi:g}") if below else (f"{lo:g}", f"{lo:g} to {hi:g}")
+        cols.append(f'<li aria-label="{span}: {counts[b]}">'
+                    f'<span class="n">{counts[b]}</span>'
                     f'<span class="col" style="height:{4 * counts[b] / most:.2f}rem"></span>'
-                    f'<span class="x">{lo:g}</span></li>')
+                    f'<span class="x">{x}</span></li>')
     return f'<ol class="hist" aria-label="{e(label)}">' + "".join(cols) + "</ol>"
 
 
