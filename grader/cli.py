@@ -14,7 +14,8 @@ import click
 
 from .checks import check_data_file, check_rubric_covers
 from .console import ExitCode, OneLineGroup, Progress, use_color
-from .errors import GraderError, GraderFault, UsageError
+from .errors import GraderError, GraderFault, IsolationUnavailable, UsageError
+from .isolation import LAYERS, choose_isolation
 from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .runner import DEFAULT_SEED, grade
@@ -60,6 +61,18 @@ def check_out(option: str, path: Path) -> None:
         raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first")
 
 
+def isolation_options(allow_unisolated: bool) -> tuple[tuple[str, object], ...]:
+    """grade()'s isolation arguments for grade-all, checked before any work: the strongest
+    layer, or none at all only when allowed."""
+    try:
+        choose_isolation(require=True)
+        return (("require_isolation", True),)
+    except IsolationUnavailable:
+        if not allow_unisolated:
+            raise
+        return (("isolation", "none"),)
+
+
 def suite_options(command):
     """The options that choose what is graded: the same for run and grade-all."""
     for option in reversed([
@@ -99,10 +112,12 @@ def cli() -> None:
               help="Only cases whose key matches (fnmatch like 'direct/*', or a substring; repeatable).")
 @click.option("--require-isolation", is_flag=True,
               help="Refuse to grade (exit 2) where no sandbox isolation layer works.")
+@click.option("--isolation", type=click.Choice(LAYERS),
+              help="Use this isolation layer (default: the strongest that works here).")
 @click.option("--hidden-visibility", default="after_due_date", show_default=True,
               type=click.Choice(VISIBILITIES), help="Gradescope visibility of hidden cases.")
 def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, points, case_patterns,
-        require_isolation, hidden_visibility):
+        require_isolation, isolation, hidden_visibility):
     """Grade one bot.py against the suites and print its report."""
     from .classroom import render_classroom
     from .explain import trace_failures
@@ -114,8 +129,9 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
         if out is not None:
             check_out("--out", Path(out))
         loaded = selected_suites(suites, policy, public_only)
-        options = {"require_isolation": require_isolation, "cases": list(case_patterns) or None}
-        total = len(plan(submission, loaded, seed, Limits(), None, options["require_isolation"],
+        options = {"isolation": isolation, "require_isolation": require_isolation,
+                   "cases": list(case_patterns) or None}
+        total = len(plan(submission, loaded, seed, Limits(), isolation, require_isolation,
                          options["cases"]).cases)
         with Progress("grading", total) as bar:
             result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), **options)
@@ -180,7 +196,6 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     from .dashboard import write_dashboard
     from .discovery import find_submissions, select
     from .gradebook import merge, read_gradebook, summary, write_gradebook
-    from .isolation import choose_isolation
     from .kit import load_kit_model
 
     folder, out_path = Path(directory), Path(out)
@@ -197,9 +212,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
         found, skipped = find_submissions(folder, ignore=ours)
         chosen = select(found, folder, only) if only else found
         old = read_gradebook(out_path) if only else []
-        choose_isolation(require=not allow_unisolated)  # refuse before any work
-        settings = Settings(loaded, fmt, seed, load_kit_model(),
-                            (("require_isolation", not allow_unisolated),))
+        settings = Settings(loaded, fmt, seed, load_kit_model(), isolation_options(allow_unisolated))
         staged = open_reports(report_dir, fresh=not only)
         with Progress("graded", len(chosen), log=True) as bar:
             batch = grade_all(chosen, settings, staged, jobs, on_done=lambda row: bar.update(

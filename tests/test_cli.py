@@ -152,3 +152,9 @@ def test_the_category_table_fits_80_columns():
     start = next(i for i, line in enumerate(lines) if line.startswith("  category "))
     table = list(takewhile(lambda line: line.strip() and "hook probes" not in line, lines[start:]))
     assert len(table) > 5 and max(map(len, table)) <= 80
+
+
+def test_run_takes_an_isolation_layer_by_name():
+    result = CliRunner().invoke(cli, ["run", STARTER, "--suite", "smoke", "--isolation", "none"])
+    assert result.exit_code == 0
+    assert "note: isolation: none (" in result.stdout
