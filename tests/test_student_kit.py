@@ -35,7 +35,10 @@ for folder in ("grader", "model"):
     for name in sorted(os.listdir(folder)):
         if not name.endswith(".py") or name == "__main__.py":
             continue
-        module = importlib.import_module(f"{folder}.{name[:-3]}")
+        try:
+            module = importlib.import_module(f"{folder}.{name[:-3]}")
+        except Exception:  # a script, not a library (grader/worker.py): nothing to call
+            continue
         for attr, obj in vars(module).items():
             if inspect.isfunction(obj) and obj.__module__ == module.__name__:
                 candidates[f"{module.__name__}.{attr}"] = obj
