@@ -133,7 +133,10 @@ def render_json(result: GradeResult) -> str:
 
 
 def _details(cases: list[CaseResult]) -> str:
-    return "\n".join(line.strip() for case in worst_first(cases) for line in failed_case_lines(case))
+    """The worst failures, capped: a results.json is read in a browser, not searched."""
+    shown = worst_first(cases)[:MAX_FAILED_SHOWN]
+    more = [f"... and {len(cases) - len(shown)} more failed case(s)"] if len(cases) > len(shown) else []
+    return "\n".join([line.strip() for case in shown for line in failed_case_lines(case)] + more)
 
 
 def category_tests(result: GradeResult, cat: CategoryScore, hidden_visibility: str) -> list[dict]:
