@@ -7,9 +7,6 @@ and unwinds (its sandbox is killed and its temporary files removed), whatever st
 after a grace period gets SIGKILL, and everything they wrote to the batch's scratch folder
 is removed. The rows of what finished come back, the others marked interrupted. A grading
 whose parent dies gets SIGTERM too.
-
-A full run writes its reports into a fresh folder that replaces the old one at the end (no
-stale reports); `only` runs rewrite just their own reports in place.
 """
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from .discovery import Submission
-from .errors import GraderError, GraderFault, UsageError
+from .errors import GraderError, GraderFault
 from .explain import trace_failures
 from .gradebook import Row
 from .html import fallback_html
@@ -39,7 +36,6 @@ from .safeio import clean_text, write_atomic
 from .suites import Suite
 
 EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml", "html": "html"}
-MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
 GRACE_SECONDS = 1.2
 PR_SET_PDEATHSIG = 1
 MAX_GRADING_SECONDS = 900  # far beyond the sandbox's budget: past it, the grader is stuck
@@ -207,34 +203,3 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
         signal.signal(signal.SIGTERM, previous)
     return Batch([rows.get(s) or Row(s.label, "interrupted", note="grading was interrupted (Ctrl-C)")
                   for s in submissions], interrupted)
-
-
-def open_reports(report_dir: Path, fresh: bool) -> Path:
-    """The folder this run writes reports into: a new one beside report_dir (fresh, put in
-    place by `publish_reports`), or report_dir itself. Refuses a folder grade-all did not make."""
-    if report_dir.exists() and not report_dir.is_dir():
-        raise UsageError(f"--reports {report_dir}: is a file; give a folder")
-    if report_dir.is_dir() and any(report_dir.iterdir()) and not (report_dir / MARKER).exists():
-        raise UsageError(f"--reports {report_dir}: the folder holds files grade-all did not write; "
-                         "choose a new or empty folder")
-    if not report_dir.parent.is_dir():
-        raise UsageError(f"--reports {report_dir}: the folder {report_dir.parent} does not exist; create it first")
-    try:
-        target = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}.new-", dir=report_dir.parent)) \
-            if fresh else report_dir
-        target.mkdir(mode=0o700, exist_ok=True)  # submissions run as other users: keep reports private
-        (target / MARKER).write_text("Reports of guardrail-lab grade-all: the next run replaces this folder.\n")
-    except OSError as exc:
-        raise UsageError(f"--reports {report_dir}: cannot write ({exc.strerror})") from None
-    return target
-
-
-def publish_reports(staged: Path, report_dir: Path) -> None:
-    """Put a fresh reports folder in place of the old one."""
-    old = None
-    if report_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}.old-", dir=report_dir.parent))
-        os.replace(report_dir, old / "reports")
-    os.replace(staged, report_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -6,7 +6,6 @@ files; one line on stderr), 3 grader fault (in any submission of grade-all), 130
 """
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -192,15 +191,14 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     bot.py in a folder of DIRECTORY, up to 4 levels down (alice/bot.py,
     repo/starter/bot.py). Everything else is listed as skipped, with the reason.
     """
-    from .batch import Settings, grade_all, open_reports, publish_reports
+    from .batch import Settings
+    from .classrun import grade_class, plan_class
     from .dashboard import write_dashboard
-    from .discovery import find_submissions, select
-    from .gradebook import merge, read_gradebook, summary, write_gradebook
+    from .gradebook import summary
     from .kit import load_kit_model
 
     folder, out_path = Path(directory), Path(out)
     report_dir = Path(reports) if reports else out_path.with_name(out_path.stem + "-reports")
-    staged = None
     try:
         check_out("--out", out_path)
         if dashboard:
@@ -208,30 +206,20 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
                 raise UsageError("--dashboard shows the whole class: run grade-all without --only")
             check_out("--dashboard", Path(dashboard))
         loaded = selected_suites(suites, policy, public_only)
-        ours = (out_path, report_dir, *([Path(dashboard)] if dashboard else []))
-        found, skipped = find_submissions(folder, ignore=ours)
-        chosen = select(found, folder, only) if only else found
-        old = read_gradebook(out_path) if only else []
+        plan = plan_class(folder, out_path, report_dir, only, ignore=(Path(dashboard),) if dashboard else ())
         settings = Settings(loaded, fmt, seed, load_kit_model(), isolation_options(allow_unisolated))
-        staged = open_reports(report_dir, fresh=not only)
-        with Progress("graded", len(chosen), log=True) as bar:
-            batch = grade_all(chosen, settings, staged, jobs, on_done=lambda row: bar.update(
+        with Progress("graded", len(plan.submissions), log=True) as bar:
+            batch = grade_class(plan, settings, jobs, on_done=lambda row: bar.update(
                 f"{row.submission}: {row.status.replace('_', ' ')}"
                 + (f" {row.percent:.1f}%" if row.status == "graded" else "")))
-        if not only:
-            publish_reports(staged, report_dir)
-        write_gradebook(out_path, merge(old, batch.rows))
         if dashboard:
             write_dashboard(Path(dashboard), batch.rows, report_dir, loaded)
     except GraderError as error:
         raise fail(error) from None
     except OSError as exc:
         raise fail(UsageError(f"cannot write the gradebook or reports: {exc}")) from None
-    finally:
-        if staged is not None and staged != report_dir:
-            shutil.rmtree(staged, ignore_errors=True)
     click.echo(summary(batch.rows), nl=False)
-    click.echo("".join(f"skipped: {s.label}: {s.reason}\n" for s in skipped), nl=False)
+    click.echo("".join(f"skipped: {s.label}: {s.reason}\n" for s in plan.skipped), nl=False)
     click.echo(f"gradebook: {out_path}  reports: {report_dir}/")
     if batch.interrupted:
         done = sum(r.status != "interrupted" for r in batch.rows)

@@ -1,0 +1,83 @@
+"""One grade-all run over a class folder: the submissions it holds (grader/discovery.py),
+a reports folder written fresh and put in place of the old one at the end (no stale
+report; re-grading only some submissions updates their reports in place), and the
+gradebook merged and written atomically at the end, also after Ctrl-C."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .batch import Batch, Settings, grade_all
+from .discovery import Skipped, Submission, find_submissions, select
+from .errors import UsageError
+from .gradebook import Row, merge, read_gradebook, write_gradebook
+
+MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
+
+
+@dataclass
+class ClassPlan:
+    out: Path  # the gradebook
+    report_dir: Path
+    submissions: list[Submission]  # the ones to grade
+    skipped: list[Skipped]
+    previous: list[dict[str, str]]  # the gradebook's rows, when only some are re-graded
+    only: bool
+
+
+def plan_class(folder: Path, out: Path, report_dir: Path, only: tuple[str, ...] = (),
+               ignore: tuple[Path, ...] = ()) -> ClassPlan:
+    """What a run grades: every submission, or `only` the named ones (their gradebook must exist)."""
+    found, skipped = find_submissions(folder, ignore=(out, report_dir, *ignore))
+    chosen = select(found, folder, only) if only else found
+    return ClassPlan(out, report_dir, chosen, skipped, read_gradebook(out) if only else [], bool(only))
+
+
+def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,
+                on_done: Callable[[Row], None] | None = None) -> Batch:
+    """Grade the plan's submissions, then put the reports and the gradebook in place."""
+    staged = open_reports(plan.report_dir, fresh=not plan.only)
+    try:
+        batch = grade_all(plan.submissions, settings, staged, jobs, on_done)
+        if not plan.only:
+            publish_reports(staged, plan.report_dir)
+        write_gradebook(plan.out, merge(plan.previous, batch.rows))
+    finally:
+        if staged != plan.report_dir:
+            shutil.rmtree(staged, ignore_errors=True)
+    return batch
+
+
+def open_reports(report_dir: Path, fresh: bool) -> Path:
+    """The folder this run writes reports into: a new one beside report_dir (fresh, put in
+    place by `publish_reports`), or report_dir itself. Refuses a folder grade-all did not make."""
+    if report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"--reports {report_dir}: is a file; give a folder")
+    if report_dir.is_dir() and any(report_dir.iterdir()) and not (report_dir / MARKER).exists():
+        raise UsageError(f"--reports {report_dir}: the folder holds files grade-all did not write; "
+                         "choose a new or empty folder")
+    if not report_dir.parent.is_dir():
+        raise UsageError(f"--reports {report_dir}: the folder {report_dir.parent} does not exist; create it first")
+    try:
+        target = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}.new-", dir=report_dir.parent)) \
+            if fresh else report_dir
+        target.mkdir(mode=0o700, exist_ok=True)  # submissions run as other users: keep reports private
+        (target / MARKER).write_text("Reports of guardrail-lab grade-all: the next run replaces this folder.\n")
+    except OSError as exc:
+        raise UsageError(f"--reports {report_dir}: cannot write ({exc.strerror})") from None
+    return target
+
+
+def publish_reports(staged: Path, report_dir: Path) -> None:
+    """Put a fresh reports folder in place of the old one."""
+    old = None
+    if report_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}.old-", dir=report_dir.parent))
+        os.replace(report_dir, old / "reports")
+    os.replace(staged, report_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
