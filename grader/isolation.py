@@ -103,13 +103,12 @@ class Isolation:
 
 class Unisolated(Isolation):
     name = "none"
-    protections = ("resource limits", "process group killed at the end")
+    protections = ("limits",)
 
 
 class FreshUid(Isolation):
     name = "fresh-uid"
-    protections = ("resource limits", "a fresh unprivileged uid", "secrets closed to other users",
-                   "leftover processes, temp files and SysV IPC removed")
+    protections = ("limits", "fresh uid", "secrets closed to others", "leftovers swept")
 
     def __init__(self) -> None:
         self.uid = fresh_uid()
@@ -136,14 +135,12 @@ class FreshUid(Isolation):
 
 class Bubblewrap(Isolation):
     name = "bubblewrap"
-    protections = ("resource limits", "read-only view of the interpreter and the kit's model only",
-                   "private /tmp", "own user, PID, IPC, network and mount namespaces",
-                   "dies with the grader")
+    protections = ("limits", "read-only view", "private /tmp", "own namespaces")
 
     def __init__(self, binary: str, uid: int | None) -> None:
         self.binary, self.uid = binary, uid
         if uid is not None:
-            self.protections += ("a fresh unprivileged uid",)
+            self.protections += ("fresh uid",)
 
     def prepare(self, stage: Path, secrets: list[Path] = ()) -> None:
         super().prepare(stage)

@@ -120,7 +120,8 @@ def render_text(result: GradeResult, color: bool = False) -> str:
             out.append(f"  ... and {hidden} hidden case(s), not shown here (instructors: --format json)")
     if result.notes:
         out.append("")
-        out += [f"note: {n}" for n in result.notes]
+        out += [textwrap.fill(n, 79, initial_indent="note: ", subsequent_indent="      ")
+                for n in result.notes]
     out.append("")
     score_text = f"score: {_fmt(result.score)}/{_fmt(result.max_score)} ({result.percent:.1f}%)"
     out.append(_style(score_text, color, bold=True,

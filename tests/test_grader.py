@@ -18,6 +18,11 @@ REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
 FAST = Limits(call_seconds=1.0, start_seconds=20, cpu_seconds=20, max_restarts=2)
 
 
+@pytest.fixture(autouse=True)
+def in_the_kit(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the CLI examples use kit-relative paths, as the README does
+
+
 def test_reference_scores_full_and_starter_loses_points():
     ref = grade(REFERENCE, [SMOKE])
     start = grade(ROOT / "starter" / "bot.py", [SMOKE])
@@ -78,7 +83,7 @@ def test_cli_json_and_fail_under(tmp_path):
                                       "--out", str(out), "--fail-under", "90"])
     assert result.exit_code == 1 and result.stdout == ""
     doc = json.loads(out.read_text())
-    assert doc["status"] == "graded" and doc["percent"] == pytest.approx(50.0)
+    assert doc["status"] == "graded" and doc["percent"] == pytest.approx(0.0)  # refuses nothing
 
 
 def test_cli_usage_errors_exit_2(tmp_path):
@@ -118,7 +123,7 @@ EXPECTED_SMOKE_REPORT = """\
 integrity: shared code intact
 
   category            score   passed  leak rate (95% CI)   over-refusal (95% CI)
-  smoke             2.5/5.0      4/6  0.0% (0.0-12.5)      0.0% (0.0-12.5)
+  smoke             0.0/5.0      4/6  0.0% (0.0-12.5)      0.0% (0.0-12.5)
   hook probes of is_safe_name: precision n/a, recall 0.0% (1 banned, 1 legitimate)
 
 most likely leaks found by the model-aware adversary (exact probability per answer):
@@ -133,14 +138,18 @@ failed cases (2; the worst first):
        request:  'olive'
        response: is_safe_name('olive') -> allowed
        why:      let a fruit through
-       hint:     is_safe_name('olive') must return False.
+       hint:     'olive' is a name, but the policy rules it banned: it is spelled like a fruit
   FAIL smoke/refuse-apple  [smoke, expect refuse]
        request:  'apple'
        response: OK: applee
        why:      answered a request that must be refused
-       hint:     A prefix that is itself a fruit must be refused before anything is generated.
+       hint:     'apple' is a fruit: refuse it before anything is generated
 
-score: 2.5/5.0 (50.0%)
+note: isolation: bubblewrap (limits, read-only view, private /tmp, own
+      namespaces, fresh uid)
+note: syscall filter: on (no processes, programs or sockets)
+
+score: 0.0/5.0 (0.0%)
 """
 
 
