@@ -28,7 +28,7 @@ CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 # One message per cause, with its fix: what the report says after the findings.
 CAUSES = {
     "unreadable": ("your bot.py cannot be run as it is: fix what the finding names "
-                   "(score 0 until it runs)", {"size", "encoding", "encoding-cookie", "syntax"}),
+                   "(score 0 until it runs)", {"empty", "size", "encoding", "encoding-cookie", "syntax"}),
     "missing": ("a required definition is missing: define it between the STUDENT CODE markers "
                 "(score 0 until it is there)", {"missing-definition"}),
     "forbidden": ("your code uses something a guardrail may not use: remove it (score 0 until it "
@@ -197,6 +197,9 @@ def check_file(path: str | Path, kit_starter: str | Path = KIT_STARTER) -> Integ
     except UnicodeDecodeError as exc:
         return IntegrityReport(False, [Finding(1, "encoding", f"the file is not UTF-8 ({exc.reason}); "
                                                               "save it as UTF-8")], [])
+    if not text.strip():
+        return IntegrityReport(False, [Finding(1, "empty", "the file is empty: start from a copy of "
+                                                           "starter/bot.py")], [])
     if "\x00" in text:
         return IntegrityReport(False, [Finding(1, "syntax", "the file holds a NUL byte; remove it")], [])
     return check_source(text, kit_text)

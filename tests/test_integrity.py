@@ -137,6 +137,14 @@ def test_a_coding_cookie_is_refused(tmp_path, cookie):
                                "(score 0 until it runs)"]
 
 
+def test_an_empty_file_says_so(tmp_path):
+    from grader.integrity import check_file
+    path = tmp_path / "bot.py"
+    path.write_text("\n  \n")
+    assert [str(f) for f in check_file(path).findings] == [
+        "line 1: [empty] the file is empty: start from a copy of starter/bot.py"]
+
+
 def test_an_oversized_file_is_a_finding(tmp_path):
     from grader.integrity import check_file
     path = tmp_path / "bot.py"
