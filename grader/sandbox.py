@@ -116,8 +116,11 @@ class Sandbox:
         self.stderr_path.touch(0o600)
         try:
             stage_files(self.submission, self.stage)
-            # the submission's own folder may hold classmates' work
-            self.isolation.prepare(self.stage, [self.submission.resolve().parent, *secrets])
+            # the submission's own folder may hold classmates' work (the kit's own folders
+            # hold nothing secret but what kit_secrets names)
+            folder = self.submission.resolve().parent
+            self.isolation.prepare(self.stage, [*([] if folder.is_relative_to(KIT_ROOT) else [folder]),
+                                                *secrets])
         except OSError as exc:
             self.close()
             raise GraderFault(f"cannot stage {submission} for the sandbox: {exc}") from None
