@@ -1,3 +1,4 @@
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +16,22 @@ from model.train import init_params  # noqa: E402
 def _kit_root_as_cwd(monkeypatch):
     """Tests name kit files relative to the kit (starter/bot.py), wherever pytest started."""
     monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture
+def spawn():
+    """subprocess.Popen for one test; what still runs when the test ends is killed, so a
+    failing test leaves no grading behind."""
+    started = []
+
+    def start(*args, **kwargs) -> subprocess.Popen:
+        started.append(subprocess.Popen(*args, **kwargs))
+        return started[-1]
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -224,16 +224,16 @@ def scratch():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch):
+def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch, spawn):
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "a.py").write_text(REFERENCE.read_text())
     for i in range(4):
         (folder / f"hang{i}.py").write_text(HANG)
     out = tmp_path / "g.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "grade-all", str(folder), "--out", str(out),
-                             "--suite", "smoke", "--jobs", "2"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    proc = spawn([sys.executable, "-m", "grader", "grade-all", str(folder), "--out", str(out), "--suite", "smoke",
+                  "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                 env={**os.environ, "TMPDIR": str(scratch)})
     assert proc.stderr.readline().startswith("graded 1/5 a.py: graded 100.0%")
     time.sleep(0.5)  # the hangs are running now
     running = descendants(proc.pid)

@@ -97,11 +97,11 @@ def test_no_escape_codes_on_a_terminal_with_no_color_or_a_dumb_terminal():
         assert "\x1b" not in output and "score: " in output
 
 
-def test_ctrl_c_in_run_exits_130(tmp_path):
+def test_ctrl_c_in_run_exits_130(tmp_path, spawn):
     bot = tmp_path / "bot.py"
     bot.write_text(splice(with_hooks(name_body="while True:\n    pass")))
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "run", str(bot), "--suite", "smoke"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = spawn([sys.executable, "-m", "grader", "run", str(bot), "--suite", "smoke"], cwd=ROOT,
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
