@@ -144,8 +144,9 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
             write_atomic(out, text)
     except GraderError as error:
         raise fail(error) from None
-    except OSError as exc:
-        raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
+    except OSError as exc:  # reading the submission or a suite, or writing --out
+        where = exc.filename or f"--out {out}"
+        raise fail(UsageError(f"{where}: {exc.strerror}; check the path and its permissions")) from None
     sys.exit(exit_code([getattr(result.status, "value", result.status)], [result.percent], fail_under))
 
 
