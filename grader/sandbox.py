@@ -27,7 +27,7 @@ from model.protocol import HookFault, Verdict
 
 from .cleanup import remove_tree
 from .errors import GraderFault
-from .isolation import Isolation, choose_isolation, site_dirs
+from .isolation import Isolation, choose_isolation, reachable_by_others, site_dirs
 from .policy import KIT_ROOT
 from .safeio import clean_text
 
@@ -78,6 +78,12 @@ def scrubbed_env() -> dict[str, str]:
     return env
 
 
+def stage_parent() -> str:
+    """TMPDIR, unless a fresh uid could not reach into it (then /tmp)."""
+    base = Path(tempfile.gettempdir())
+    return str(base) if reachable_by_others(base / "x") else "/tmp"
+
+
 def stage_files(submission: Path, stage: Path) -> None:
     """What the worker may see: itself, the kit's model code and weights, the submission."""
     (stage / "tmp").mkdir()
@@ -108,7 +114,7 @@ class Sandbox:
         self.pattern_error: str | None = None
         self.filtered = False  # the worker's syscall filter is on
         # one private folder: the stage (which the layer may open to the sandbox) and stderr
-        self.folder = Path(tempfile.mkdtemp(prefix="guardrail-sandbox-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="guardrail-sandbox-", dir=stage_parent()))
         self.folder.chmod(0o711)
         self.stage = self.folder / "stage"
         self.stage.mkdir()
