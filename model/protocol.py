@@ -309,4 +309,11 @@ def run_bot(is_safe_request: Callable, is_safe_name: Callable, prefix_patterns: 
         except BrokenPipeError:  # the reader went away: nothing left to answer
             sys.exit(0)
 
-    command.main(args=argv, prog_name="bot.py", standalone_mode=True)
+    try:
+        command.main(args=argv, prog_name="bot.py", standalone_mode=False)
+    except click.UsageError as exc:  # one line, exit 2: `bot.py --seed -5`
+        print(f"Error: {exc.format_message()} (see bot.py --help)", file=sys.stderr)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
