@@ -57,7 +57,7 @@ def test_usage_errors_are_one_line_and_exit_2(args, message):
 def test_the_bot_rejects_a_negative_seed_as_a_usage_error():
     proc = subprocess.run([sys.executable, STARTER, "--seed", "-5"], input="", capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.endswith("Error: Invalid value for '--seed': -5 is not in the range x>=0.\n")
+    assert proc.stderr == "Error: Invalid value for '--seed': -5 is not in the range x>=0. (see bot.py --help)\n"
 
 
 def test_one_exit_code_rule():
