@@ -28,7 +28,7 @@ from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
-FAST = Limits(call_seconds=1.0, total_seconds=8, smoke_seconds=3, start_seconds=5, cpu_seconds=20,
+FAST = Limits(call_seconds=1.0, total_seconds=5, smoke_seconds=2, start_seconds=3, cpu_seconds=20,
               max_restarts=2)
 
 
