@@ -208,7 +208,9 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
             check_out("--dashboard", Path(dashboard))
         loaded = selected_suites(suites, policy, public_only)
         plan = plan_class(folder, out_path, report_dir, only, ignore=(Path(dashboard),) if dashboard else ())
-        settings = Settings(loaded, fmt, seed, load_kit_model(), isolation_options(allow_unisolated))
+        # the class folder is private: a layer without its own view closes it to other users
+        settings = Settings(loaded, fmt, seed, load_kit_model(),
+                            (*isolation_options(allow_unisolated), ("private", (folder.resolve(),))))
         with Progress("graded", len(plan.submissions), log=True) as bar:
             batch = grade_class(plan, settings, jobs, on_done=lambda row: bar.update(
                 f"{row.submission}: {row.status.replace('_', ' ')}"
