@@ -147,8 +147,9 @@ def items_section(graded: list[Record]) -> str:
 
 
 def leaks_section(records: list[Record]) -> str:
-    leaked = Counter(w for r in records for w in set(r.leaks))
-    exposed = Counter(w for r in records for w in set(r.exposed))
+    # sorted: most_common breaks ties by first sight, which set order would make hash-seeded
+    leaked = Counter(w for r in records for w in sorted(set(r.leaks)))
+    exposed = Counter(w for r in records for w in sorted(set(r.exposed)))
     if not leaked and not exposed:
         return '<h2 id="leaks">Leaks</h2><p>No submission leaked, and the adversary found no leak.</p>'
 

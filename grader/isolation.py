@@ -116,9 +116,7 @@ class FreshUid(Isolation):
     def prepare(self, stage: Path, secrets: list[Path] = ()) -> None:
         super().prepare(stage)
         close_to_others([*kit_secrets(), *secrets])
-        for path in [stage, *stage.rglob("*")]:  # readable by the sandbox's group, owned by us
-            os.chown(path, 0, self.uid)
-            path.chmod(0o750 if path.is_dir() else 0o640)
+        open_to_group(stage, self.uid)
         os.chown(stage / "tmp", self.uid, self.uid)
         (stage / "tmp").chmod(0o700)
 
@@ -146,9 +144,7 @@ class Bubblewrap(Isolation):
         super().prepare(stage)
         adopt_orphans()
         if self.uid is not None:  # bwrap itself runs as the fresh uid: it must read the stage
-            for path in [stage, *stage.rglob("*")]:
-                os.chown(path, 0, self.uid)
-                path.chmod(0o750 if path.is_dir() else 0o640)
+            open_to_group(stage, self.uid)
 
     def inside(self, relative: str) -> str:
         return f"{SANDBOX_ROOT}/{relative}"
@@ -181,6 +177,13 @@ class Bubblewrap(Isolation):
         if self.uid is not None:  # the PID namespace already took everything down with it
             kill_uid(self.uid)
         reap_adopted()
+
+
+def open_to_group(stage: Path, uid: int) -> None:
+    """The stage readable by the sandbox's group (gid = uid), still owned by the grader."""
+    for path in [stage, *stage.rglob("*")]:
+        os.chown(path, 0, uid)
+        path.chmod(0o750 if path.is_dir() else 0o640)
 
 
 def kit_secrets() -> list[Path]:

@@ -140,8 +140,10 @@ class Sandbox:
                 str(lim.cpu_seconds), str(lim.memory_bytes), str(lim.file_bytes), *extra]
         cmd, kwargs = self.isolation.wrap(argv, scrubbed_env())
         with open(self.stderr_path, "ab") as err:
-            return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                     process_group=0, close_fds=True, **kwargs)
+        os.set_blocking(proc.stdin.fileno(), False)  # _send never blocks past its deadline
+        return proc
 
     def start(self) -> None:
         self.proc = self._spawn()
@@ -242,8 +244,7 @@ class Sandbox:
     def _send(self, data: bytes, deadline: float, doing: str) -> None:
         """Write to the worker's stdin without ever blocking past the deadline (a worker that
         stops reading its pipe must not hang the grader)."""
-        fd = self.proc.stdin.fileno()
-        os.set_blocking(fd, False)
+        fd = self.proc.stdin.fileno()  # non-blocking since _spawn
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_WRITE)
             while data:

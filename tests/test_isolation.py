@@ -91,6 +91,7 @@ def test_no_secret_is_read(tmp_path, layer, unchecked, own_sandboxes):
     bot = write_submission(classmate.parent, reading(targets + ["/proc/1/cmdline"]))
     result = grade(bot, [external_suite], limits=FAST, isolation=layer)
     seen = responses(result)
+    assert f"{home_secret}:" in seen  # the hook ran: an error where the secret would be
     assert canary not in seen
     for path in hidden[:2]:
         assert path.read_text()[:40] not in seen
@@ -151,7 +152,8 @@ def test_no_process_or_ipc_object_survives(tmp_path, layer, unchecked, own_sandb
         except OSError as exc:
             return 'fork: ' + type(exc).__name__
         return None""")
-    grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=layer)
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=layer)
+    assert "fork: PermissionError" in responses(result)  # the syscall filter, whatever the layer
     assert sysv() == ipc_before  # own_sandboxes checks the processes
 
 
