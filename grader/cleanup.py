@@ -67,6 +67,7 @@ def reap_adopted() -> None:
         time.sleep(0.02)
 
 
+IPCRM_BATCH = 500  # ids per ipcrm call, well inside the argument limit
 SWEPT_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
 
 
@@ -101,14 +102,15 @@ def remove_owned_by(folder: Path, uid: int, depth: int = 4) -> None:
 
 def remove_sysv_ipc(uid: int) -> None:
     """Remove SysV shared memory, semaphores and message queues that uid created."""
-    for kind, flag in (("shm", "-m"), ("sem", "-s"), ("msg", "-q")):
+    ipcrm = shutil.which("ipcrm")
+    if not ipcrm:
+        return
+    for kind, flag, uid_col in (("shm", "-m", 7), ("sem", "-s", 4), ("msg", "-q", 7)):
         try:
             rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
         except OSError:
             continue
-        ipcrm = shutil.which("ipcrm")
-        for row in rows:
-            cols = row.split()
-            uid_col = {"shm": 7, "sem": 4, "msg": 7}[kind]
-            if ipcrm and len(cols) > uid_col and cols[uid_col] == str(uid):
-                subprocess.run([ipcrm, flag, cols[1]], capture_output=True)
+        ids = [cols[1] for cols in map(str.split, rows) if len(cols) > uid_col and cols[uid_col] == str(uid)]
+        for start in range(0, len(ids), IPCRM_BATCH):  # one ipcrm per batch: a hook may make thousands
+            subprocess.run([ipcrm, *(arg for i in ids[start:start + IPCRM_BATCH] for arg in (flag, i))],
+                           capture_output=True)

@@ -101,7 +101,7 @@ def main() -> None:
         apply_limits(cpu, memory, fsize)
         run_as_bot(submission, sys.argv[5])
         return
-    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_in = os.fdopen(os.dup(0), "rb")  # buffered: a raw file reads a line byte by byte
     proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

@@ -39,7 +39,7 @@ DEGENERATE = ["refuse_all", "crash", "hang", "import_fails", "starter"]
 HONEST = ["flawless", *FLAWS]
 SEEDS = (1234, 1, 2, 3, 4)
 NOISY = ["no_output_filter"]  # its leaks are random: the honest score that moves most with the seed
-HANG_LIMITS = Limits(call_seconds=0.5, total_seconds=5)  # a hang scores the same, sooner
+HANG_LIMITS = Limits(call_seconds=0.2, total_seconds=2, smoke_seconds=0.5)  # a hang scores the same, sooner
 
 
 def build(name: str, folder: Path) -> Path:
@@ -138,7 +138,7 @@ def test_faults_earn_nothing(scores):
 
 def test_calibration_table(scores, capsys):
     ranked = sorted(scores, key=lambda n: -scores[n].percent)
-    with capsys.disabled():  # the table of docs/scoring.md, for whoever tunes a suite (-s)
+    with capsys.disabled():  # the table of docs/scoring.md, for whoever tunes a suite (-s -n 0)
         print(f"\n  {'submission':<24} {'full':>6} {'public':>6}  categories")
         for name in ranked:
             result = scores[name]

@@ -28,7 +28,8 @@ from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
-FAST = Limits(call_seconds=1.0, total_seconds=5, smoke_seconds=2, start_seconds=3, cpu_seconds=20,
+# short limits: a hostile hook runs into them within seconds (the defaults allow a minute)
+FAST = Limits(call_seconds=0.5, total_seconds=3, smoke_seconds=1, start_seconds=3, cpu_seconds=20,
               max_restarts=2)
 
 
@@ -181,9 +182,8 @@ def test_no_network_and_no_host_socket(tmp_path, layer, unchecked, own_sandboxes
             except OSError as exc:
                 out.append(type(exc).__name__)
         return ' '.join(out)""")
-    quick = Limits(call_seconds=1.0, total_seconds=5, start_seconds=5, cpu_seconds=20, max_restarts=2)
     try:
-        result = grade(write_submission(tmp_path, body), [SMOKE], limits=quick, isolation=layer)
+        result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=layer)
     finally:
         listener.close()
         unix_listener.close()
@@ -201,8 +201,9 @@ def test_one_deadline_bounds_the_whole_grading(tmp_path, attack, unchecked, own_
         "catastrophic pattern": with_hooks(prefix_patterns="['(a|aa)*$' + 'x' * 0, '(a*)*b']"),
         "memory pattern": with_hooks(output_patterns="['(?:' * 200 + 'a' + '){1000}' * 200]"),
     }[attack]
-    budget = 6.0
-    limits = Limits(call_seconds=1.0, total_seconds=budget, start_seconds=5, cpu_seconds=20, max_restarts=100)
+    budget = 3.0
+    limits = Limits(call_seconds=1.0, total_seconds=budget, smoke_seconds=1, start_seconds=5, cpu_seconds=20,
+                    max_restarts=100)
     started = time.monotonic()
     result = grade(write_submission(tmp_path, body), [SMOKE], limits=limits)
     took = time.monotonic() - started
@@ -271,7 +272,7 @@ def test_hostile_hooks_end_as_scored_results(tmp_path, which, unchecked, own_san
 
 def test_a_hang_is_reported_as_a_fault(tmp_path, unchecked):
     result = grade(write_submission(tmp_path, HOSTILE["infinite loop"]), [SMOKE], limits=FAST)
-    assert any("took longer than 1 s" in c.response for c in result.cases)
+    assert any(f"took longer than {FAST.call_seconds:g} s" in c.response for c in result.cases)
     assert any("restarted" in n for n in result.notes)
 
 
