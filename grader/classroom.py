@@ -1,11 +1,15 @@
 """A GradeResult as GitHub Classroom's autograding reporter reads a runner's result.
 
 classroom-resources/autograding-grading-reporter takes, for each runner step, a base64
-JSON object `{"version": 1, "status", "max_score", "tests": [...]}`; the points it reports
-to Classroom are the sum of the tests' `score` out of `max_score`, and it fails the job when
-`status` is "fail" or "error". One test per rubric category here, scaled to `points`.
-`status` is "pass" for a graded submission (the workflow's threshold is run's
---fail-under), "fail" when the shared code was changed, "error" on a grader fault.
+JSON object `{"version": 1, "status", "max_score", "tests": [...]}`. The points it sends to
+Classroom are the sum of the tests' `score` (added in order from 0, in JavaScript); it
+shows each test's name and pass mark, never a test's score, and fails the job when
+`status` is "fail" or "error". So the first test carries the whole grade, scaled to
+`points` and rounded to 0.01: the sum is then exactly the grade, never below 0 (a
+category may be negative, the grade never is) and without float noise. One test per
+rubric category follows, its points in its name. `status` is "pass" for a graded
+submission (the workflow's threshold is run's --fail-under), "fail" when the shared code
+was changed, "error" on a grader fault.
 """
 from __future__ import annotations
 
@@ -33,7 +37,11 @@ def render_classroom(result: GradeResult, points: float | None = None) -> str:
         tests = [_test("integrity", "fail", 0, "the shared code was changed: score 0",
                        "\n".join(result.integrity_findings + result.integrity_diff), result.seconds)]
     else:
-        tests = []
+        full = all(c.failed == 0 for c in result.categories)
+        tests = [_test(f"grade: {result.score * scale:.2f}/{max_points:g} points", "pass" if full else "fail",
+                       round(result.score * scale, 2), "the sum of the categories below (never below 0)",
+                       "\n".join(f"{c.name}: {c.score * scale:.2f}/{c.weight * scale:.2f}"
+                                 for c in result.categories if c.weight), result.seconds)]
         for cat in result.categories:
             failed = [c for c in result.cases if c.category == cat.name and not c.passed]
             shown = [c for c in failed if c.visibility == "public"][:MAX_CASES_SHOWN]
@@ -42,9 +50,8 @@ def render_classroom(result: GradeResult, points: float | None = None) -> str:
                 details += f"\n  ... and {len(failed) - len(shown)} more failed case(s)"
             name = (f"{cat.name}: {cat.score * scale:.2f}/{cat.weight * scale:.2f} points, "
                     f"{cat.cases - cat.failed}/{cat.cases} cases passed")
-            tests.append(_test(name, "fail" if failed else "pass", round(cat.score * scale, 2),
-                               f"{len(failed)} case(s) failed" if failed else "", details.strip("\n"),
-                               result.seconds / max(1, len(result.categories))))
+            tests.append(_test(name, "fail" if failed else "pass", 0, f"{len(failed)} case(s) failed"
+                               if failed else "", details.strip("\n"), 0.0))  # counted in the grade
     doc = {"version": 1, "status": {"graded": "pass", "integrity_failed": "fail"}.get(status, "error"),
            "max_score": max_points, "tests": tests}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
