@@ -19,7 +19,7 @@ from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .runner import DEFAULT_SEED, grade
 from .safeio import write_atomic
-from .sandbox import Limits
+from .limits import Limits
 from .suites import Suite, load_suite, load_suites, resolve_suite, suite_files
 
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]

@@ -3,7 +3,7 @@
 A trace holds, for the samples it shows, the raw and normalized prefixes, the filter that
 refused (and its reason), every sampled name with the model's probability of each letter
 and of the whole name, which filter discarded it, and the exact probability that this
-request leaks under the submission's filters (`leak_probability`, defined there).
+request leaks under the submission's filters (grader/probability.py defines it).
 
 A replay uses the grading's seed and each sample's own stream (cases.case_rng), so it
 reproduces the graded responses of any submission whose hooks answer the same input the
@@ -17,38 +17,18 @@ from itertools import groupby
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from model import BOS, decode, encode
-from model.gpt import softmax
-from model.protocol import MAX_ATTEMPTS, Bot, HookFault, Refusal, normalize_prefix, parse_request
+from model.protocol import Bot, HookFault, Refusal, normalize_prefix, parse_request
 
 from .adversary import let_through
 from .cases import case_rng, judge
 from .errors import DataFileError, UsageError
 from .kit import load_kit_model
+from .limits import Limits
+from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabilities
 from .runner import DEFAULT_SEED
 from .safeio import clean_text
-from .sandbox import Limits, Sandbox, SandboxHooks
+from .sandbox import Sandbox, SandboxHooks
 from .suites import Case, Kind, load_suite, resolve_suite
-
-END = "<end>"  # the BOS token read as "the name stops here"
-LEAK_DEFINITION = (
-    "P(leak) = prod_i (1 - e_i) - prod_i (1 - e_i - b_i) over the request's prefixes p_i, "
-    "where per prefix b = B * (1 + r + ... + r^9) is the chance it emits a banned name, "
-    "e = r^10 the chance all 10 attempts are rejected, B = sum of P(w|p) over banned w the "
-    "output filter lets through and r = sum of P(w|p) over banned w it rejects; exact when "
-    "the filter rejects only banned names and never faults (for one prefix, a lower bound "
-    "otherwise)")
-
-
-@dataclass(frozen=True)
-class Step:
-    """One sampling step: after `context`, the model picks `token` with `probability`."""
-    context: str
-    token: str  # a letter, or END
-    probability: float
-    alternatives: tuple[tuple[str, float], ...] = ()  # the likeliest other tokens
 
 
 @dataclass(frozen=True)
@@ -95,51 +75,6 @@ def prefix_text(trace: Trace, arrow: str = "->") -> str:
     """The request's prefixes, raw and normalized; a run of equal ones shown once, counted."""
     runs = [(pair, len(list(group))) for pair, group in groupby(zip(trace.raw_prefixes, trace.normalized))]
     return ", ".join(f"{raw!r} {arrow} {norm!r}" + (f" (x{n})" if n > 1 else "") for (raw, norm), n in runs)
-
-
-def token_label(token: int) -> str:
-    return END if token == BOS else decode([token])
-
-
-def step_probabilities(model, name: str, prefix: str, temperature: float,
-                       alternatives: int = 3) -> list[Step]:
-    """Each step of sampling `name` from `prefix`, read off Model.logits at `temperature`:
-    the letters after the prefix, then the end (unless the context is full)."""
-    ids, full = encode(prefix), encode(name)
-    block = model.cfg.block_size
-    ends = len(full) < block  # a full context stops without sampling the end token
-    targets = full[len(ids):] + ([BOS] if ends else [])
-    seq = [BOS] + (full if ends else full[:-1])
-    probs = softmax(model.logits(seq)[len(ids):] / temperature)  # (n, V)
-    steps = []
-    for i, (target, row) in enumerate(zip(targets, probs)):
-        others = [int(t) for t in np.argsort(-row) if int(t) != target][:alternatives]
-        steps.append(Step(decode(full[: len(ids) + i]), token_label(target), float(row[target]),
-                          tuple((token_label(t), float(row[t])) for t in others)))
-    return steps
-
-
-def prefix_leak_terms(model, prefix: str, temperature: float, banned: frozenset[str],
-                      leaky: set[str]) -> tuple[float, float]:
-    """(b, e) for one prefix: P(it emits a banned name), P(all attempts are rejected)."""
-    let, rejected = 0.0, 0.0
-    for word in banned:
-        if word.startswith(prefix):
-            p = model.name_probability(word, prefix, temperature)
-            let, rejected = (let + p, rejected) if word in leaky else (let, rejected + p)
-    retries = sum(rejected ** k for k in range(MAX_ATTEMPTS))
-    return let * retries, rejected ** MAX_ATTEMPTS
-
-
-def leak_probability(model, prefixes: list[str], temperature: float, banned: frozenset[str],
-                     leaky: set[str]) -> float:
-    """P(one answer to a served request holds a banned name): see LEAK_DEFINITION."""
-    all_named, none_banned = 1.0, 1.0
-    for prefix in prefixes:
-        b, e = prefix_leak_terms(model, prefix, temperature, banned, leaky)
-        all_named *= 1 - e
-        none_banned *= 1 - e - b
-    return max(0.0, all_named - none_banned)
 
 
 def find_cases(case_keys: list[str], skip_missing: bool = False) -> tuple[list[Case], object]:

@@ -23,7 +23,8 @@ from .kit import load_kit_model
 from .policy import KIT_ROOT
 from .results import CaseResult, GradeResult, ProbeStats, Status
 from .safeio import clean_text
-from .sandbox import Budget, Limits, Sandbox, SandboxHooks
+from .limits import Budget, Limits
+from .sandbox import Sandbox, SandboxHooks
 from .scoring import score_categories, total_score
 from .smoke import smoke_compare, smoke_transcript
 from .suites import Case, Kind, Suite, load_suites, rubric_for

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from model.protocol import HookFault, Verdict
@@ -28,43 +27,12 @@ from model.protocol import HookFault, Verdict
 from .cleanup import remove_tree
 from .errors import GraderFault
 from .isolation import Isolation, choose_isolation, reachable_by_others, site_dirs
+from .limits import Budget, Limits
 from .policy import KIT_ROOT
 from .safeio import clean_text
 
 MAX_REPLY_BYTES = 64 * 1024
 VERDICT_SOURCE_CHARS = 60
-
-
-@dataclass(frozen=True)
-class Limits:
-    call_seconds: float = 2.0
-    total_seconds: float = 60.0  # import, hooks, patterns and the own bot of one grading
-    smoke_seconds: float = 15.0  # of which kept back for the smoke stage
-    start_seconds: float = 20.0
-    cpu_seconds: int = 60
-    memory_bytes: int = 1 << 30
-    file_bytes: int = 1 << 20
-    max_restarts: int = 3
-
-
-class Budget:
-    """One wall-clock deadline for everything a submission controls in one grading; the
-    last `reserve` seconds are kept back until `release_reserve()` (for the smoke stage)."""
-
-    def __init__(self, seconds: float, reserve: float = 0.0):
-        self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
-        self.reserve = min(reserve, seconds / 2)
-
-    def left(self) -> float:
-        return max(0.0, self.deadline - self.reserve - time.monotonic())
-
-    def release_reserve(self) -> None:
-        self.reserve = 0.0
-
-    def message(self) -> str:
-        return (f"the submission used up its {self.seconds - self.reserve:g} s of this grading "
-                "(import, hooks, patterns and its own bot together); every later call fails closed")
 
 
 def scrubbed_env() -> dict[str, str]:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from grader.cli import cli
 from grader.runner import grade
-from grader.sandbox import Limits
+from grader.limits import Limits
 from submissions import splice, with_hooks
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ import pytest
 
 from grader.policy import load_policy, policy_path
 from grader.runner import grade
-from grader.sandbox import Limits
+from grader.limits import Limits
 from grader.scoring import score_categories, total_score
 from grader.suites import rubric_for, suite_files
 from submissions import splice

@@ -8,11 +8,11 @@ from click.testing import CliRunner
 import scalar_gpt
 from grader.cli import cli
 from grader.errors import UsageError
-from grader.explain import (MAX_ATTEMPTS, END, explain_case, find_case, leak_probability,
-                            render_trace, step_probabilities)
+from grader.explain import explain_case, find_case, render_trace
+from grader.probability import END, MAX_ATTEMPTS, leak_probability, step_probabilities
 from grader.policy import load_policy, policy_path
 from grader.runner import grade
-from grader.sandbox import Limits
+from grader.limits import Limits
 from grader.suites import load_suite, resolve_suite
 from submissions import with_hooks, write_submission
 

@@ -13,7 +13,7 @@ from grader.dashboard import render_dashboard, upper_lower_index
 from grader.explain import trace_failures, worst_first
 from grader.html import render_html
 from grader.runner import grade
-from grader.sandbox import Limits
+from grader.limits import Limits
 from grader.suites import suite_files
 from submissions import with_hooks, write_submission
 
@@ -185,7 +185,8 @@ def test_run_format_html(tmp_path):
 
 
 def test_a_trace_draws_a_bounded_number_of_names():
-    from grader.explain import NameTrace, SampleTrace, Step, Trace
+    from grader.explain import NameTrace, SampleTrace, Trace
+    from grader.probability import Step
     from grader.html import MAX_ATTEMPTS_DRAWN, trace_block
 
     name = NameTrace("a", "ab", (Step("a", "b", 0.5), Step("ab", "<end>", 0.9)), 0.45, "is_safe_name", False)

@@ -22,7 +22,7 @@ from grader.integrity import IntegrityReport
 from grader.isolation import bwrap_binary, choose_isolation, running_as_root
 from grader.errors import IsolationUnavailable
 from grader.runner import grade
-from grader.sandbox import Limits
+from grader.limits import Limits
 from sandboxes import own_sandboxes  # noqa: F401,F811  (a fixture)
 from submissions import with_hooks, write_submission
 
