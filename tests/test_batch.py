@@ -15,8 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
-from grader.runner import grade
 from grader.limits import Limits
+from grader.runner import grade
+from sandboxes import descendants
 from submissions import splice, with_hooks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,23 +185,6 @@ def test_grade_all_rejects_an_empty_folder(tmp_path):
     assert result.exit_code == 2
     assert result.stderr == (f"Error: {tmp_path}: no submissions found (a *.py file, or a folder "
                              "holding a bot.py)\n")
-
-
-def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit():
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry.name))
-        except (OSError, IndexError):
-            continue
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 def alive(pids: set[int]) -> list[int]:

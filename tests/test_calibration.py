@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.limits import Limits
 from grader.policy import load_policy, policy_path
 from grader.runner import grade
-from grader.limits import Limits
 from grader.scoring import score_categories, total_score
 from grader.suites import rubric_for, suite_files
 from submissions import splice

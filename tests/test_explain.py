@@ -9,10 +9,10 @@ import scalar_gpt
 from grader.cli import cli
 from grader.errors import UsageError
 from grader.explain import explain_case, find_case, render_trace
-from grader.probability import END, MAX_ATTEMPTS, leak_probability, step_probabilities
-from grader.policy import load_policy, policy_path
-from grader.runner import grade
 from grader.limits import Limits
+from grader.policy import load_policy, policy_path
+from grader.probability import END, MAX_ATTEMPTS, leak_probability, step_probabilities
+from grader.runner import grade
 from grader.suites import load_suite, resolve_suite
 from submissions import with_hooks, write_submission
 

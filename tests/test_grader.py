@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
+from grader.limits import Limits
 from grader.report import render_gradescope, render_junit
 from grader.runner import grade
-from grader.limits import Limits
 from submissions import splice, with_hooks
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 import grader.runner
+from grader.errors import IsolationUnavailable
 from grader.integrity import IntegrityReport
 from grader.isolation import bwrap_binary, choose_isolation, running_as_root
-from grader.errors import IsolationUnavailable
-from grader.runner import grade
 from grader.limits import Limits
+from grader.runner import grade
 from sandboxes import own_sandboxes  # noqa: F401,F811  (a fixture)
 from submissions import with_hooks, write_submission
 
