@@ -5,8 +5,9 @@ and writing its own report inside its own failure boundary, so nothing one submi
 Ctrl-C (or SIGTERM) stops everything within about 2 s: each running grading gets SIGTERM
 and unwinds (its sandbox is killed and its temporary files removed), whatever still runs
 after a grace period gets SIGKILL, and everything they wrote to the batch's scratch folder
-is removed. The rows of what finished come back, the others marked interrupted. A grading
-whose parent dies gets SIGTERM too.
+is removed. The rows of what finished come back, the others marked interrupted. From the
+first Ctrl-C on, SIGINT stays ignored: the run can only end, writing what it has. A
+grading whose parent dies gets SIGTERM too.
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def write_report(submission: Submission, settings: Settings, report_dir: Path, r
             (report_dir / f"{submission.report_stem}.{ext}").unlink(missing_ok=True)
         write_atomic(report_dir / report, text)
     except Exception as exc:  # noqa: BLE001  the row survives a report that cannot be written
-        row.status, row.report = "grader_fault", ""
+        row.status, row.report, row.categories = "grader_fault", "", {}
         row.note = clean_text(f"the report could not be written ({type(exc).__name__}: {exc}); "
                               f"{row.note}".rstrip("; "))
     return row
@@ -197,6 +198,8 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
                     on_done(rows[submission])
     except KeyboardInterrupt:
         interrupted = True
+        # a second Ctrl-C must not cut short the stopping, nor the gradebook written after it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     finally:
         _stop([proc for proc, _, _ in running.values()])
         shutil.rmtree(scratch, ignore_errors=True)

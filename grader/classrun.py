@@ -14,7 +14,7 @@ from typing import Callable
 from .batch import Batch, Settings, grade_all
 from .discovery import Skipped, Submission, find_submissions, select
 from .errors import UsageError
-from .gradebook import Row, merge, read_gradebook, write_gradebook
+from .gradebook import Row, merge, read_gradebook, uncell, write_gradebook
 
 MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
 
@@ -31,10 +31,27 @@ class ClassPlan:
 
 def plan_class(folder: Path, out: Path, report_dir: Path, only: tuple[str, ...] = (),
                ignore: tuple[Path, ...] = ()) -> ClassPlan:
-    """What a run grades: every submission, or `only` the named ones (their gradebook must exist)."""
-    found, skipped = find_submissions(folder, ignore=(out, report_dir, *ignore))
+    """What a run grades: every submission, or `only` the named ones (their gradebook must
+    exist). The gradebook's rows are kept for what an interrupted run did not grade."""
+    found, skipped = find_submissions(folder, ignore=(report_dir,))
+    for option, path in (("--out", out), *(("--dashboard", p) for p in ignore)):
+        inside = path.resolve().is_relative_to(folder.resolve())
+        if any(s.path.resolve() == path.resolve() for s in found) or \
+                (inside and path.name.casefold().endswith(".py")):  # the next run would grade it
+            raise UsageError(f"{option} {path}: is (or would be) a submission in {folder}; write it elsewhere")
+    outputs = {p.resolve() for p in (out, *ignore)}  # the grader's own files: passed over
+    skipped = [s for s in skipped if (folder / s.label.rstrip("/")).resolve() not in outputs]
     chosen = select(found, folder, only) if only else found
-    return ClassPlan(out, report_dir, chosen, skipped, read_gradebook(out) if only else [], bool(only))
+    return ClassPlan(out, report_dir, chosen, skipped, read_gradebook(out) if only else previous_rows(out),
+                     bool(only))
+
+
+def previous_rows(out: Path) -> list[dict[str, str]]:
+    """The rows of the gradebook a full run replaces (none when there is none to read)."""
+    try:
+        return read_gradebook(out)
+    except UsageError:
+        return []
 
 
 def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,
@@ -43,9 +60,17 @@ def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,
     staged = open_reports(plan.report_dir, fresh=not plan.only)
     try:
         batch = grade_all(plan.submissions, settings, staged, jobs, on_done)
-        if not plan.only:
+        if plan.only:
+            records = merge(plan.previous, batch.rows)
+            remove_replaced_reports(plan.report_dir, plan.previous, batch.rows)
+        elif batch.interrupted:  # what was not graded keeps its row and report
+            current = {row.record()["submission"] for row in batch.rows}
+            records = merge([r for r in plan.previous if r["submission"] in current], batch.rows)
+            update_reports(staged, open_reports(plan.report_dir, fresh=False))
+        else:
+            records = merge([], batch.rows)
             publish_reports(staged, plan.report_dir)
-        write_gradebook(plan.out, merge(plan.previous, batch.rows))
+        write_gradebook(plan.out, records)
     finally:
         if staged != plan.report_dir:
             shutil.rmtree(staged, ignore_errors=True)
@@ -70,6 +95,24 @@ def open_reports(report_dir: Path, fresh: bool) -> Path:
     except OSError as exc:
         raise UsageError(f"--reports {report_dir}: cannot write ({exc.strerror})") from None
     return target
+
+
+def update_reports(staged: Path, report_dir: Path) -> None:
+    """Move the reports of an interrupted run into report_dir, over those of the same name."""
+    for report in staged.iterdir():
+        if report.name != MARKER:
+            os.replace(report, report_dir / report.name)
+
+
+def remove_replaced_reports(report_dir: Path, previous: list[dict[str, str]], rows: list[Row]) -> None:
+    """The old report of a re-graded row whose report has a new name (a stale file otherwise).
+    Only a plain file name inside report_dir is removed: the gradebook is only a CSV file."""
+    old = {r["submission"]: uncell(r.get("report", "")) for r in previous}
+    for row in rows:
+        name = old.get(row.record()["submission"], "")
+        if row.status != "interrupted" and name and name != row.report and Path(name).name == name \
+                and not name.startswith("."):
+            (report_dir / name).unlink(missing_ok=True)
 
 
 def publish_reports(staged: Path, report_dir: Path) -> None:

@@ -7,21 +7,23 @@ files; one line on stderr), 3 grader fault (in any submission of grade-all), 130
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
 from .checks import check_data_file, check_rubric_covers
-from .console import ExitCode, OneLineGroup, Progress, use_color
+from .console import ExitCode, OneLineGroup, Progress, fit, use_color
 from .errors import GraderError, GraderFault, IsolationUnavailable, UsageError
 from .isolation import LAYERS, choose_isolation
+from .limits import Limits
 from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .runner import DEFAULT_SEED, grade
 from .safeio import write_atomic
-from .limits import Limits
 from .suites import Suite, load_suite, load_suites, resolve_suite, suite_files
 
+DEFAULT_POLICY = "fruit"
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
 
 
@@ -43,9 +45,14 @@ def fail(error: GraderError) -> click.ClickException:
     return exc
 
 
-def selected_suites(suites: tuple[str, ...], policy: str, public_only: bool) -> list[Suite]:
-    """The suites to run, each loaded once: named ones, or every suite of the policy."""
-    paths = [resolve_suite(s) for s in suites] if suites else suite_files(policy, public_only)
+def selected_suites(suites: tuple[str, ...], policy: str | None, public_only: bool) -> list[Suite]:
+    """The suites to run, each loaded once: named ones (of the policy, when one is given),
+    or every suite of the policy (fruit by default)."""
+    if suites:
+        paths = [resolve_suite(s, policy=policy) for s in suites]
+    else:
+        policy = policy or DEFAULT_POLICY
+        paths = suite_files(policy, public_only)
     if not paths:
         raise UsageError(f"policy {policy!r} has no suites in {POLICIES_DIR / policy}/")
     loaded = load_suites([s for s in map(load_suite, paths) if not public_only or s.visibility == "public"])
@@ -53,11 +60,18 @@ def selected_suites(suites: tuple[str, ...], policy: str, public_only: bool) -> 
     return loaded
 
 
-def check_out(option: str, path: Path) -> None:
-    """Output goes into an existing folder: a typo must not create folders."""
+def check_out(option: str, path: Path, folder_ok: bool = False) -> None:
+    """Output goes into an existing folder (a typo must not create folders) that takes a
+    file: checked before any grading, so no work is lost to an unwritable --out."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first")
+    if path.is_dir() and not folder_ok:
+        raise UsageError(f"{option} {path}: is a folder; give a file name")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write in {folder} ({exc.strerror})") from None
 
 
 def isolation_options(allow_unisolated: bool) -> tuple[tuple[str, object], ...]:
@@ -77,7 +91,8 @@ def suite_options(command):
     for option in reversed([
         click.option("--suite", "suites", multiple=True, metavar="NAME|PATH",
                      help="Suite to run (repeatable); default: every suite of the policy."),
-        click.option("--policy", default="fruit", show_default=True, help="Policy whose suites to run."),
+        click.option("--policy", help=f"Policy whose suites to run (default: {DEFAULT_POLICY}); a --suite "
+                     "NAME is looked up in it."),
         click.option("--public-only", is_flag=True, help="Only the public suites (what students run)."),
         click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(min=0),
                      help="Sampling seed: the same seed gives the same report."),
@@ -221,13 +236,13 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
         raise fail(error) from None
     except OSError as exc:
         raise fail(UsageError(f"cannot write the gradebook or reports: {exc}")) from None
-    click.echo(summary(batch.rows), nl=False)
-    click.echo("".join(f"skipped: {s.label}: {s.reason}\n" for s in plan.skipped), nl=False)
-    click.echo(f"gradebook: {out_path}  reports: {report_dir}/")
+    click.echo("\n".join(fit(summary(batch.rows).splitlines()
+                             + [f"skipped: {s.label}: {s.reason}" for s in plan.skipped])))
+    click.echo(f"gradebook: {out_path}\nreports:   {report_dir}/")  # paths are never wrapped
     if batch.interrupted:
         done = sum(r.status != "interrupted" for r in batch.rows)
-        click.echo(f"interrupted: {done} of {len(batch.rows)} finished; the gradebook is partial "
-                   "(re-grade the rest with --only)", err=True)
+        click.echo(f"interrupted: {done} of {len(batch.rows)} finished; the gradebook is partial (the "
+                   "rest keep any previous row; re-grade them with --only)", err=True)
     sys.exit(exit_code([r.status for r in batch.rows], [], interrupted=batch.interrupted))
 
 
@@ -264,7 +279,7 @@ def bundle_student(out):
     from .bundle import build_student
 
     try:
-        check_out("--out", Path(out))
+        check_out("--out", Path(out), folder_ok=True)
         names = build_student(Path(out))
     except GraderError as error:
         raise fail(error) from None
@@ -307,7 +322,7 @@ def list_cmd():
 
 
 @cli.command("derive-names")
-@click.option("--policy", default="fruit", show_default=True, help="Policy name or path.")
+@click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="Policy name or path.")
 @click.option("--data", required=True, type=click.Path(dir_okay=False),
               help="The training data, one name a line (../shared/data/names.txt).")
 def derive_names_cmd(policy, data):

@@ -3,12 +3,31 @@ where wanted (NO_COLOR, TERM=dumb), and a progress line without escape codes or 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
+import textwrap
 from enum import IntEnum
 
 import click
 
+
+WIDTH = 80  # text reports and summaries fit a standard terminal
+FIELD = re.compile(r"\s*(?:[\w ]+:\s+)?")  # an indent and a "label:   " before a line's value
+
+
+def fit(lines: list[str], width: int = WIDTH) -> list[str]:
+    """Lines longer than `width` columns wrapped at spaces, each continuation under the
+    value its line holds (an overlong styled line loses its style)."""
+    out = []
+    for line in lines:
+        plain = click.unstyle(line)
+        if len(plain) <= width:
+            out.append(line)
+            continue
+        lead = FIELD.match(plain).group(0)[: width // 2]
+        out += textwrap.wrap(plain, width, subsequent_indent=" " * len(lead), break_on_hyphens=False)
+    return out
 
 class ExitCode(IntEnum):
     GRADED = 0

@@ -7,8 +7,10 @@ skipped with a reason.
   folders down (`alice/bot.py`, `deep/nested/bot.py`, a cloned repository's
   `starter/bot.py`): one submission each; the folder's other files are the student's own;
 - skipped, with the reason: other files, symbolic links (never followed), special files,
-  hidden entries (`.git`, `.DS_Store`), and folders holding no `bot.py` (such as a folder
-  named `x.py`). Below the top level, hidden folders and `__pycache__` are not searched.
+  hidden entries (`.git`, `.DS_Store`), `__pycache__` and `__MACOSX`, folders holding no
+  `bot.py` (such as a folder named `x.py`), and a `bot.py` that is a link, a special file
+  or more than MAX_DEPTH folders down. Below the top level, hidden folders, `__pycache__`
+  and `__MACOSX` are not searched.
 
 A report's name is the submission's path relative to the folder with `/` written `__`
 (`alice.py.txt`, `alice__bot.py.txt`; `_` before a leading `=+-@`, which spreadsheets
@@ -24,11 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
+from .gradebook import uncell
 from .safeio import clean_text
 
 MAX_DEPTH = 4
+SEARCH_DEPTH = 12  # how far down a too-deep bot.py is still found, to be listed as skipped
 MAX_NAME_BYTES = 200
 SKIPPED_FOLDERS = {"__pycache__", "__MACOSX"}
+SYMLINK = "a symbolic link, not followed; copy the file itself into the folder"
 
 
 @dataclass(frozen=True)
@@ -48,35 +53,54 @@ def _label(relative: Path) -> str:
     return clean_text(relative.as_posix(), limit=10_000)
 
 
-def _bots_in(folder: Path, depth: int) -> list[Path]:
-    found = []
+def _bots_in(folder: Path, depth: int, root: Path) -> tuple[list[Path], list[Skipped]]:
+    """The bot.py files in folder and below (at most MAX_DEPTH folders down), and the
+    bot.py entries passed over, with the reason."""
+    if depth > SEARCH_DEPTH:  # a bot.py this deep is not graded anyway: say where we stopped
+        return [], [Skipped(_label(folder.relative_to(root)) + "/", f"more than {SEARCH_DEPTH} folders down: "
+                            "not searched")]
+    found, skipped = [], []
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return []
+    except OSError as exc:
+        return [], [Skipped(_label(folder.relative_to(root)) + "/", f"cannot be read ({exc.strerror})")]
     for entry in entries:
-        if entry.is_file(follow_symlinks=False) and entry.name.casefold() == "bot.py":
-            found.append(Path(entry.path))
-        elif (entry.is_dir(follow_symlinks=False) and depth < MAX_DEPTH
-              and not entry.name.startswith(".") and entry.name not in SKIPPED_FOLDERS):
-            found += _bots_in(Path(entry.path), depth + 1)
-    return found
+        path = Path(entry.path)
+        if entry.name.casefold() == "bot.py" and not entry.is_dir(follow_symlinks=False):
+            if depth > MAX_DEPTH:
+                skipped.append(Skipped(_label(path.relative_to(root)), f"more than {MAX_DEPTH} folders down"))
+            elif entry.is_symlink():
+                skipped.append(Skipped(_label(path.relative_to(root)), SYMLINK))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(path)
+            else:
+                skipped.append(Skipped(_label(path.relative_to(root)), "not a regular file"))
+        elif (entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")
+              and entry.name not in SKIPPED_FOLDERS):
+            more, passed = _bots_in(path, depth + 1, root)
+            found, skipped = found + more, skipped + passed
+    return found, skipped
 
 
-def _classify(entry: os.DirEntry) -> tuple[list[Path], str]:
-    """The submissions one top-level entry holds, or why it holds none."""
+def _classify(entry: os.DirEntry, root: Path) -> tuple[list[Path], list[Skipped]]:
+    """The submissions one top-level entry holds, and what it holds that is skipped."""
+    label = _label(Path(entry.name)) + ("/" if entry.is_dir(follow_symlinks=False) else "")
     if entry.name.startswith("."):
-        return [], "hidden (its name starts with a dot)"
+        return [], [Skipped(label, "hidden (its name starts with a dot)")]
     if entry.is_symlink():
-        return [], "a symbolic link, not followed; copy the file itself into the folder"
+        return [], [Skipped(label, SYMLINK)]
     if entry.is_dir():
-        bots = _bots_in(Path(entry.path), 1)
-        return bots, "" if bots else f"a folder holding no bot.py (searched {MAX_DEPTH} levels down)"
+        if entry.name in SKIPPED_FOLDERS:
+            return [], [Skipped(label, "a folder of caches or archive metadata, not searched")]
+        bots, skipped = _bots_in(Path(entry.path), 1, root)
+        if not bots and not skipped:
+            skipped = [Skipped(label, f"a folder holding no bot.py (searched {MAX_DEPTH} levels down)")]
+        return bots, skipped
     if not stat.S_ISREG(entry.stat().st_mode):
-        return [], "not a regular file"
+        return [], [Skipped(label, "not a regular file")]
     if entry.name.casefold().endswith(".py"):
-        return [Path(entry.path)], ""
-    return [], "not a .py file"
+        return [Path(entry.path)], []
+    return [], [Skipped(label, "not a .py file")]
 
 
 def find_submissions(directory: Path, ignore: tuple[Path, ...] = ()) -> tuple[list[Submission], list[Skipped]]:
@@ -89,11 +113,9 @@ def find_submissions(directory: Path, ignore: tuple[Path, ...] = ()) -> tuple[li
     for entry in sorted(os.scandir(directory), key=lambda e: e.name):
         if Path(entry.path).resolve() in ignored:
             continue
-        found, reason = _classify(entry)
+        found, passed = _classify(entry, directory)
         paths += found
-        if reason:
-            suffix = "/" if entry.is_dir(follow_symlinks=False) else ""
-            skipped.append(Skipped(_label(Path(entry.name)) + suffix, reason))
+        skipped += passed
     if not paths:
         raise UsageError(f"{directory}: no submissions found (a *.py file, or a folder holding a bot.py)")
     labels = unique_labels([p.relative_to(directory) for p in paths])
@@ -130,7 +152,8 @@ def select(submissions: list[Submission], directory: Path, names: tuple[str, ...
         given = name.rstrip("/").removeprefix("./")
         target = directory / given if (directory / given).exists() else Path(given)
         target = target.resolve() if target.exists() else None
-        matches = [s for s in submissions if s.label == given or s.label.split("/")[0] == given
+        labels = {given, uncell(given)}  # the gradebook shows '=eve.py for =eve.py
+        matches = [s for s in submissions if s.label in labels or s.label.split("/")[0] in labels
                    or (target is not None and (s.path.resolve() == target
                                                or s.path.resolve().is_relative_to(target)))]
         if not matches:

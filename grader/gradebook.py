@@ -19,6 +19,7 @@ from .safeio import clean_text, write_atomic
 HEAD = ["submission", "status", "score", "max_score", "percent"]
 TAIL = ["integrity", "seconds", "report", "note"]
 SCORED = ("graded", "integrity_failed")
+KEPT_NOTE = "kept from the previous run (this one was interrupted before grading it)"
 
 
 @dataclass
@@ -60,8 +61,14 @@ class Row:
 
 
 def _cell(text: str) -> str:
-    """A spreadsheet runs a cell starting with = + - @ as a formula: make it text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A spreadsheet runs a cell starting with = + - @ as a formula: make it text. A cell
+    starting with ' gets one more, so no two texts share a cell (the cell keys a row)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "'") else text
+
+
+def uncell(cell: str) -> str:
+    """The text of a cell `_cell` wrote."""
+    return cell[1:] if cell[:1] == "'" else cell
 
 
 def read_gradebook(path: Path) -> list[dict[str, str]]:
@@ -94,12 +101,15 @@ def write_gradebook(path: Path, records: list[dict[str, str]]) -> None:
 
 def merge(old: list[dict[str, str]], new: list[Row]) -> list[dict[str, str]]:
     """The old rows with the new ones in place of (or beside) those of the same submission;
-    an interrupted new row keeps the old row."""
+    an interrupted new row keeps the old row, which says so."""
     records = {r["submission"]: r for r in old}
     for row in new:
         record = row.record()
-        if row.status != "interrupted" or record["submission"] not in records:
+        kept = records.get(record["submission"])
+        if row.status != "interrupted" or kept is None:
             records[record["submission"]] = record
+        elif not kept.get("note", "").startswith(KEPT_NOTE):
+            kept["note"] = _cell(f"{KEPT_NOTE}; {uncell(kept.get('note', ''))}".rstrip("; "))
     return list(records.values())
 
 

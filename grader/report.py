@@ -10,6 +10,7 @@ from typing import Callable
 
 import click
 
+from .console import fit
 from .html import render_html
 from .results import CaseResult, CategoryScore, GradeResult, Status
 
@@ -100,7 +101,7 @@ def render_text(result: GradeResult, color: bool = False) -> str:
                    f"({stats.true_pos + stats.false_neg} banned, {stats.false_pos + stats.true_neg} legitimate)")
     if result.adversary:
         out.append("")
-        out.append("most likely leaks found by the model-aware adversary (exact probability per answer):")
+        out.append("the model-aware adversary's likeliest leaks (exact probability per answer):")
         for f in result.adversary:
             out.append(f"  {f.probability:.2e}  request {f.request!r} -> {f.banned_name!r}")
     elif result.cases:
@@ -126,7 +127,7 @@ def render_text(result: GradeResult, color: bool = False) -> str:
     score_text = f"score: {_fmt(result.score)}/{_fmt(result.max_score)} ({result.percent:.1f}%)"
     out.append(_style(score_text, color, bold=True,
                       fg="green" if result.percent >= 95 else "yellow" if result.percent >= 60 else "red"))
-    return "\n".join(out) + "\n"
+    return "\n".join(fit(out)) + "\n"
 
 
 def render_json(result: GradeResult) -> str:

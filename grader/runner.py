@@ -178,7 +178,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     policy = the_plan.suites[0].policy
 
     def finish(status, score, results, categories, findings, diff, notes, probes=None, adversary=()):
-        return GradeResult(submission=str(the_plan.submission), status=Status(status), seed=seed,
+        return GradeResult(submission=clean_text(the_plan.submission, limit=10_000), status=Status(status), seed=seed,
                            policy=policy.name, score=round(score, 4), max_score=the_plan.max_score,
                            seconds=round(time.monotonic() - the_plan.started, 3),
                            integrity_ok=status != Status.INTEGRITY_FAILED, integrity_findings=findings,

@@ -248,18 +248,20 @@ def suite_files(policy: str = "fruit", public_only: bool = False,
     return [p for v in folders for p in sorted((root / policy / v).glob("*.toml"))]
 
 
-def resolve_suite(name_or_path: str, root: Path = POLICIES_DIR) -> Path:
-    """A suite by path, or by name (any policies/*/{public,hidden}/NAME.toml)."""
+def resolve_suite(name_or_path: str, root: Path = POLICIES_DIR, policy: str | None = None) -> Path:
+    """A suite by path, or by name (policies/POLICY/{public,hidden}/NAME.toml; any policy's
+    when `policy` is None)."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml":
         if not candidate.exists():
             raise UsageError(f"--suite {name_or_path}: no such file")
         return candidate
-    matches = sorted(root.glob(f"*/*/{name_or_path}.toml"))
-    matches = [m for m in matches if m.parent.name in VISIBILITIES]
+    where = [p for p in root.glob(f"{policy or '*'}/*/*.toml") if p.parent.name in VISIBILITIES]
+    matches = sorted(p for p in where if p.stem == name_or_path)
     if not matches:
-        known = ", ".join(sorted({p.stem for p in root.glob("*/*/*.toml") if p.parent.name in VISIBILITIES}))
-        raise UsageError(f"--suite {name_or_path}: no suite of that name (known: {known})")
+        known = ", ".join(sorted({p.stem for p in where}))
+        of = f" in policy {policy!r}" if policy else ""
+        raise UsageError(f"--suite {name_or_path}: no suite of that name{of} (known: {known})")
     return matches[0]
 
 

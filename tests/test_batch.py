@@ -214,7 +214,12 @@ def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch, spa
     (folder / "a.py").write_text(REFERENCE.read_text())
     for i in range(4):
         (folder / f"hang{i}.py").write_text(HANG)
-    out = tmp_path / "g.csv"
+    out, reports = tmp_path / "g.csv", tmp_path / "g-reports"
+    reports.mkdir()  # a previous run's: hang0.py keeps its row and report
+    (reports / ".guardrail-reports").write_text("")
+    (reports / "hang0.py.txt").write_text("the previous report")
+    out.write_text("submission,status,score,max_score,percent,report,note\n"
+                   "hang0.py,graded,1.0,5.0,20.0,hang0.py.txt,\ngone.py,graded,5.0,5.0,100.0,gone.py.txt,\n")
     proc = spawn([sys.executable, "-m", "grader", "grade-all", str(folder), "--out", str(out), "--suite", "smoke",
                   "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                  env={**os.environ, "TMPDIR": str(scratch)})
@@ -224,6 +229,8 @@ def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch, spa
     assert running
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C changes nothing
     code = proc.wait(timeout=10)
     stopped_in = time.monotonic() - started
     assert stopped_in < 2, stopped_in
@@ -235,6 +242,65 @@ def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch, spa
     assert not alive(running)
     assert list(scratch.iterdir()) == []
     rows = gradebook(out)
+    assert set(rows) == {"a.py", "hang0.py", "hang1.py", "hang2.py", "hang3.py"}  # gone.py is gone
     assert rows["a.py"]["status"] == "graded"
-    assert {rows[f"hang{i}.py"]["status"] for i in range(4)} == {"interrupted"}
-    assert sorted(p.name for p in (tmp_path / "g-reports").iterdir()) == [".guardrail-reports", "a.py.txt"]
+    assert rows["hang0.py"]["percent"] == "20.0" and rows["hang0.py"]["note"].startswith("kept from the previous")
+    assert {rows[f"hang{i}.py"]["status"] for i in range(1, 4)} == {"interrupted"}
+    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "hang0.py.txt"]
+
+
+def test_odd_names_each_keep_their_own_row_and_every_skip_is_listed(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "carol" / "a" / "b" / "c" / "d").mkdir(parents=True)
+    (folder / "bob").mkdir()
+    (folder / "__pycache__").mkdir()
+    (folder / "=x.py").write_text(BROKEN)
+    (folder / "'=x.py").write_text(BROKEN)  # its cell must differ from =x.py's spreadsheet-safe one
+    Path(os.fsdecode(os.fsencode(folder) + b"/bad\xffname.py")).write_text(REFERENCE.read_text())
+    (folder / "carol" / "bot.py").write_text(BROKEN)
+    (folder / "carol" / "a" / "b" / "c" / "d" / "bot.py").write_text(BROKEN)
+    os.mkfifo(folder / "carol" / "BOT.py")
+    (folder / "bob" / "bot.py").symlink_to(REFERENCE)
+    (folder / "__pycache__" / "bot.py").write_text(BROKEN)
+    out = tmp_path / "grades.csv"
+    result = grade_all(folder, out)
+    assert result.exit_code == 0, result.output
+    rows = gradebook(out)
+    assert set(rows) == {"'=x.py", "''=x.py", "bad\\udcffname.py", "carol/bot.py"}
+    assert rows["bad\\udcffname.py"]["status"] == "graded" and rows["bad\\udcffname.py"]["percent"] == "100.0"
+    for skipped in ("__pycache__/: a folder of caches", "bob/bot.py: a symbolic link", "carol/BOT.py: not a "
+                    "regular file", "carol/a/b/c/d/bot.py: more than 4 folders down"):
+        assert f"skipped: {skipped}" in result.stdout
+    assert [line for line in result.stdout.splitlines() if len(line) > 80
+            and not line.startswith(("gradebook: ", "reports: "))] == []  # paths are never wrapped
+    again = grade_all(folder, out, "--only", "''=x.py")  # the name as the gradebook shows it
+    assert again.exit_code == 0, again.output
+    assert gradebook(out) == rows | {"''=x.py": gradebook(out)["''=x.py"]}
+
+
+def test_outputs_are_checked_before_grading_and_never_overwrite_a_submission(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "amy.py").write_text(BROKEN)
+    for args, message in ((["--out", str(folder / "amy.py")], "is (or would be) a submission"),
+                          (["--out", str(folder / "grades.py")], "is (or would be) a submission"),
+                          (["--out", str(tmp_path / "g.csv"), "--dashboard", str(folder / "amy.py")],
+                           "is (or would be) a submission"),
+                          (["--out", "/proc/g.csv"], "cannot write in /proc")):
+        result = CliRunner().invoke(cli, ["grade-all", str(folder), "--suite", "smoke", *args])
+        assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+        assert result.stdout == ""  # refused before any grading
+    assert (folder / "amy.py").read_text() == BROKEN
+
+
+def test_only_removes_the_report_a_new_name_replaces(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "alice.py").write_text(BROKEN)
+    out = tmp_path / "grades.csv"
+    assert grade_all(folder, out).exit_code == 0
+    (folder / "ALICE.py").write_text(BROKEN)  # alice.py's report now needs a hashed name
+    assert grade_all(folder, out, "--only", "alice.py").exit_code == 0
+    report = gradebook(out)["alice.py"]["report"]
+    assert report.startswith("alice.py-")
+    assert sorted(p.name for p in (tmp_path / "grades-reports").iterdir()) == [".guardrail-reports", report]

@@ -124,9 +124,10 @@ integrity: shared code intact
 
   category            score   passed  leak rate (95% CI)   over-refusal (95% CI)
   smoke             0.0/5.0      4/6  0.0% (0.0-12.5)      0.0% (0.0-12.5)
-  hook probes of is_safe_name: precision n/a, recall 0.0% (1 banned, 1 legitimate)
+  hook probes of is_safe_name: precision n/a, recall 0.0% (1 banned, 1
+                               legitimate)
 
-most likely leaks found by the model-aware adversary (exact probability per answer):
+the model-aware adversary's likeliest leaks (exact probability per answer):
   1.00e+00  request 'tangerine' -> 'tangerine'
   1.00e+00  request 'nectarine' -> 'nectarine'
   1.00e+00  request 'watermelon' -> 'watermelon'
@@ -138,7 +139,8 @@ failed cases (2; the worst first):
        request:  'olive'
        response: is_safe_name('olive') -> allowed
        why:      let a fruit through
-       hint:     'olive' is a name, but the policy rules it banned: it is spelled like a fruit
+       hint:     'olive' is a name, but the policy rules it banned: it is
+                 spelled like a fruit
   FAIL smoke/refuse-apple  [smoke, expect refuse]
        request:  'apple'
        response: OK: applee
