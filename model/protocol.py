@@ -286,7 +286,8 @@ def run_bot(is_safe_request: Callable, is_safe_name: Callable, prefix_patterns: 
     from .lm import load_model
     from .weights import DEFAULT_WEIGHTS, WeightsError
 
-    @click.command(help="Serve names over stdin/stdout (docs/protocol.md).")
+    @click.command(help="Serve names over stdin/stdout (docs/protocol.md).",
+                   context_settings={"help_option_names": ["-h", "--help"]})
     @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
     @click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True,
                   type=click.FloatRange(min=0, min_open=True))

@@ -160,3 +160,8 @@ def test_run_takes_an_isolation_layer_by_name():
     result = CliRunner().invoke(cli, ["run", STARTER, "--suite", "smoke", "--isolation", "none"])
     assert result.exit_code == 0
     assert "note: isolation: none (" in result.stdout
+
+
+def test_the_bot_takes_h_for_help():
+    proc = subprocess.run([sys.executable, STARTER, "-h"], input="", capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("Usage: bot.py [OPTIONS]")
