@@ -204,5 +204,5 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
         _stop([proc for proc, _, _ in running.values()])
         shutil.rmtree(scratch, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
-    return Batch([rows.get(s) or Row(s.label, "interrupted", note="grading was interrupted (Ctrl-C)")
-                  for s in submissions], interrupted)
+    unfinished = "grading was interrupted (Ctrl-C); re-grade it with --only"
+    return Batch([rows.get(s) or Row(s.label, "interrupted", note=unfinished) for s in submissions], interrupted)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .batch import Batch, Settings, grade_all
+from .batch import Batch, Settings, grade_all, write_report
 from .discovery import Skipped, Submission, find_submissions, select
 from .errors import UsageError
 from .gradebook import Row, merge, read_gradebook, uncell, write_gradebook
@@ -60,6 +60,10 @@ def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,
     staged = open_reports(plan.report_dir, fresh=not plan.only)
     try:
         batch = grade_all(plan.submissions, settings, staged, jobs, on_done)
+        kept = {r["submission"] for r in plan.previous}
+        for submission, row in zip(plan.submissions, batch.rows):  # what keeps no old row says why
+            if row.status == "interrupted" and row.record()["submission"] not in kept:
+                write_report(submission, settings, staged, row)
         if plan.only:
             records = merge(plan.previous, batch.rows)
             remove_replaced_reports(plan.report_dir, plan.previous, batch.rows)

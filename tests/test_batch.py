@@ -246,7 +246,10 @@ def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch, spa
     assert rows["a.py"]["status"] == "graded"
     assert rows["hang0.py"]["percent"] == "20.0" and rows["hang0.py"]["note"].startswith("kept from the previous")
     assert {rows[f"hang{i}.py"]["status"] for i in range(1, 4)} == {"interrupted"}
-    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "hang0.py.txt"]
+    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt",
+                                                         *(f"hang{i}.py.txt" for i in range(4))]
+    assert (reports / "hang0.py.txt").read_text() == "the previous report"
+    assert "interrupted: grading was interrupted" in (reports / "hang1.py.txt").read_text()
 
 
 def test_odd_names_each_keep_their_own_row_and_every_skip_is_listed(tmp_path):
