@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Callable
 
 from .batch import Batch, Settings, grade_all, write_report
+from .dashboard import DASHBOARD_TITLE
 from .discovery import Skipped, Submission, find_submissions, select
 from .errors import UsageError
 from .gradebook import Row, merge, read_gradebook, uncell, write_gradebook
+from .safeio import write_atomic
 
 MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
 
@@ -30,28 +32,45 @@ class ClassPlan:
 
 
 def plan_class(folder: Path, out: Path, report_dir: Path, only: tuple[str, ...] = (),
-               ignore: tuple[Path, ...] = ()) -> ClassPlan:
+               dashboard: Path | None = None) -> ClassPlan:
     """What a run grades: every submission, or `only` the named ones (their gradebook must
     exist). The gradebook's rows are kept for what an interrupted run did not grade."""
-    found, skipped = find_submissions(folder, ignore=(report_dir,))
-    for option, path in (("--out", out), *(("--dashboard", p) for p in ignore)):
-        inside = path.resolve().is_relative_to(folder.resolve())
-        if any(s.path.resolve() == path.resolve() for s in found) or \
-                (inside and path.name.casefold().endswith(".py")):  # the next run would grade it
-            raise UsageError(f"{option} {path}: is (or would be) a submission in {folder}; write it elsewhere")
-    outputs = {p.resolve() for p in (out, *ignore)}  # the grader's own files: passed over
-    skipped = [s for s in skipped if (folder / s.label.rstrip("/")).resolve() not in outputs]
+    check_outputs(folder, out, report_dir, dashboard)
+    found, skipped = find_submissions(folder)
     chosen = select(found, folder, only) if only else found
-    return ClassPlan(out, report_dir, chosen, skipped, read_gradebook(out) if only else previous_rows(out),
+    return ClassPlan(out, report_dir, chosen, skipped, read_gradebook(out) if only or out.exists() else [],
                      bool(only))
 
 
-def previous_rows(out: Path) -> list[dict[str, str]]:
-    """The rows of the gradebook a full run replaces (none when there is none to read)."""
+def check_outputs(folder: Path, out: Path, report_dir: Path, dashboard: Path | None) -> None:
+    """Before any grading: every output lies outside the class folder (its files are the
+    students'), is distinct, and replaces only what grade-all wrote, which it can replace."""
+    outputs = [("--out", out), ("--reports", report_dir), *([("--dashboard", dashboard)] if dashboard else [])]
+    for option, path in outputs:
+        if path.resolve().is_relative_to(folder.resolve()):
+            raise UsageError(f"{option} {path}: inside the class folder {folder}, whose files the students "
+                             "control; write it elsewhere")
+    if dashboard and (dashboard.resolve() == out.resolve() or dashboard.resolve().is_relative_to(report_dir.resolve())):
+        raise UsageError(f"--dashboard {dashboard}: would replace the gradebook or a report; choose another file")
+    if out.exists():
+        read_gradebook(out)  # refuses a file grade-all did not write
+        replace_in_place(out, "--out")
+    if dashboard and dashboard.exists():
+        try:
+            head = dashboard.read_bytes()[:4096]
+        except OSError as exc:
+            raise UsageError(f"--dashboard {dashboard}: cannot read ({exc.strerror})") from None
+        if f"<title>{DASHBOARD_TITLE}</title>".encode() not in head:
+            raise UsageError(f"--dashboard {dashboard}: not a dashboard grade-all wrote; choose a new file")
+        replace_in_place(dashboard, "--dashboard")
+
+
+def replace_in_place(path: Path, option: str) -> None:
+    """Replace path with its own bytes: what writing it at the end will do, tried first."""
     try:
-        return read_gradebook(out)
-    except UsageError:
-        return []
+        write_atomic(path, path.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot be replaced ({exc.strerror})") from None
 
 
 def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,

@@ -222,7 +222,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
                 raise UsageError("--dashboard shows the whole class: run grade-all without --only")
             check_out("--dashboard", Path(dashboard))
         loaded = selected_suites(suites, policy, public_only)
-        plan = plan_class(folder, out_path, report_dir, only, ignore=(Path(dashboard),) if dashboard else ())
+        plan = plan_class(folder, out_path, report_dir, only, Path(dashboard) if dashboard else None)
         # the class folder is private: a layer without its own view closes it to other users
         settings = Settings(loaded, fmt, seed, load_kit_model(),
                             (*isolation_options(allow_unisolated), ("private", (folder.resolve(),))))

@@ -23,6 +23,7 @@ from .html import bar, e, page, plain
 from .safeio import write_atomic
 from .suites import rubric_for
 
+DASHBOARD_TITLE = "guardrail-lab class dashboard"  # also how grade-all knows a page it wrote
 GROUP_SHARE = 0.27
 MAX_ITEMS = 60
 MAX_LEAKS = 20
@@ -182,10 +183,10 @@ def render_dashboard(rows_or_results, report_links: dict[str, str] | None = None
     records = [record_of(item) for item in rows_or_results]
     scored = [r for r in records if r.status in ("graded", "integrity_failed")]
     graded = [r for r in records if r.status == "graded"]
-    body = ("<h1>guardrail-lab class dashboard</h1>" + HIST_CSS + status_section(records)
+    body = (f"<h1>{DASHBOARD_TITLE}</h1>" + HIST_CSS + status_section(records)
             + scores_section(scored, weights or {}) + items_section(graded) + leaks_section(records)
             + links_section(records, report_links or {}))
-    return page("guardrail-lab class dashboard", body)
+    return page(DASHBOARD_TITLE, body)
 
 
 def write_dashboard(path: Path, rows: list, report_dir: Path, suites: list) -> None:

@@ -103,16 +103,13 @@ def _classify(entry: os.DirEntry, root: Path) -> tuple[list[Path], list[Skipped]
     return [], [Skipped(label, "not a .py file")]
 
 
-def find_submissions(directory: Path, ignore: tuple[Path, ...] = ()) -> tuple[list[Submission], list[Skipped]]:
+def find_submissions(directory: Path) -> tuple[list[Submission], list[Skipped]]:
     """The submissions in `directory` (sorted by path) and the entries skipped with the
-    reason. `ignore`: paths of the grader's own output, passed over in silence."""
+    reason."""
     if not directory.is_dir():
         raise UsageError(f"{directory}: not a folder of submissions")
-    ignored = {p.resolve() for p in ignore}
     paths, skipped = [], []
     for entry in sorted(os.scandir(directory), key=lambda e: e.name):
-        if Path(entry.path).resolve() in ignored:
-            continue
         found, passed = _classify(entry, directory)
         paths += found
         skipped += passed
@@ -124,9 +121,11 @@ def find_submissions(directory: Path, ignore: tuple[Path, ...] = ()) -> tuple[li
 
 
 def unique_labels(relatives: list[Path]) -> list[str]:
-    """Cleaned paths; two that cleaning made equal (a tab and a space) get a hash each."""
+    """Cleaned paths. When cleaning made two equal (a tab and a space), those that cleaning
+    changed get a hash; a clean path keeps its label, so a new classmate never renames a
+    gradebook row."""
     labels = [_label(r) for r in relatives]
-    return [label if labels.count(label) == 1 else
+    return [label if labels.count(label) == 1 or label == r.as_posix() else
             f"{label} #{hashlib.sha256(os.fsencode(r)).hexdigest()[:8]}" for label, r in zip(labels, relatives)]
 
 

@@ -181,9 +181,11 @@ def test_grade_all_refuses_to_grade_unisolated_unless_allowed(tmp_path, monkeypa
 
 
 def test_grade_all_rejects_an_empty_folder(tmp_path):
-    result = CliRunner().invoke(cli, ["grade-all", str(tmp_path), "--out", str(tmp_path / "g.csv")])
+    folder = tmp_path / "class"
+    folder.mkdir()
+    result = CliRunner().invoke(cli, ["grade-all", str(folder), "--out", str(tmp_path / "g.csv")])
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {tmp_path}: no submissions found (a *.py file, or a folder "
+    assert result.stderr == (f"Error: {folder}: no submissions found (a *.py file, or a folder "
                              "holding a bot.py)\n")
 
 
@@ -281,19 +283,26 @@ def test_odd_names_each_keep_their_own_row_and_every_skip_is_listed(tmp_path):
     assert gradebook(out) == rows | {"''=x.py": gradebook(out)["''=x.py"]}
 
 
-def test_outputs_are_checked_before_grading_and_never_overwrite_a_submission(tmp_path):
+def test_outputs_are_checked_before_grading_and_replace_only_what_grade_all_wrote(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "amy.py").write_text(BROKEN)
-    for args, message in ((["--out", str(folder / "amy.py")], "is (or would be) a submission"),
-                          (["--out", str(folder / "grades.py")], "is (or would be) a submission"),
-                          (["--out", str(tmp_path / "g.csv"), "--dashboard", str(folder / "amy.py")],
-                           "is (or would be) a submission"),
+    notes = tmp_path / "notes.csv"
+    notes.write_text("precious")
+    good = tmp_path / "g.csv"
+    for args, message in ((["--out", str(folder / "amy.py")], "inside the class folder"),
+                          (["--out", str(folder / "grades.csv")], "inside the class folder"),
+                          (["--out", str(good), "--reports", str(folder / "reports")], "inside the class folder"),
+                          (["--out", str(good), "--dashboard", str(folder / "amy.py")], "inside the class folder"),
+                          (["--out", str(good), "--dashboard", str(good)], "would replace the gradebook"),
+                          (["--out", str(notes)], "not a gradebook written by grade-all"),
+                          (["--out", str(good), "--dashboard", str(notes)], "not a dashboard grade-all wrote"),
                           (["--out", "/proc/g.csv"], "cannot write in /proc")):
         result = CliRunner().invoke(cli, ["grade-all", str(folder), "--suite", "smoke", *args])
         assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
         assert result.stdout == ""  # refused before any grading
-    assert (folder / "amy.py").read_text() == BROKEN
+    assert (folder / "amy.py").read_text() == BROKEN and notes.read_text() == "precious"
+    assert sorted(p.name for p in folder.iterdir()) == ["amy.py"]
 
 
 def test_only_removes_the_report_a_new_name_replaces(tmp_path):
