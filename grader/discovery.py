@@ -151,7 +151,8 @@ def select(submissions: list[Submission], directory: Path, names: tuple[str, ...
         given = name.rstrip("/").removeprefix("./")
         target = directory / given if (directory / given).exists() else Path(given)
         target = target.resolve() if target.exists() else None
-        labels = {given, uncell(given)}  # the gradebook shows '=eve.py for =eve.py
+        exact = any(s.label == given or s.label.split("/")[0] == given for s in submissions)
+        labels = {given} if exact else {uncell(given)}  # the gradebook shows '=eve.py for =eve.py
         matches = [s for s in submissions if s.label in labels or s.label.split("/")[0] in labels
                    or (target is not None and (s.path.resolve() == target
                                                or s.path.resolve().is_relative_to(target)))]
