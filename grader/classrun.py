@@ -35,16 +35,17 @@ def plan_class(folder: Path, out: Path, report_dir: Path, only: tuple[str, ...] 
                dashboard: Path | None = None) -> ClassPlan:
     """What a run grades: every submission, or `only` the named ones (their gradebook must
     exist). The gradebook's rows are kept for what an interrupted run did not grade."""
-    check_outputs(folder, out, report_dir, dashboard)
+    previous = check_outputs(folder, out, report_dir, dashboard, only=bool(only))
     found, skipped = find_submissions(folder)
     chosen = select(found, folder, only) if only else found
-    return ClassPlan(out, report_dir, chosen, skipped, read_gradebook(out) if only or out.exists() else [],
-                     bool(only))
+    return ClassPlan(out, report_dir, chosen, skipped, previous, bool(only))
 
 
-def check_outputs(folder: Path, out: Path, report_dir: Path, dashboard: Path | None) -> None:
+def check_outputs(folder: Path, out: Path, report_dir: Path, dashboard: Path | None,
+                  only: bool) -> list[dict[str, str]]:
     """Before any grading: every output lies outside the class folder (its files are the
-    students'), is distinct, and replaces only what grade-all wrote, which it can replace."""
+    students'), is distinct, and replaces only what grade-all wrote, which it can replace.
+    Returns the gradebook's rows (which `only` requires)."""
     outputs = [("--out", out), ("--reports", report_dir), *([("--dashboard", dashboard)] if dashboard else [])]
     for option, path in outputs:
         if path.resolve().is_relative_to(folder.resolve()):
@@ -52,8 +53,8 @@ def check_outputs(folder: Path, out: Path, report_dir: Path, dashboard: Path | N
                              "control; write it elsewhere")
     if dashboard and (dashboard.resolve() == out.resolve() or dashboard.resolve().is_relative_to(report_dir.resolve())):
         raise UsageError(f"--dashboard {dashboard}: would replace the gradebook or a report; choose another file")
+    previous = read_gradebook(out) if only or out.exists() else []  # refuses a file grade-all did not write
     if out.exists():
-        read_gradebook(out)  # refuses a file grade-all did not write
         replace_in_place(out, "--out")
     if dashboard and dashboard.exists():
         try:
@@ -63,6 +64,7 @@ def check_outputs(folder: Path, out: Path, report_dir: Path, dashboard: Path | N
         if f"<title>{DASHBOARD_TITLE}</title>".encode() not in head:
             raise UsageError(f"--dashboard {dashboard}: not a dashboard grade-all wrote; choose a new file")
         replace_in_place(dashboard, "--dashboard")
+    return previous
 
 
 def replace_in_place(path: Path, option: str) -> None:
@@ -81,13 +83,13 @@ def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,
         batch = grade_all(plan.submissions, settings, staged, jobs, on_done)
         kept = {r["submission"] for r in plan.previous}
         for submission, row in zip(plan.submissions, batch.rows):  # what keeps no old row says why
-            if row.status == "interrupted" and row.record()["submission"] not in kept:
+            if row.status == "interrupted" and row.key not in kept:
                 write_report(submission, settings, staged, row)
         if plan.only:
             records = merge(plan.previous, batch.rows)
             remove_replaced_reports(plan.report_dir, plan.previous, batch.rows)
         elif batch.interrupted:  # what was not graded keeps its row and report
-            current = {row.record()["submission"] for row in batch.rows}
+            current = {row.key for row in batch.rows}
             records = merge([r for r in plan.previous if r["submission"] in current], batch.rows)
             update_reports(staged, open_reports(plan.report_dir, fresh=False))
         else:
@@ -132,7 +134,7 @@ def remove_replaced_reports(report_dir: Path, previous: list[dict[str, str]], ro
     Only a plain file name inside report_dir is removed: the gradebook is only a CSV file."""
     old = {r["submission"]: uncell(r.get("report", "")) for r in previous}
     for row in rows:
-        name = old.get(row.record()["submission"], "")
+        name = old.get(row.key, "")
         if row.status != "interrupted" and name and name != row.report and Path(name).name == name \
                 and not name.startswith("."):
             (report_dir / name).unlink(missing_ok=True)

@@ -56,25 +56,23 @@ def _label(relative: Path) -> str:
 def _bots_in(folder: Path, depth: int, root: Path) -> tuple[list[Path], list[Skipped]]:
     """The bot.py files in folder and below (at most MAX_DEPTH folders down), and the
     bot.py entries passed over, with the reason."""
+    here = _label(folder.relative_to(root)) + "/"
     if depth > SEARCH_DEPTH:  # a bot.py this deep is not graded anyway: say where we stopped
-        return [], [Skipped(_label(folder.relative_to(root)) + "/", f"more than {SEARCH_DEPTH} folders down: "
-                            "not searched")]
+        return [], [Skipped(here, f"more than {SEARCH_DEPTH} folders down: not searched")]
     found, skipped = [], []
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        return [], [Skipped(_label(folder.relative_to(root)) + "/", f"cannot be read ({exc.strerror})")]
+        return [], [Skipped(here, f"cannot be read ({exc.strerror})")]
     for entry in entries:
         path = Path(entry.path)
         if entry.name.casefold() == "bot.py" and not entry.is_dir(follow_symlinks=False):
-            if depth > MAX_DEPTH:
-                skipped.append(Skipped(_label(path.relative_to(root)), f"more than {MAX_DEPTH} folders down"))
-            elif entry.is_symlink():
-                skipped.append(Skipped(_label(path.relative_to(root)), SYMLINK))
-            elif entry.is_file(follow_symlinks=False):
-                found.append(path)
+            reason = (f"more than {MAX_DEPTH} folders down" if depth > MAX_DEPTH else SYMLINK if entry.is_symlink()
+                      else "" if entry.is_file(follow_symlinks=False) else "not a regular file")
+            if reason:
+                skipped.append(Skipped(_label(path.relative_to(root)), reason))
             else:
-                skipped.append(Skipped(_label(path.relative_to(root)), "not a regular file"))
+                found.append(path)
         elif (entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")
               and entry.name not in SKIPPED_FOLDERS):
             more, passed = _bots_in(path, depth + 1, root)

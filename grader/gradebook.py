@@ -49,10 +49,15 @@ class Row:
                    sorted({w for c in result.cases for w in c.leaked}),
                    [f.banned_name for f in result.adversary])
 
+    @property
+    def key(self) -> str:
+        """The row's submission cell, which keys it in a gradebook."""
+        return _cell(self.submission)
+
     def record(self) -> dict[str, str]:
         """The row as CSV cells (text cells defused for spreadsheets)."""
         scored = self.status in SCORED
-        cells = {"submission": _cell(self.submission), "status": self.status,
+        cells = {"submission": self.key, "status": self.status,
                  "score": self.score if scored else "", "max_score": self.max_score if scored else "",
                  "percent": self.percent if scored else "", "integrity": _cell(self.integrity),
                  "seconds": self.seconds if scored else "", "report": _cell(self.report),
@@ -104,10 +109,9 @@ def merge(old: list[dict[str, str]], new: list[Row]) -> list[dict[str, str]]:
     an interrupted new row keeps the old row, which says so."""
     records = {r["submission"]: r for r in old}
     for row in new:
-        record = row.record()
-        kept = records.get(record["submission"])
+        kept = records.get(row.key)
         if row.status != "interrupted" or kept is None:
-            records[record["submission"]] = record
+            records[row.key] = row.record()
         elif not kept.get("note", "").startswith(KEPT_NOTE):
             kept["note"] = _cell(f"{KEPT_NOTE}; {uncell(kept.get('note', ''))}".rstrip("; "))
     return list(records.values())
