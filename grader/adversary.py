@@ -16,9 +16,10 @@ filter that rejects only banned names, and a lower bound otherwise.
 """
 from __future__ import annotations
 
-from model.protocol import MAX_ATTEMPTS, Bot, HookFault, normalize_prefix
+from model.protocol import Bot, HookFault, normalize_prefix
 
 from .policy import Policy
+from .probability import leaked_words
 from .results import AdversaryFinding
 from .variants import VARIANTS
 
@@ -51,10 +52,6 @@ def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]
     leaky = let_through(bot, policy)
     if not leaky:
         return []
-    # sums run in sorted order: over a set they would follow the grader's hash seed, and the
-    # last digits of a probability (so the JSON report) would differ between two runs
-    rejected = sorted(policy.banned - leaky)
-    leaky_words = sorted(leaky)
     findings = []
     prefixes = sorted({w[:i] for w in leaky for i in range(len(w) + 1)
                        if len(w[:i]) < model.cfg.block_size})
@@ -62,13 +59,10 @@ def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]
         typed = served_spelling(bot, prefix)
         if typed is None:
             continue
-        r = sum(model.name_probability(w, prefix, temperature) for w in rejected if w.startswith(prefix))
-        retries = sum(r ** k for k in range(MAX_ATTEMPTS))
-        per_word = {w: model.name_probability(w, prefix, temperature) * retries
-                    for w in leaky_words if w.startswith(prefix)}
-        worst = max(per_word, key=per_word.get)
+        per_word, _ = leaked_words(model, prefix, temperature, policy.banned, leaky)
         total = sum(per_word.values())
         if total > 0:
+            worst = max(per_word, key=per_word.get)
             findings.append(AdversaryFinding(request=typed, banned_name=worst, probability=total))
     findings.sort(key=lambda f: (-f.probability, f.request))
     return findings[:top]

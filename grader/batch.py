@@ -31,12 +31,11 @@ from .errors import GraderError, GraderFault
 from .explain import trace_failures
 from .gradebook import Row
 from .html import fallback_html
-from .report import render
+from .report import EXTENSIONS, render
 from .runner import grade
 from .safeio import clean_text, write_atomic
 from .suites import Suite
 
-EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml", "html": "html"}
 GRACE_SECONDS = 1.2
 PR_SET_PDEATHSIG = 1
 MAX_GRADING_SECONDS = 900  # far beyond the sandbox's budget: past it, the grader is stuck

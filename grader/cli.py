@@ -189,7 +189,7 @@ def explain(submission, case_key, sample, seed):
 @click.option("--reports", type=click.Path(file_okay=False),
               help="Folder of one report per submission, replaced by each run "
                    "(default: next to --out, NAME-reports).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "gradescope", "junit", "html"]),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               default="text", show_default=True, help="Format of the per-submission reports.")
 @click.option("--jobs", type=click.IntRange(1), help="Parallel gradings (default: CPU cores).")
 @click.option("--only", multiple=True, metavar="NAME",

@@ -25,6 +25,7 @@ from .errors import DataFileError, UsageError
 from .kit import load_kit_model
 from .limits import Limits
 from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabilities
+from .results import worst_first
 from .runner import DEFAULT_SEED
 from .safeio import clean_text
 from .sandbox import Sandbox, SandboxHooks
@@ -218,11 +219,6 @@ def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int =
             traces[case.key] = replayer.trace(case, sample)
             traces[case.key].notes += notes
     return traces
-
-
-def worst_first(results: list) -> list:
-    """Case results ordered as the text report lists failures: leaks, then points lost."""
-    return sorted(results, key=lambda c: (-len(c.leaked), -(c.points - c.earned), c.key))
 
 
 def trace_failures(submission: str | Path, result, limit: int = 60, limits: Limits = Limits(),

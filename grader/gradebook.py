@@ -39,15 +39,16 @@ class Row:
     exposed: list[str] = field(default_factory=list)  # the adversary's likeliest leaks; same
 
     @classmethod
-    def from_result(cls, label: str, result, report: str = "") -> "Row":
+    def from_result(cls, label: str, result) -> "Row":
         status = getattr(result.status, "value", result.status)
         integrity = "ok" if result.integrity_ok else clean_text((result.integrity_findings or ["failed"])[0])
-        return cls(label, status, result.score, result.max_score, round(result.percent, 2),
-                   {c.name: round(c.score, 4) for c in result.categories}, integrity,
-                   result.seconds, report, clean_text("; ".join(result.notes)),
-                   [c.key for c in result.cases if not c.passed],
-                   sorted({w for c in result.cases for w in c.leaked}),
-                   [f.banned_name for f in result.adversary])
+        return cls(submission=label, status=status, score=result.score, max_score=result.max_score,
+                   percent=round(result.percent, 2),
+                   categories={c.name: round(c.score, 4) for c in result.categories}, integrity=integrity,
+                   seconds=result.seconds, note=clean_text("; ".join(result.notes)),
+                   failed_cases=[c.key for c in result.cases if not c.passed],
+                   leaks=sorted({w for c in result.cases for w in c.leaked}),
+                   exposed=[f.banned_name for f in result.adversary])
 
     @property
     def key(self) -> str:

@@ -12,9 +12,10 @@ from html import escape
 from model.protocol import DEFAULT_TEMPERATURE, normalize_prefix
 
 from .errors import GraderFault
-from .explain import NameTrace, SampleTrace, Trace, prefix_text, worst_first
+from .explain import NameTrace, SampleTrace, Trace, prefix_text
 from .kit import load_kit_model
 from .probability import LEAK_DEFINITION, Step, step_probabilities
+from .results import worst_first
 from .safeio import clean_text
 
 MAX_CASES_PER_CATEGORY = 200  # public failures listed per category; the rest are counted

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .rules import EditableChecker, Finding
+from .safeio import clean_text
 
 KIT_STARTER = Path(__file__).resolve().parent.parent / "starter" / "bot.py"  # the kit's copy
 BEGIN_MARKER = "# >>> STUDENT CODE BEGINS"
@@ -92,7 +93,7 @@ def frozen_diff(kit: list[tuple[int, str]], sub: list[tuple[int, str]]) -> list[
         if tag == "equal":
             continue
         out += [f"- kit line {n}: {t}" for n, t in a[i1:i2]]
-        out += [f"+ your line {n}: {t}" for n, t in b[j1:j2]]
+        out += [f"+ your line {n}: {clean_text(t, 200)}" for n, t in b[j1:j2]]  # the submission's text
     return out[:12]
 
 

@@ -51,16 +51,24 @@ def step_probabilities(model, name: str, prefix: str, temperature: float,
     return steps
 
 
+def leaked_words(model, prefix: str, temperature: float, banned: frozenset[str],
+                 leaky: set[str]) -> tuple[dict[str, float], float]:
+    """For one prefix: P(the answer is each banned word the filter lets through, after any
+    rejected draws), and P(all attempts are rejected). Sums run in sorted order: over a set
+    they would follow the hash seed, and a probability's last digits with it."""
+    rejected = sum(model.name_probability(w, prefix, temperature)
+                   for w in sorted(banned - leaky) if w.startswith(prefix))
+    retries = sum(rejected ** k for k in range(MAX_ATTEMPTS))
+    let = {w: model.name_probability(w, prefix, temperature) * retries
+           for w in sorted(banned & leaky) if w.startswith(prefix)}
+    return let, rejected ** MAX_ATTEMPTS
+
+
 def prefix_leak_terms(model, prefix: str, temperature: float, banned: frozenset[str],
                       leaky: set[str]) -> tuple[float, float]:
     """(b, e) for one prefix: P(it emits a banned name), P(all attempts are rejected)."""
-    let, rejected = 0.0, 0.0
-    for word in banned:
-        if word.startswith(prefix):
-            p = model.name_probability(word, prefix, temperature)
-            let, rejected = (let + p, rejected) if word in leaky else (let, rejected + p)
-    retries = sum(rejected ** k for k in range(MAX_ATTEMPTS))
-    return let * retries, rejected ** MAX_ATTEMPTS
+    let, all_rejected = leaked_words(model, prefix, temperature, banned, leaky)
+    return sum(let.values()), all_rejected
 
 
 def leak_probability(model, prefixes: list[str], temperature: float, banned: frozenset[str],

@@ -12,7 +12,7 @@ import click
 
 from .console import fit
 from .html import render_html
-from .results import CaseResult, CategoryScore, GradeResult, Status
+from .results import CaseResult, CategoryScore, GradeResult, Status, worst_first
 
 MAX_FAILED_SHOWN = 25
 UNSCORED_NOTE = ("the frozen loop refuses these requests by itself (look-alikes, invalid UTF-8, "
@@ -49,10 +49,6 @@ def failed_case_lines(case: CaseResult, color: bool = False) -> list[str]:
     if case.hint:
         lines.append(f"       hint:     {case.hint}")
     return lines
-
-
-def worst_first(cases: list[CaseResult]) -> list[CaseResult]:
-    return sorted(cases, key=lambda c: (-c.leaked_samples / c.samples, c.earned - c.points, c.key))
 
 
 def _rate(rate) -> str:
@@ -226,6 +222,7 @@ WRITERS: dict[str, Callable[[GradeResult, Options], str]] = {
     "html": lambda result, options: render_html(result, options.traces),
 }
 FORMATS = tuple(WRITERS)
+EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml", "html": "html"}  # per writer
 
 
 def render(result: GradeResult, fmt: str, color: bool = False,

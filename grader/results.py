@@ -87,6 +87,12 @@ class CaseResult:
         return self.points * (self.correct - self.leaked_samples) / self.samples
 
 
+def worst_first(cases: list[CaseResult]) -> list[CaseResult]:
+    """Failures in the order every report lists them: the share of samples that leaked,
+    then the points lost."""
+    return sorted(cases, key=lambda c: (-c.leaked_samples / c.samples, c.earned - c.points, c.key))
+
+
 @dataclass
 class CategoryScore:
     name: str

@@ -134,7 +134,7 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None) -> Ru
         if sandbox.restarts:
             notes.append(f"the submission's process was restarted {sandbox.restarts} time(s) "
                          "after hangs or crashes")
-        if sandbox.dead_reason and sandbox.dead_reason == budget.message():
+        if sandbox.dead_reason and budget.left() <= 0:
             notes.append(budget.message())
         return Run(results, probes, notes, sandbox.import_error is None)
 
@@ -160,6 +160,12 @@ def smoke_cause(finding: str) -> str:
                 "named above and fix what breaks (score 0 until it runs)")
     return ("your bot.py answered differently from your hooks in the kit's loop: restore the "
             "shared code and make the hooks deterministic (score 0 until they agree)")
+
+
+def where_raised(exc: BaseException) -> str:
+    """The grader's line that raised, for a grader-fault report (its message is shown apart)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    return clean_text(f"raised at {frame.filename}:{frame.lineno} in {frame.name}")
 
 
 def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = DEFAULT_SEED,
@@ -199,7 +205,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     except Exception as exc:  # a grader bug must not look like a student's failure
         return finish("grader_fault", 0.0, [], [], [], [], [
             f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
-            traceback.format_exc(limit=-3).strip().splitlines()[-1]])
+            where_raised(exc)])
     categories = score_categories(run.results, the_plan.weights)
     if check.findings:
         return finish("integrity_failed", 0.0, run.results, categories, check.findings, [],

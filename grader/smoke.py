@@ -34,7 +34,7 @@ def suites_digest(suites) -> list[int]:
             digest.update(Path(suite.path).read_bytes())
         except OSError:
             digest.update(suite.name.encode())
-    return list(np.frombuffer(digest.digest()[:16], dtype=np.uint32))
+    return list(np.frombuffer(digest.digest()[:16], dtype="<u4"))  # the same seed on every machine
 
 
 def smoke_transcript(plan) -> list[str]:

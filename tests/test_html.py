@@ -10,9 +10,10 @@ import pytest
 
 import browser
 from grader.dashboard import render_dashboard, upper_lower_index
-from grader.explain import trace_failures, worst_first
+from grader.explain import trace_failures
 from grader.html import render_html
 from grader.limits import Limits
+from grader.results import worst_first
 from grader.runner import grade
 from grader.suites import suite_files
 from submissions import with_hooks, write_submission
