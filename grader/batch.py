@@ -53,7 +53,8 @@ class Settings:
     fmt: str = "text"
     seed: int = 1234
     model: object = None
-    grade_options: tuple[tuple[str, object], ...] = ()  # more keyword arguments of grade()
+    # grade()'s isolation, require_isolation and private arguments; the HTML replay takes them too
+    isolation: tuple[tuple[str, object], ...] = ()
 
 
 def fallback_report(row: Row, fmt: str) -> str:
@@ -78,7 +79,7 @@ def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> R
     result = None
     try:
         result = grade(submission.path, settings.suites, seed=settings.seed, model=settings.model,
-                       **dict(settings.grade_options))
+                       **dict(settings.isolation))
         row = Row.from_result(submission.label, result)
     except GraderFault as error:
         row = Row(submission.label, "grader_fault", note=clean_text(error))
@@ -95,7 +96,7 @@ def write_report(submission: Submission, settings: Settings, report_dir: Path, r
     that cannot be written turns the row into a grader fault."""
     report = row.report = f"{submission.report_stem}.{EXTENSIONS[settings.fmt]}"
     try:
-        traces = trace_failures(submission.path, result, model=settings.model) \
+        traces = trace_failures(submission.path, result, model=settings.model, **dict(settings.isolation)) \
             if result is not None and settings.fmt == "html" else None  # replays the failures
         text = render(result, settings.fmt, traces=traces) if result is not None \
             else fallback_report(row, settings.fmt)

@@ -149,7 +149,8 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
                          options["cases"]).cases)
         with Progress("grading", total) as bar:
             result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), **options)
-        traces = trace_failures(submission, result) if fmt == "html" else None  # replays failures
+        traces = trace_failures(submission, result, isolation=isolation, require_isolation=require_isolation) \
+            if fmt == "html" else None  # replays the failures, isolated as graded
         text = render_classroom(result, points) if fmt == "classroom" else render(
             result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility,
             traces=traces)

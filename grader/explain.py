@@ -22,6 +22,7 @@ from model.protocol import Bot, HookFault, Refusal, normalize_prefix, parse_requ
 from .adversary import let_through
 from .cases import case_rng, judge
 from .errors import DataFileError, UsageError
+from .isolation import choose_isolation
 from .kit import load_kit_model
 from .limits import Limits
 from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabilities
@@ -200,15 +201,18 @@ def explain_case(submission: str | Path, case_key: str, seed: int = DEFAULT_SEED
 
 
 def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int = DEFAULT_SEED,
-                  sample: int | None = None, limits: Limits = Limits(),
-                  model=None) -> dict[str, Trace]:
-    """Traces of several cases through one sandbox (the HTML report traces its failures)."""
+                  sample: int | None = None, limits: Limits = Limits(), model=None, *,
+                  isolation: str | None = None, require_isolation: bool = False,
+                  private: tuple[Path, ...] = ()) -> dict[str, Trace]:
+    """Traces of several cases through one sandbox (the HTML report traces its failures),
+    isolated as grade() isolates with the same `isolation`, `require_isolation`, `private`."""
     path = Path(submission)
     if not path.is_file():
         raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
     model = model or load_kit_model()
     traces = {}
-    with Sandbox(path, limits) as sandbox:
+    with Sandbox(path, limits, choose_isolation(isolation, require_isolation),
+                 secrets=[Path(p).resolve() for p in private]) as sandbox:
         notes = []
         try:
             sandbox.start()
@@ -222,15 +226,16 @@ def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int =
 
 
 def trace_failures(submission: str | Path, result, limit: int = 60, limits: Limits = Limits(),
-                   model=None) -> dict[str, Trace]:
+                   model=None, **sandbox_options) -> dict[str, Trace]:
     """Traces of a graded result's failed public cases, the worst first, at most `limit`;
-    cases whose suite cannot be found by name (a --suite PATH) are left out."""
+    cases whose suite cannot be found by name (a --suite PATH) are left out.
+    `sandbox_options`: the grading's isolation options (see explain_cases)."""
     failed = worst_first([c for c in result.cases if not c.passed and
                           getattr(c.visibility, "value", c.visibility) == "public"])
     cases, policy = find_cases([c.key for c in failed[:limit]], skip_missing=True)
     if not cases:
         return {}
-    return explain_cases(submission, cases, policy, result.seed, None, limits, model)
+    return explain_cases(submission, cases, policy, result.seed, None, limits, model, **sandbox_options)
 
 
 def _step_line(step: Step) -> str:

@@ -185,6 +185,23 @@ def test_run_format_html(tmp_path):
     assert page.count("python -m grader explain") == failed - min(failed, 60)
 
 
+def test_the_html_replay_is_isolated_as_the_grading_was(tmp_path, monkeypatch):
+    """Root without bubblewrap: --isolation none is allowed when asked for, and the replay
+    of the failures must take the same layer rather than choose (and refuse) again."""
+    from click.testing import CliRunner
+
+    from grader.cli import cli
+
+    monkeypatch.setattr("grader.isolation.bwrap_binary", lambda: None)
+    monkeypatch.setattr("grader.isolation.reachable_by_others", lambda path: False)
+    monkeypatch.setattr("grader.isolation.root_on_the_host", lambda: True)
+    out = tmp_path / "report.html"
+    done = CliRunner().invoke(cli, ["run", str(STARTER), "--suite", "smoke", "--isolation", "none",
+                                    "--format", "html", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert 'class="trace"' in out.read_text(encoding="utf-8")
+
+
 def test_a_trace_draws_a_bounded_number_of_names():
     from grader.explain import NameTrace, SampleTrace, Trace
     from grader.probability import Step
