@@ -145,21 +145,9 @@ def smoke(plan: Plan, model, budget: Budget) -> Check:
     released for this stage, so slow cases cannot crowd the comparison out."""
     budget.release_reserve()
     with plan.sandbox(budget) as sandbox:
-        findings = smoke_compare(plan, model, sandbox, smoke_transcript(plan))
+        finding = smoke_compare(plan, model, sandbox, smoke_transcript(plan))
         adversary = find_leaks(Bot(model, SandboxHooks(sandbox)), plan.suites[0].policy)
-    return Check(findings, [smoke_cause(findings[0])] if findings else [], adversary)
-
-
-def smoke_cause(finding: str) -> str:
-    """The true cause of a smoke finding, with its fix."""
-    if "used up" in finding or "did not finish" in finding or "did not exit" in finding:
-        return ("your bot.py could not be checked against your hooks in time: make the hooks "
-                "faster (score 0 until it can be checked)")
-    if "exited" in finding or "flooded" in finding:
-        return ("your bot.py failed on the smoke transcript: run it by hand on the requests "
-                "named above and fix what breaks (score 0 until it runs)")
-    return ("your bot.py answered differently from your hooks in the kit's loop: restore the "
-            "shared code and make the hooks deterministic (score 0 until they agree)")
+    return Check([finding.text], [finding.cause.value], adversary) if finding else Check(adversary=adversary)
 
 
 def where_raised(exc: BaseException) -> str:

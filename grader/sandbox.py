@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from model.protocol import HookFault, Verdict
@@ -63,6 +64,13 @@ def stage_files(submission: Path, stage: Path) -> None:
     shutil.copyfile(KIT_ROOT / "grader" / "worker.py", stage / "worker.py")
     shutil.copyfile(KIT_ROOT / "grader" / "seccomp.py", stage / "guardrail_seccomp.py")
     shutil.copyfile(submission, stage / "submission.py")
+
+
+@dataclass(frozen=True)
+class OwnBotFailure:
+    """Why the submission's own bot.py could not be run to the end of a transcript."""
+    reason: str
+    timed_out: bool  # else it crashed, exited or flooded its output
 
 
 class Sandbox:
@@ -152,13 +160,13 @@ class Sandbox:
                 pass
         self.proc = None
 
-    def run_own_bot(self, lines: list[str], seed: int, timeout: float) -> list[str] | str:
+    def run_own_bot(self, lines: list[str], seed: int, timeout: float) -> list[str] | OwnBotFailure:
         """The submission's own `python bot.py --seed N` on a transcript: its output lines,
-        or a one-line reason it could not be run to the end."""
+        or why it could not be run to the end."""
         self._stop()
         timeout = min(timeout, self.budget.left())
         if timeout <= 0:
-            return self.budget.message()
+            return OwnBotFailure(self.budget.message(), timed_out=True)
         self.proc = self._spawn(str(seed))
         deadline = time.monotonic() + timeout
         try:
@@ -170,20 +178,22 @@ class Sandbox:
         try:
             while True:
                 if not ready(fd, select.POLLIN, deadline):
-                    return f"your bot.py did not finish the smoke transcript in {timeout:.0f} s"
+                    return OwnBotFailure(f"your bot.py did not finish the smoke transcript in {timeout:.0f} s",
+                                         timed_out=True)
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     break
                 out += chunk
                 if len(out) > MAX_REPLY_BYTES:
-                    return "your bot.py flooded its output on the smoke transcript"
+                    return OwnBotFailure("your bot.py flooded its output on the smoke transcript", timed_out=False)
             code = self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            return f"your bot.py did not exit within {timeout:.0f} s of the end of its input"
+            return OwnBotFailure(f"your bot.py did not exit within {timeout:.0f} s of the end of its input",
+                                 timed_out=True)
         finally:
             self._stop()
         if code != 0:
-            return f"your bot.py exited{describe_exit(code)} on the smoke transcript"
+            return OwnBotFailure(f"your bot.py exited{describe_exit(code)} on the smoke transcript", timed_out=False)
         return out.decode("utf-8", "replace").splitlines()
 
     def close(self) -> None:

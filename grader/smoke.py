@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from string import ascii_lowercase
 
@@ -10,7 +12,7 @@ import numpy as np
 from model.protocol import Bot, HookFault
 
 from .safeio import clean_text
-from .sandbox import Sandbox, SandboxHooks
+from .sandbox import OwnBotFailure, Sandbox, SandboxHooks
 from .suites import Kind
 
 SMOKE_LINES = ["j", "ab", "a b c", "", "ma pe ol", "x1", "emma"]
@@ -61,27 +63,59 @@ def same_answer(own: str, trusted: str) -> bool:
     return own == trusted
 
 
-def smoke_compare(plan, model, sandbox: Sandbox, lines: list[str]) -> list[str]:
+class SmokeCause(str, Enum):
+    """Why the comparison failed, as the fix the student reads (score 0 in every case)."""
+    OWN_BOT_SLOW = ("your bot.py could not be checked against your hooks in time: make the hooks "
+                    "faster (score 0 until it can be checked)")
+    OWN_BOT_FAILED = ("your bot.py failed on the smoke transcript: run it by hand on the requests "
+                      "named above and fix what breaks (score 0 until it runs)")
+    HOOKS_FAILED = ("your hooks hit a limit or crashed in the kit's loop, so your bot.py could not be "
+                    "checked against them: make them fast and robust (score 0 until it can be checked)")
+    DIFFERENT = ("your bot.py answered differently from your hooks in the kit's loop: restore the "
+                 "shared code and make the hooks deterministic (score 0 until they agree)")
+
+
+@dataclass(frozen=True)
+class SmokeFinding:
+    text: str  # the integrity finding, naming the request
+    cause: SmokeCause
+
+
+def smoke_compare(plan, model, sandbox: Sandbox, lines: list[str]) -> SmokeFinding | None:
     """Run the kit's loop and the submission's own bot.py on one transcript; a difference
     (a crash or hang of its own bot included) means the shared behaviour was changed at run
-    time. Returns the integrity findings."""
+    time. The kit's side stops at its first hook that hit a limit or crashed the worker:
+    from there the two sides no longer draw the same random numbers."""
     try:
         sandbox.start()
     except HookFault:
         pass
     bot = Bot(model, SandboxHooks(sandbox))
     rng = np.random.default_rng(plan.seed)
-    trusted = [bot.answer(line.encode(), rng) for line in lines]
+    trusted: list[str] = []
+    limit_hit = False
+    for line in lines:
+        restarts = sandbox.restarts
+        trusted.append(bot.answer(line.encode(), rng))
+        limit_hit = sandbox.restarts > restarts or sandbox.dead_reason is not None
+        if limit_hit:
+            break
     own = sandbox.run_own_bot(lines, plan.seed, SMOKE_TIMEOUT_SECONDS)
-    if isinstance(own, str):
-        return [f"[runtime-behaviour] {own}: run it by hand with the smoke lines to see why"]
-    for i, line in enumerate(lines):
+    if isinstance(own, OwnBotFailure):
+        return SmokeFinding(f"[runtime-behaviour] {own.reason}: run it by hand with the smoke lines to see why",
+                            SmokeCause.OWN_BOT_SLOW if own.timed_out else SmokeCause.OWN_BOT_FAILED)
+    compared = trusted[:-1] if limit_hit else trusted
+    for i, (line, expected) in enumerate(zip(lines, compared)):
         got = own[i] if i < len(own) else "(no line)"
-        if not same_answer(got, trusted[i]):
-            return [f"[runtime-behaviour] on the request {line!r} your bot.py answered "
-                    f"{clean_text(got, 80)!r}, the kit's loop with your hooks answered "
-                    f"{clean_text(trusted[i], 80)!r}: the shared behaviour was changed at run "
-                    "time, or a hook is not deterministic"]
+        if not same_answer(got, expected):
+            return SmokeFinding(f"[runtime-behaviour] on the request {line!r} your bot.py answered "
+                                f"{clean_text(got, 80)!r}, the kit's loop with your hooks answered "
+                                f"{clean_text(expected, 80)!r}: the shared behaviour was changed at run "
+                                "time, or a hook is not deterministic", SmokeCause.DIFFERENT)
+    if limit_hit:
+        return SmokeFinding(f"[runtime-behaviour] on the request {lines[len(trusted) - 1]!r} the kit's loop "
+                            f"answered {clean_text(trusted[-1], 120)!r}", SmokeCause.HOOKS_FAILED)
     if len(own) != len(trusted):
-        return [f"[runtime-behaviour] your bot.py wrote {len(own)} lines for {len(trusted)} requests"]
-    return []
+        return SmokeFinding(f"[runtime-behaviour] your bot.py wrote {len(own)} lines for {len(trusted)} "
+                            "requests", SmokeCause.DIFFERENT)
+    return None

@@ -241,6 +241,20 @@ def test_own_bot_that_differs_late_or_crashes_fails_integrity(tmp_path, unchecke
         assert result.integrity_findings[0].startswith("[runtime-behaviour]")
 
 
+
+def test_a_hook_over_its_time_limit_in_the_smoke_stage_is_not_called_tampering(tmp_path, unchecked, own_sandboxes):
+    slow = with_hooks(prelude="import time", request_body="""
+        if prefixes == ['emma']:
+            time.sleep(0.8)
+        return None""")
+    limits = Limits(call_seconds=0.5, total_seconds=20, smoke_seconds=10, start_seconds=5, cpu_seconds=20,
+                    max_restarts=2)
+    result = grade(write_submission(tmp_path, slow), [SMOKE], limits=limits)
+    assert result.status == "integrity_failed" and result.score == 0
+    assert result.integrity_findings[0].startswith("[runtime-behaviour] on the request 'emma' the kit's loop")
+    assert any(n.startswith("your hooks hit a limit or crashed in the kit's loop") for n in result.notes)
+
+
 HOSTILE = {
     "infinite loop": with_hooks(name_body="while True:\n    pass"),
     "memory hog": with_hooks(name_body="blob = bytearray(4 * 1024 ** 3)\nreturn True"),
