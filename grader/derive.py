@@ -24,16 +24,19 @@ class RequestClass(str, Enum):
     EITHER = "either"
 
 
-def read_names(data: Path) -> list[str]:
+def read_names(data: Path) -> tuple[list[str], str]:
+    """The names of the training data, and the sha256 of the very bytes they were read from."""
     try:
         raw = data.read_bytes()
+        names = raw.decode("utf-8").split()
     except OSError as exc:
         raise DataFileError(f"{data}: cannot read ({exc.strerror})") from None
-    names = raw.decode("utf-8").split()
+    except UnicodeDecodeError:
+        raise DataFileError(f"{data}: not UTF-8 text; pass the makemore names.txt") from None
     bad = [n for n in names if not is_model_prefix(n)]
     if bad:
         raise DataFileError(f"{data}: {bad[0]!r} is not a name of the letters a..z")
-    return names
+    return names, hashlib.sha256(raw).hexdigest()
 
 
 def derive_names(policy_file: Path, data: Path) -> str:
@@ -44,7 +47,7 @@ def derive_names(policy_file: Path, data: Path) -> str:
     data. Fails when a data name is a banned word without a ruling, or a ruling or common
     name is not in the data: each is a decision the policy must make explicitly."""
     model = load_toml(policy_file, PolicyModel)
-    names = read_names(data)
+    names, data_sha256 = read_names(data)
     known = set(names)
     banned = banned_set(model)
     unruled = sorted((known & banned) - set(model.rulings.banned))
@@ -64,7 +67,7 @@ def derive_names(policy_file: Path, data: Path) -> str:
     return (f"# Derived from the training data by\n#   {DERIVE_COMMAND.format(name=model.name)}\n"
             "# Do not edit: the policy loader refuses a file derived from other words or rulings.\n"
             f'policy_sha256 = "{inputs_sha256(model)}"\n'
-            f'data_sha256 = "{hashlib.sha256(data.read_bytes()).hexdigest()}"\n'
+            f'data_sha256 = "{data_sha256}"\n'
             f"data_names = {len(names)}\n"
             f"allowlist = {listing(allowlist)}\ncommon = {listing(common)}\n")
 

@@ -26,9 +26,9 @@ FORBIDDEN_NAMES = {
     "exit", "quit", "__builtins__", "__loader__", "__spec__", "__file__",
 }
 FORMAT_METHODS = {"format", "format_map"}
-WAYS_OUT = tuple(getattr(builtins, name) for name in (
-    "exec", "eval", "compile", "getattr", "setattr", "delattr", "globals", "locals", "vars", "open",
-    "__import__", "breakpoint", "input", "help", "memoryview", "type", "object"))
+# what an allowed module must not hand over under another name: the forbidden builtins, and
+# type and object (their subclasses and attributes reach everything)
+WAYS_OUT = tuple(getattr(builtins, name) for name in sorted(FORBIDDEN_NAMES) if hasattr(builtins, name)) + (type, object)
 FRAME_ATTRIBUTES = {  # public names that still lead to frames, code and globals
     "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals",
     "f_back", "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts", "mro",

@@ -16,14 +16,15 @@ from model.protocol import Bot, HookFault
 
 from .adversary import find_leaks
 from .cases import run_probe_case, run_request_case
+from .checks import check_rubric_covers
 from .errors import DataFileError, GraderFault, UsageError
 from .integrity import check_file
 from .isolation import choose_isolation
 from .kit import load_kit_model
+from .limits import Budget, Limits
 from .policy import KIT_ROOT
 from .results import CaseResult, GradeResult, ProbeStats, Status
 from .safeio import clean_text
-from .limits import Budget, Limits
 from .sandbox import Sandbox, SandboxHooks
 from .scoring import score_categories, total_score
 from .smoke import smoke_compare, smoke_transcript
@@ -81,13 +82,9 @@ def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, i
     if seed < 0:
         raise UsageError(f"--seed {seed}: a seed is a whole number from 0 up")
     suites = load_suites(suite_paths)
-    policy = suites[0].policy
-    rubric = rubric_for(policy)
+    check_rubric_covers(suites)
+    rubric = rubric_for(suites[0].policy)
     cases = [case for suite in suites for case in suite.cases]
-    for case in cases:
-        if case.category not in rubric.weights:
-            raise DataFileError(f"{case.key}: category {case.category!r} has no weight in "
-                                f"{policy.path.with_suffix('')}/rubric.toml")
     if case_patterns:
         cases = [c for c in cases if any(fnmatch.fnmatchcase(c.key, p) or p in c.key for p in case_patterns)]
         if not cases:
