@@ -96,9 +96,10 @@ def write_report(submission: Submission, settings: Settings, report_dir: Path, r
     that cannot be written turns the row into a grader fault."""
     report = row.report = f"{submission.report_stem}.{EXTENSIONS[settings.fmt]}"
     try:
-        traces = trace_failures(submission.path, result, model=settings.model, **dict(settings.isolation)) \
+        traces = trace_failures(submission.path, result, settings.suites, model=settings.model,
+                                **dict(settings.isolation)) \
             if result is not None and settings.fmt == "html" else None  # replays the failures
-        text = render(result, settings.fmt, traces=traces) if result is not None \
+        text = render(result, settings.fmt, traces=traces, model=settings.model) if result is not None \
             else fallback_report(row, settings.fmt)
         for ext in set(EXTENSIONS.values()):  # a report of another format would be stale
             (report_dir / f"{submission.report_stem}.{ext}").unlink(missing_ok=True)

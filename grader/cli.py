@@ -135,6 +135,7 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
     """Grade one bot.py against the suites and print its report."""
     from .classroom import render_classroom
     from .explain import trace_failures
+    from .kit import load_kit_model
     from .runner import plan
 
     try:
@@ -147,13 +148,15 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
                    "cases": list(case_patterns) or None}
         total = len(plan(submission, loaded, seed, Limits(), isolation, require_isolation,
                          options["cases"]).cases)
+        model = load_kit_model()  # once, for the grading, the replay and the report
         with Progress("grading", total) as bar:
-            result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), **options)
-        traces = trace_failures(submission, result, isolation=isolation, require_isolation=require_isolation) \
+            result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), model=model, **options)
+        traces = trace_failures(submission, result, loaded, model=model, isolation=isolation,
+                                require_isolation=require_isolation) \
             if fmt == "html" else None  # replays the failures, isolated as graded
         text = render_classroom(result, points) if fmt == "classroom" else render(
             result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility,
-            traces=traces)
+            traces=traces, model=model)
         if out is None:
             click.echo(text, nl=False)
         else:

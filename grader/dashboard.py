@@ -31,7 +31,7 @@ MAX_LEAKS = 20
 
 @dataclass
 class Record:
-    """What the dashboard needs of one submission, from a Row or a GradeResult."""
+    """What the dashboard needs of one submission's gradebook Row."""
     submission: str
     status: str
     percent: float
@@ -41,17 +41,10 @@ class Record:
     exposed: list[str] = field(default_factory=list)  # the adversary's likeliest leaks
 
 
-def record_of(item) -> Record:
-    """A Row (grader/batch.py) or a GradeResult as a Record, read by attribute name."""
-    if hasattr(item, "cases"):  # a GradeResult
-        return Record(item.submission, plain(item.status), item.percent,
-                      {c.name: c.score for c in item.categories},
-                      {c.key for c in item.cases if not c.passed},
-                      sorted({w for c in item.cases for w in c.leaked}),
-                      [f.banned_name for f in item.adversary])
-    return Record(item.submission, plain(item.status), item.percent, dict(item.categories),
-                  set(item.failed_cases), list(getattr(item, "leaks", [])),
-                  list(getattr(item, "exposed", [])))
+def record_of(row) -> Record:
+    """A gradebook Row (grader/gradebook.py) as a Record."""
+    return Record(row.submission, plain(row.status), row.percent, dict(row.categories),
+                  set(row.failed_cases), list(row.leaks), list(row.exposed))
 
 
 def upper_lower_index(passed: list[bool], scores: list[float], share: float = GROUP_SHARE) -> float:
@@ -176,11 +169,11 @@ def links_section(records: list[Record], report_links: dict[str, str]) -> str:
             f'<th scope="col">report</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def render_dashboard(rows_or_results, report_links: dict[str, str] | None = None,
+def render_dashboard(rows: list, report_links: dict[str, str] | None = None,
                      weights: dict[str, float] | None = None) -> str:
     """The class page. `report_links`: submission -> relative path of its report;
     `weights`: the rubric's category weights (the scale of each category's distribution)."""
-    records = [record_of(item) for item in rows_or_results]
+    records = [record_of(row) for row in rows]
     scored = [r for r in records if r.status in ("graded", "integrity_failed")]
     graded = [r for r in records if r.status == "graded"]
     body = (f"<h1>{DASHBOARD_TITLE}</h1>" + HIST_CSS + status_section(records)

@@ -21,7 +21,7 @@ from model.protocol import Bot, HookFault, Refusal, normalize_prefix, parse_requ
 
 from .adversary import let_through
 from .cases import case_rng, judge
-from .errors import DataFileError, UsageError
+from .errors import UsageError
 from .isolation import choose_isolation
 from .kit import load_kit_model
 from .limits import Limits
@@ -30,7 +30,7 @@ from .results import worst_first
 from .runner import DEFAULT_SEED
 from .safeio import clean_text
 from .sandbox import Sandbox, SandboxHooks
-from .suites import Case, Kind, load_suite, resolve_suite
+from .suites import Case, Kind, Suite, load_suite, resolve_suite
 
 
 @dataclass(frozen=True)
@@ -79,32 +79,15 @@ def prefix_text(trace: Trace, arrow: str = "->") -> str:
     return ", ".join(f"{raw!r} {arrow} {norm!r}" + (f" (x{n})" if n > 1 else "") for (raw, norm), n in runs)
 
 
-def find_cases(case_keys: list[str], skip_missing: bool = False) -> tuple[list[Case], object]:
-    """Cases by their keys "suite/id" (each suite loaded once) and their policy; with
-    `skip_missing`, keys whose suite or case cannot be found by name are left out."""
-    suites, cases = {}, []
-    for key in case_keys:
-        suite_name = key.partition("/")[0]
-        try:
-            if suite_name not in suites:
-                suites[suite_name] = load_suite(resolve_suite(suite_name))
-            cases.append(find_case(key, suites[suite_name]))
-        except (UsageError, DataFileError):
-            if not skip_missing:
-                raise
-    policy = next(iter(suites.values())).policy if suites else None
-    return cases, policy
-
-
-def find_case(case_key: str, suite=None) -> Case:
-    """A case by its key "suite/id"; UsageError with the close matches otherwise."""
+def find_case(case_key: str) -> tuple[Case, Suite]:
+    """A case by its key "suite/id", and its suite; UsageError with the close matches otherwise."""
     suite_name, _, case_id = case_key.partition("/")
     if not case_id:
         raise UsageError(f"{case_key!r}: a case key is SUITE/ID, e.g. direct/apple")
-    suite = suite or load_suite(resolve_suite(suite_name))
+    suite = load_suite(resolve_suite(suite_name))
     for case in suite.cases:
         if case.id == case_id:
-            return case
+            return case, suite
     close = difflib.get_close_matches(case_id, [c.id for c in suite.cases], n=3)
     hint = f"; did you mean {', '.join(f'{suite_name}/{c}' for c in close)}?" if close else ""
     raise UsageError(f"{case_key!r}: suite {suite_name!r} has no such case{hint}")
@@ -196,8 +179,8 @@ class Replayer:
 def explain_case(submission: str | Path, case_key: str, seed: int = DEFAULT_SEED,
                  sample: int | None = None, limits: Limits = Limits(), model=None) -> Trace:
     """Replay one case of `submission` as graded with `seed` and return its trace."""
-    cases, policy = find_cases([case_key])
-    return explain_cases(submission, cases, policy, seed, sample, limits, model)[case_key]
+    case, suite = find_case(case_key)
+    return explain_cases(submission, [case], suite.policy, seed, sample, limits, model)[case_key]
 
 
 def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int = DEFAULT_SEED,
@@ -225,17 +208,18 @@ def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int =
     return traces
 
 
-def trace_failures(submission: str | Path, result, limit: int = 60, limits: Limits = Limits(),
+def trace_failures(submission: str | Path, result, suites: list, limit: int = 60, limits: Limits = Limits(),
                    model=None, **sandbox_options) -> dict[str, Trace]:
     """Traces of a graded result's failed public cases, the worst first, at most `limit`;
-    cases whose suite cannot be found by name (a --suite PATH) are left out.
-    `sandbox_options`: the grading's isolation options (see explain_cases)."""
+    `suites` are the ones it was graded with, `sandbox_options` its isolation options (see
+    explain_cases)."""
     failed = worst_first([c for c in result.cases if not c.passed and
                           getattr(c.visibility, "value", c.visibility) == "public"])
-    cases, policy = find_cases([c.key for c in failed[:limit]], skip_missing=True)
+    graded = {case.key: case for suite in suites for case in suite.cases}
+    cases = [graded[c.key] for c in failed[:limit]]
     if not cases:
         return {}
-    return explain_cases(submission, cases, policy, result.seed, None, limits, model, **sandbox_options)
+    return explain_cases(submission, cases, suites[0].policy, result.seed, None, limits, model, **sandbox_options)
 
 
 def _step_line(step: Step) -> str:

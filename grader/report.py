@@ -25,6 +25,7 @@ class Options:
     color: bool = False
     hidden_visibility: str = "after_due_date"  # Gradescope visibility of hidden case details
     traces: dict | None = None  # html: explain.Trace of failed public cases, by case key
+    model: object = None  # html: the kit's model, when the caller has it loaded already
 
 
 def _style(text: str, color: bool, **kw) -> str:
@@ -219,12 +220,13 @@ WRITERS: dict[str, Callable[[GradeResult, Options], str]] = {
     "json": lambda result, options: render_json(result),
     "gradescope": lambda result, options: render_gradescope(result, options.hidden_visibility),
     "junit": lambda result, options: render_junit(result),
-    "html": lambda result, options: render_html(result, options.traces),
+    "html": lambda result, options: render_html(result, options.traces, options.model),
 }
 FORMATS = tuple(WRITERS)
 EXTENSIONS = {"text": "txt", "json": "json", "gradescope": "json", "junit": "xml", "html": "html"}  # per writer
 
 
 def render(result: GradeResult, fmt: str, color: bool = False,
-           hidden_visibility: str = "after_due_date", traces: dict | None = None) -> str:
-    return WRITERS[fmt](result, Options(color=color, hidden_visibility=hidden_visibility, traces=traces))
+           hidden_visibility: str = "after_due_date", traces: dict | None = None, model=None) -> str:
+    return WRITERS[fmt](result, Options(color=color, hidden_visibility=hidden_visibility, traces=traces,
+                                        model=model))

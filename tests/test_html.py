@@ -2,7 +2,6 @@
 browser (headless Chromium) with the expected content and no console error."""
 import dataclasses
 import re
-from types import SimpleNamespace
 from urllib.parse import quote
 from pathlib import Path
 
@@ -11,11 +10,12 @@ import pytest
 import browser
 from grader.dashboard import render_dashboard, upper_lower_index
 from grader.explain import trace_failures
+from grader.gradebook import Row
 from grader.html import render_html
 from grader.limits import Limits
 from grader.results import worst_first
 from grader.runner import grade
-from grader.suites import suite_files
+from grader.suites import load_suites, suite_files
 from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +28,9 @@ REMOTE = re.compile(r"""(src|href|url)\s*[=(]\s*["']?\s*(https?:)?//""", re.I)
 @pytest.fixture(scope="module")
 def starter_report(shipped_model):
     """The starter graded on every default suite, its failures traced."""
-    result = grade(STARTER, suite_files("fruit"), limits=FAST, model=shipped_model)
-    traces = trace_failures(STARTER, result, limits=FAST, model=shipped_model)
+    suites = load_suites(suite_files("fruit"))
+    result = grade(STARTER, suites, limits=FAST, model=shipped_model)
+    traces = trace_failures(STARTER, result, suites, limits=FAST, model=shipped_model)
     return result, traces, render_html(result, traces, model=shipped_model)
 
 
@@ -114,7 +115,7 @@ def class_results(starter_report, shipped_model, tmp_path_factory):
     reference = ROOT / "policies" / "fruit" / "reference_bot.py"
     others = [grade(s, suite_files("fruit"), limits=FAST, model=shipped_model) for s in (half, reference)]
     hostile = dataclasses.replace(starter_report[0], submission=HOSTILE)
-    return [starter_report[0], hostile, *others]
+    return [Row.from_result(r.submission, r) for r in (starter_report[0], hostile, *others)]
 
 
 @browser.needs_chromium()
@@ -131,20 +132,12 @@ def test_dashboard_renders_in_chromium(class_results, tmp_path):
     assert [f"reports/{i}.html" for i in range(4)] == sorted(re.findall(r'href="([^"]*)"', table))
     items = shown.dom.split('id="item-analysis"')[1].split("</table>")[0]
     assert 0 < items.count("<tr>") - 1 <= 60
-    likeliest = class_results[0].adversary[0].banned_name
+    likeliest = class_results[0].exposed[0]
     assert f"<code>{likeliest}</code>" in shown.dom.split('id="exposed"')[1]
 
 
-def gradebook_row(submission, status, percent=0.0, categories=None, failed_cases=()):
-    """What the dashboard reads of a gradebook row (by attribute name)."""
-    return SimpleNamespace(submission=submission, status=status, percent=percent,
-                           categories=categories or {}, failed_cases=list(failed_cases))
-
-
-def test_dashboard_reads_gradebook_rows(class_results):
-    rows = [gradebook_row(r.submission, r.status, r.percent, {c.name: c.score for c in r.categories},
-                          [c.key for c in r.cases if not c.passed]) for r in class_results]
-    rows.append(gradebook_row("broken.py", "error"))
+def test_dashboard_counts_rows_that_were_not_graded(class_results):
+    rows = [*class_results, Row(submission="broken.py", status="error")]
     page = render_dashboard(rows, {})
     assert 'id="count-error"><strong>1</strong>' in page and "broken.py" in page
     assert render_dashboard(rows[:2]) and 'id="item-analysis"' in page
