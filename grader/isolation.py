@@ -75,6 +75,11 @@ def reachable_by_others(path: Path) -> bool:
     return all(stat.S_IMODE(p.stat().st_mode) & stat.S_IXOTH for p in path.resolve().parents)
 
 
+def interpreter_reachable() -> bool:
+    """A fresh uid can reach the worker's interpreter and its site folders."""
+    return all(reachable_by_others(d) for d in interpreter_dirs())
+
+
 def fresh_uid() -> int:
     return SANDBOX_UID_BASE + random.SystemRandom().randrange(10_000_000)
 
@@ -219,9 +224,8 @@ def bwrap_works(binary: str, as_uid: int | None) -> bool:
     probe = Bubblewrap(binary, as_uid)
     probe.stage = Path(KIT_ROOT)  # any readable folder: the probe only runs `true`
     cmd, kwargs = probe.wrap(["/bin/true"], {})
-    if as_uid is not None:
-        return False if not all(reachable_by_others(d) for d in interpreter_dirs()) else \
-            _runs(cmd, {**kwargs, "cwd": "/"})
+    if as_uid is not None and not interpreter_reachable():
+        return False
     return _runs(cmd, kwargs)
 
 
@@ -249,7 +253,7 @@ def choose_isolation(name: str | None = None, require: bool = False) -> Isolatio
     if name == "bubblewrap":
         raise IsolationUnavailable("bubblewrap cannot run here (install the bubblewrap package, "
                                    "and allow unprivileged user namespaces)")
-    if name in (None, "fresh-uid") and root and all(reachable_by_others(d) for d in interpreter_dirs()):
+    if name in (None, "fresh-uid") and root and interpreter_reachable():
         return FreshUid()
     if name == "fresh-uid":
         raise IsolationUnavailable("the fresh-uid layer needs root and an interpreter that other "

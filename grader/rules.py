@@ -47,11 +47,10 @@ class Finding:
 def format_fields_reach(template: str) -> bool:
     """True when a format string's fields look up attributes or items ({0.__class__})."""
     try:
-        fields = [f for _, f, spec, _ in string.Formatter().parse(template) if f is not None]
-        specs = [spec for _, f, spec, _ in string.Formatter().parse(template) if spec]
+        parsed = list(string.Formatter().parse(template))
     except ValueError:
         return True
-    return any("." in f or "[" in f for f in fields) or any("{" in spec for spec in specs)
+    return any(f is not None and ("." in f or "[" in f) or "{" in (spec or "") for _, f, spec, _ in parsed)
 
 
 def dotted(node: ast.AST) -> tuple[str, ...]:
