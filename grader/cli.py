@@ -171,18 +171,79 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
 
 @cli.command()
 @click.argument("submission", type=click.Path(dir_okay=False))
-@click.argument("case_key", metavar="CASE_KEY")
+@click.argument("case_key", metavar="CASE_KEY|REQUEST")
 @click.option("--sample", type=click.IntRange(min=0), help="Replay only this sample (default: all).")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(min=0),
-              help="The seed the case was graded with.")
+@click.option("--seed", type=click.IntRange(min=0),
+              help=f"The seed the case was graded with (default {DEFAULT_SEED}); for a request, "
+                   "that of `python bot.py --seed N` (default 0).")
 def explain(submission, case_key, sample, seed):
-    """Replay one case (SUITE/ID, e.g. direct/apple) as graded and show why, letter by letter."""
+    """Replay one case (SUITE/ID, e.g. direct/apple) as graded, or answer one request
+    (e.g. 'a b', as try does), and show why, letter by letter."""
     from .explain import explain_case, render_trace
+    from .playground import DEFAULT_SEED as BOT_SEED, Refused, Session
 
     try:
-        click.echo(render_trace(explain_case(submission, case_key, seed, sample)), nl=False)
+        if "/" in case_key:
+            trace = explain_case(submission, case_key, DEFAULT_SEED if seed is None else seed, sample)
+        elif sample is not None:
+            raise UsageError("--sample applies to a case (SUITE/ID); a request is answered once")
+        else:
+            with Session(submission, seed=BOT_SEED if seed is None else seed) as session:
+                trace = session.ask(case_key)
+        click.echo(render_trace(trace), nl=False)
+    except Refused as refusal:
+        raise fail(UsageError(str(refusal))) from None
     except GraderError as error:
         raise fail(error) from None
+
+
+def playground(submission: str, seed: int, alternatives: int = 3):
+    """The Session of try and play, or the one-line error for a bad argument."""
+    from .playground import Session
+
+    try:
+        return Session(submission, seed=seed, alternatives=alternatives)
+    except GraderError as error:
+        raise fail(error) from None
+
+
+@cli.command("try")
+@click.argument("submission", type=click.Path(dir_okay=False))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Sampling seed, as `python bot.py --seed N`: the same lines get the same answers.")
+def try_cmd(submission, seed):
+    """Type requests and see, for each, the answer and why: prefixes, the deciding check,
+    every name drawn and its letters' probabilities, and P(leak). Reads lines from a pipe."""
+    from .try_ import main
+
+    with playground(submission, seed) as session:
+        refusal = session.check()
+        if refusal:
+            raise fail(UsageError(refusal))
+        try:
+            main(session)
+        except KeyboardInterrupt:
+            sys.exit(ExitCode.INTERRUPTED)
+
+
+@cli.command()
+@click.argument("submission", type=click.Path(dir_okay=False))
+@click.option("--port", default=8021, show_default=True, type=click.IntRange(0, 65535),
+              help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Sampling seed.")
+def play(submission, port, seed):
+    """A page on 127.0.0.1 to chat with your bot and watch each letter drawn; editing
+    the bot file reloads its hooks. Ctrl-C stops it."""
+    from .play import serve
+
+    with playground(submission, seed, alternatives=26) as session:
+        try:
+            serve(session, port, on_ready=lambda url: click.echo(f"playground: {url}  (Ctrl-C stops it)"))
+        except OSError as exc:
+            raise fail(UsageError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror}); "
+                                  "try another port or --port 0")) from None
+        except KeyboardInterrupt:
+            sys.exit(ExitCode.INTERRUPTED)
 
 
 @cli.command("grade-all")

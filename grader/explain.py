@@ -17,7 +17,7 @@ from itertools import groupby
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.protocol import Bot, HookFault, Refusal, normalize_prefix, parse_request
+from model.protocol import MAX_ATTEMPTS, Bot, HookFault, Outcome, Refusal, normalize_prefix, parse_request
 
 from .adversary import let_through
 from .cases import case_rng, judge
@@ -84,7 +84,10 @@ def find_case(case_key: str) -> tuple[Case, Suite]:
     suite_name, _, case_id = case_key.partition("/")
     if not case_id:
         raise UsageError(f"{case_key!r}: a case key is SUITE/ID, e.g. direct/apple")
-    suite = load_suite(resolve_suite(suite_name))
+    try:
+        suite = load_suite(resolve_suite(suite_name))
+    except UsageError as error:  # its message names --suite, which explain has not
+        raise UsageError(f"{case_key!r}: suite {str(error).removeprefix('--suite ')}") from None
     for case in suite.cases:
         if case.id == case_id:
             return case, suite
@@ -96,8 +99,9 @@ def find_case(case_key: str) -> tuple[Case, Suite]:
 class Replayer:
     """Replays cases through one sandboxed bot, as the runner grades them."""
 
-    def __init__(self, bot: Bot, policy, seed: int, submission: str):
+    def __init__(self, bot: Bot, policy, seed: int, submission: str, alternatives: int = 3):
         self.bot, self.policy, self.seed, self.submission = bot, policy, seed, submission
+        self.alternatives = alternatives  # other tokens listed per step (26: the whole distribution)
         self._leaky: set[str] | None = None
 
     @property
@@ -109,7 +113,7 @@ class Replayer:
 
     def name_trace(self, attempt) -> NameTrace:
         model, t = self.bot.model, self.bot.temperature
-        steps = step_probabilities(model, attempt.name, attempt.prefix, t)
+        steps = step_probabilities(model, attempt.name, attempt.prefix, t, self.alternatives)
         return NameTrace(attempt.prefix, attempt.name, tuple(steps),
                          model.name_probability(attempt.name, attempt.prefix, t),
                          "" if attempt.verdict.allowed else clean_text(attempt.verdict.by),
@@ -120,11 +124,7 @@ class Replayer:
                       self.seed, self.bot.temperature, case.text, [], [], 0, 0)
         if case.kind != Kind.REQUEST:
             return self._probe(case, trace)
-        try:
-            trace.raw_prefixes = parse_request(case.line)
-        except Refusal:
-            pass
-        trace.normalized = [normalize_prefix(p) for p in trace.raw_prefixes] or [""]
+        self._parse(trace, case.line)
         chosen = range(case.samples) if sample is None else [sample]
         if sample is not None and not 0 <= sample < case.samples:
             raise UsageError(f"--sample {sample}: {case.key} has samples 0..{case.samples - 1}")
@@ -139,16 +139,35 @@ class Replayer:
                 trace.shown.append(self._sample(i, response, why))
         if not trace.shown:  # nothing failed: show the first sample
             trace.shown.append(self._sample(*first, ""))
-        trace.leak_probability, trace.leak_note = self._leak(case, trace)
+        trace.leak_probability, trace.leak_note = self._leak(case.line, trace)
         return trace
+
+    def typed(self, text: str, rng) -> Trace:
+        """A request typed by hand (try, play, explain REQUEST): one answer drawn from rng,
+        with no expectation to judge it by."""
+        line = text.encode("utf-8", "surrogateescape")
+        trace = Trace(self.submission, "", "request", "", "", self.seed, self.bot.temperature,
+                      text, [], [], 1, 0)
+        self._parse(trace, line)
+        trace.shown.append(self._sample(0, self.bot.respond(line, rng), ""))
+        trace.leak_probability, trace.leak_note = self._leak(line, trace)
+        return trace
+
+    @staticmethod
+    def _parse(trace: Trace, line: bytes) -> None:
+        try:
+            trace.raw_prefixes = parse_request(line)
+        except Refusal:
+            pass
+        trace.normalized = [normalize_prefix(p) for p in trace.raw_prefixes] or [""]
 
     def _sample(self, i: int, response, why: str) -> SampleTrace:
         return SampleTrace(i, clean_text(response.text, 1000), response.outcome.value,
                            clean_text(response.refused_by), why,
                            tuple(self.name_trace(a) for a in response.attempts))
 
-    def _leak(self, case: Case, trace: Trace) -> tuple[float, str]:
-        if not trace.raw_prefixes and case.line.strip():
+    def _leak(self, line: bytes, trace: Trace) -> tuple[float, str]:
+        if not trace.raw_prefixes and line.strip():
             return 0.0, "the loop refuses this request before any filter: it cannot leak"
         try:
             verdict = self.bot.hooks.check_request(list(trace.raw_prefixes))
@@ -228,10 +247,25 @@ def _step_line(step: Step) -> str:
         (f"   (else {others})" if others else "")
 
 
-def _sample_lines(sample: SampleTrace) -> list[str]:
-    verdict = f"FAIL: {sample.why}" if sample.why else "pass"
+def decision(sample: SampleTrace) -> str:
+    """Which check decided the answer, in words."""
+    if sample.outcome == Outcome.ANSWERED:
+        return "no check refused: the request filters served it, the output filter passed each name shown"
+    if sample.refused_by == "loop":
+        return "the frozen loop refused the request before any hook (it serves only the letters a to z)"
+    if sample.refused_by == "resampling":
+        by = sorted({n.discarded_by for n in sample.names if n.discarded_by})
+        return f"the output filter ({', '.join(by)}) discarded {MAX_ATTEMPTS} names in a row"
+    if sample.refused_by == "fault":
+        return "a hook failed (an error, a time-out or a wrong type), so the loop refused to stay safe"
+    return f"{sample.refused_by} refused the request"
+
+
+def _sample_lines(sample: SampleTrace, judged: bool = True) -> list[str]:
+    verdict = ("  " + (f"FAIL: {sample.why}" if sample.why else "pass")) if judged else ""
     lines = [f"sample {sample.sample}: {sample.response}  [{sample.outcome}"
-             f"{', refused by ' + sample.refused_by if sample.refused_by else ''}]  {verdict}"]
+             f"{', refused by ' + sample.refused_by if sample.refused_by else ''}]{verdict}",
+             f"  decided by: {decision(sample)}"]
     for n, name in enumerate(sample.names, 1):
         fate = f"discarded by {name.discarded_by}, resampled" if name.discarded_by else "let through"
         lines.append(f"  attempt {n} from {name.prefix!r}: {name.name!r}"
@@ -240,21 +274,24 @@ def _sample_lines(sample: SampleTrace) -> list[str]:
     return lines
 
 
-def render_trace(trace: Trace) -> str:
-    """The trace as text for a terminal."""
-    out = [f"case {trace.case_key} ({trace.kind}, expect {trace.expect}, {trace.visibility}); "
-           f"submission {trace.submission}, seed {trace.seed}, temperature {trace.temperature}",
-           f"request:     {trace.request!r}"]
+def render_trace(trace: Trace, header: bool = True) -> str:
+    """The trace as text for a terminal; `header` names the case, submission and seed."""
+    what = f"case {trace.case_key} ({trace.kind}, expect {trace.expect}, {trace.visibility})" \
+        if trace.case_key else "a typed request"
+    out = [f"{what}; submission {trace.submission}, seed {trace.seed}, temperature {trace.temperature}"] \
+        if header else []
+    out.append(f"request:     {trace.request!r}")
     if trace.kind == "request":
         if trace.raw_prefixes:
             out.append("prefixes:    " + prefix_text(trace))
         else:
             out.append("prefixes:    none the loop accepts" if trace.request.strip()
                        else "prefixes:    none (a blank request samples from the empty prefix)")
-        out.append(f"samples:     {trace.samples_run} replayed, {trace.samples_failed} failed; "
-                   f"{len(trace.shown)} shown")
+        if trace.case_key:
+            out.append(f"samples:     {trace.samples_run} replayed, {trace.samples_failed} failed; "
+                       f"{len(trace.shown)} shown")
         for sample in trace.shown:
-            out += _sample_lines(sample)
+            out += _sample_lines(sample, judged=bool(trace.case_key))
         out.append(f"P(this request leaks) = {trace.leak_probability:.6g}")
         out.append(textwrap.fill(trace.leak_note, 96, initial_indent="  ", subsequent_indent="  "))
     out += [f"note: {n}" for n in trace.notes]

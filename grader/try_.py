@@ -1,0 +1,62 @@
+"""`python -m grader try BOT.py`: type requests, see why the bot answered each.
+
+A prompt with line editing and history on a terminal, plain lines from a pipe (read as the
+bot reads them: bytes, an over-long line cut and refused). For each request: the answer,
+the normalized prefixes, the check that decided, each sampled name with its letters'
+probabilities and the filter that discarded it, and the exact P(leak) (explain's trace).
+"""
+from __future__ import annotations
+
+import sys
+from typing import BinaryIO, Iterator, TextIO
+
+from model.protocol import read_lines
+
+from .explain import render_trace
+from .playground import Refused, Session
+
+PROMPT = "request> "
+
+
+def typed_lines(prompt: str = PROMPT) -> Iterator[str]:
+    """Lines typed at a terminal, with readline's editing and history where it exists."""
+    try:
+        import readline  # noqa: F401  (importing it gives input() editing and history)
+    except ImportError:
+        pass
+    while True:
+        try:
+            yield input(prompt)
+        except EOFError:
+            print()
+            return
+
+
+def piped_lines(stream: BinaryIO) -> Iterator[str]:
+    """Lines from a pipe; bytes that are not UTF-8 survive (and are refused as the bot refuses them)."""
+    for line in read_lines(stream):
+        yield line.decode("utf-8", "surrogateescape")
+
+
+def answer_text(session: Session, text: str) -> str:
+    """What try prints for one request."""
+    try:
+        trace = session.ask(text)
+    except Refused as refusal:
+        return f"request:     {text!r}\nrefused:     {refusal}\n"
+    return f"answer:      {trace.shown[0].response}\n" + render_trace(trace, header=False)
+
+
+def run_try(session: Session, stdin: BinaryIO, stdout: TextIO, interactive: bool) -> None:
+    if interactive:
+        stdout.write(f"try {session.path} (seed {session.seed}): type a request such as `pearl` or "
+                     "`a b`; Ctrl-D ends\n")
+    lines = typed_lines() if interactive else piped_lines(stdin)
+    for n, text in enumerate(lines):
+        stdout.write(("" if n == 0 else "\n") + answer_text(session, text))
+        stdout.flush()
+
+
+def main(session: Session) -> None:
+    """The try loop on this process's stdin and stdout."""
+    run_try(session, sys.stdin.buffer, sys.stdout, sys.stdin.isatty() and sys.stdout.isatty())
