@@ -2,6 +2,8 @@
 console errors it logged. Never loads anything remote (the pages are self-contained)."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -48,3 +50,35 @@ def screenshot(path: Path, out: Path, size: str = "1200,2400", dark: bool = Fals
         subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *flags,
                         f"--window-size={size}", f"--screenshot={out}", Path(path).resolve().as_uri()],
                        capture_output=True, timeout=90, check=True)
+
+
+def needs_playwright():
+    """Skip a browser test that types when Playwright or Chromium is absent, except in CI
+    (CI=true), where .ci/run installs both and a skip would hide a broken test."""
+    try:
+        import playwright.sync_api  # noqa: F401
+        missing = "" if Path(CHROMIUM).exists() else f"headless Chromium not found at {CHROMIUM}; apt-get install chromium"
+    except ImportError:
+        missing = "playwright not installed; pip install -e '.[test]'"
+    return pytest.mark.skipif(bool(missing) and os.environ.get("CI") != "true", reason=missing)
+
+
+@contextlib.contextmanager
+def typing_browser():
+    """A Playwright page in Debian's Chromium (Playwright downloads no browser), with the
+    console errors and uncaught exceptions it logs."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            page.errors = []
+            page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+            page.on("dialog", lambda d: (page.errors.append(f"dialog: {d.message}"), d.dismiss()))
+            yield page
+        finally:
+            browser.close()
