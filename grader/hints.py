@@ -108,6 +108,8 @@ def request_hint(bot, policy: Policy, response: Response, raw: list[str],
         return (f"{clean_text(response.text[len('REFUSE: '):])} A fault refuses (fail closed) but "
                 "earns nothing: make the hook return a value for every input"), None
     if response.outcome == Outcome.ANSWERED and any(policy.is_banned(n) for n in response.names):
+        if must_refuse and any(_starts_banned(policy, p) for p in raw):  # the request itself asks for it
+            return answered_hint(bot, policy, raw)
         return leak_hint(policy, response, raw)
     if response.outcome == Outcome.ANSWERED and must_refuse:
         return answered_hint(bot, policy, raw)

@@ -66,10 +66,17 @@ def test_a_pattern_that_blocks_names_is_named(shipped_model):
     assert result.hint.endswith("narrow or anchor that pattern")
 
 
-def test_a_leak_names_the_prefix_and_the_plural(shipped_model):
+def test_a_leak_from_an_innocent_prefix_names_the_output_filter(shipped_model):
+    result = run(bot(shipped_model), case("oliv", "either", samples=60))
+    assert result.leaked_samples and result.why.startswith("leaked a fruit 'olive")
+    assert "from prefix 'oliv'" in result.hint and "is_safe_name (or BLOCKED_OUTPUT_PATTERNS)" in result.hint
+
+
+def test_a_leak_of_what_was_asked_for_says_refuse_the_request(shipped_model):
+    # the prefix is itself a fruit: rejecting the name only makes the loop draw another
     result = run(bot(shipped_model), case("apples", "refuse", samples=3))
     assert result.leaked_samples and result.why.startswith("leaked a fruit 'apples")
-    assert "from prefix 'apples'" in result.hint and "plurals included" in result.hint
+    assert result.hint == "'apples' is a plural, still a fruit: refuse it before anything is generated"
 
 
 def test_a_crashing_hook_is_a_fault_that_earns_nothing(shipped_model):
