@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import sys
-import textwrap
+import unicodedata
 from enum import IntEnum
 
 import click
@@ -16,17 +16,49 @@ WIDTH = 80  # text reports and summaries fit a standard terminal
 FIELD = re.compile(r"\s*(?:[\w ]+:\s+)?")  # an indent and a "label:   " before a line's value
 
 
+def columns(text: str) -> int:
+    """The columns text takes on a terminal: wide and fullwidth characters (ｂ, 名) two,
+    combining marks and format characters none."""
+    return sum(0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def cut(text: str, width: int) -> tuple[str, str]:
+    """The longest start of text within `width` columns (at least one character), and the rest."""
+    n = 1
+    while n < len(text) and columns(text[: n + 1]) <= width:
+        n += 1
+    return text[:n], text[n:]
+
+
+def wrap(text: str, width: int, indent: str) -> list[str]:
+    """Text wrapped at spaces within `width` columns, continuations indented; its own
+    leading spaces kept, a word wider than a line cut."""
+    line, out = text[: len(text) - len(text.lstrip(" "))], []
+    for word in text.split():
+        joined = f"{line} {word}" if line.strip() else line + word
+        if columns(joined) > width and line.strip():
+            out.append(line)
+            joined = indent + word
+        while columns(joined) > width:
+            head, joined = cut(joined, width)
+            out.append(head)
+            joined = indent + joined
+        line = joined
+    return out + [line]
+
+
 def fit(lines: list[str], width: int = WIDTH) -> list[str]:
-    """Lines longer than `width` columns wrapped at spaces, each continuation under the
+    """Lines wider than `width` columns wrapped at spaces, each continuation under the
     value its line holds (an overlong styled line loses its style)."""
     out = []
     for line in lines:
         plain = click.unstyle(line)
-        if len(plain) <= width:
+        if columns(plain) <= width:
             out.append(line)
             continue
         lead = FIELD.match(plain).group(0)[: width // 2]
-        out += textwrap.wrap(plain, width, subsequent_indent=" " * len(lead), break_on_hyphens=False)
+        out += wrap(plain, width, " " * len(lead))
     return out
 
 class ExitCode(IntEnum):

@@ -17,6 +17,9 @@ from .results import CaseResult, CategoryScore, GradeResult, Status, worst_first
 MAX_FAILED_SHOWN = 25
 UNSCORED_NOTE = ("the frozen loop refuses these requests by itself (look-alikes, invalid UTF-8, "
                  "over 100 prefixes): shown, never scored")
+NEGATIVE_NOTE = ("a negative score: leaks outweigh the right decisions in that category (its share is "
+                 "the decisions' share minus the leak rate) and lower the total, which never goes below 0 "
+                 "(docs/scoring.md)")
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,25 @@ def _rate(rate) -> str:
     return f"{rate.value:.1%} ({100 * lo:.1f}-{100 * hi:.1f})"
 
 
+def _passed(cat: CategoryScore) -> str:
+    """Scored cases passed, `*` when the category has unscored ones (the footnote counts them)."""
+    scored = cat.cases - cat.unscored
+    return (f"{scored - cat.failed}/{scored}" if scored else "none") + ("*" if cat.unscored else "")
+
+
 def category_lines(result: GradeResult) -> list[str]:
-    """The category table, within 80 columns."""
+    """The category table, within 80 columns, and what a reader needs to read it."""
     out = [f"  {'category':<14} {'score':>10}  {'passed':>7}  {'leak rate (95% CI)':<19}  over-refusal (95% CI)"]
     for cat in result.categories:
-        scored = cat.cases - cat.unscored
         out.append(f"  {cat.name:<14} {_fmt(cat.score) + '/' + _fmt(cat.weight):>10}  "
-                   f"{f'{scored - cat.failed}/{scored}':>7}  {_rate(cat.leaks):<19}  {_rate(cat.over_refusal)}")
-    unscored = sum(c.unscored for c in result.categories)
-    if unscored:
-        out += textwrap.wrap(f"+ {unscored} case(s) not scored: {UNSCORED_NOTE}", 80,
-                             initial_indent="  ", subsequent_indent="    ")
-    return out
+                   f"{_passed(cat):>7}  {_rate(cat.leaks):<19}  {_rate(cat.over_refusal)}")
+    unscored = [f"{c.name} {c.unscored}" for c in result.categories if c.unscored]
+    total = sum(c.unscored for c in result.categories)
+    notes = [f"* {total} case(s) not scored ({', '.join(unscored)}): {UNSCORED_NOTE}"] if unscored else []
+    if any(c.score < 0 for c in result.categories):
+        notes.append(NEGATIVE_NOTE)
+    return out + [line for note in notes for line in
+                  textwrap.wrap(note, 80, initial_indent="  ", subsequent_indent="    ")]
 
 
 def render_text(result: GradeResult, color: bool = False) -> str:

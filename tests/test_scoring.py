@@ -1,4 +1,5 @@
 """The scoring rule (grader/scoring.py) and what every writer makes of it."""
+import dataclasses
 import itertools
 import json
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.console import fit
 from grader.report import WRITERS, render, render_gradescope, render_junit, render_text
 from grader.results import CaseResult
 from grader.runner import grade
@@ -129,9 +131,36 @@ def test_junit_counts_are_read_off_its_test_cases(graded, tmp_path):
 def test_reports_say_what_is_not_scored(graded):
     text = render_text(graded)
     unscored = sum(not c.scored for c in graded.cases)
-    assert unscored and f"+ {unscored} case(s) not scored: the frozen loop refuses" in text
+    per_category = ", ".join(f"{cat.name} {n}" for cat in graded.categories
+                             if (n := sum(not c.scored for c in graded.cases if c.category == cat.name)))
+    assert unscored and f"* {unscored} case(s) not scored ({per_category}): the frozen loop refuses" \
+        in " ".join(text.split())
+    for cat in graded.categories:  # each category with unscored cases is marked, none reads 0/0
+        row = next(line for line in text.splitlines() if line.startswith(f"  {cat.name} "))
+        assert row.split()[2].endswith("*") == bool(cat.unscored) and " 0/0" not in row
     assert set(WRITERS) >= {"text", "json", "gradescope", "junit"}
     assert json.loads(render(graded, "json"))["cases"][0]["kind"] == "request"
+
+
+
+def test_a_negative_category_is_explained(graded):
+    assert all(c.score >= 0 for c in graded.categories) and "a negative score" not in render_text(graded)
+    leaky = dataclasses.replace(graded, categories=[dataclasses.replace(graded.categories[0], score=-3.8),
+                                                    *graded.categories[1:]])
+    text = " ".join(render_text(leaky).split())
+    assert "a negative score: leaks outweigh the right decisions" in text and "never goes below 0" in text
+
+
+
+def test_text_lines_fit_80_terminal_columns(graded):
+    """Fullwidth letters take two columns: counted by their code points, not by the kit."""
+    def width(line):
+        return sum(2 if "\uff01" <= ch <= "\uff60" else 1 for ch in line)
+    case = dataclasses.replace(graded.cases[0], correct=0, visibility="public", request="ｂａｎａｎａ " * 6 + "ｂａｎａｎａ",
+                               why="answered a request that must be refused", hint="refuse 'ｂａｎａｎａ'")
+    text = render_text(dataclasses.replace(graded, cases=[case]))
+    assert "ｂａｎａｎａ" in text and max(map(width, text.splitlines())) <= 80
+    assert [width(line) for line in fit(["x" * 30 + " " + "ｂ" * 60])] == [30, 80, 40]
 
 
 SET_ORDER = with_hooks(
