@@ -18,7 +18,8 @@ def kit_files(include_hidden: bool, root: Path = KIT_ROOT) -> list[Path]:
     which answers every case) only when asked: the student kit gets the policy to implement
     and its public suites, whose expectations are written out, not the grader's answers."""
     patterns = ["pyproject.toml", "model/*.py", "grader/*.py", "grader/templates/*",
-                "weights/model.json", "starter/bot.py", "docs/protocol.md", "policies/*.toml",
+                "weights/model.json", "starter/bot.py", "docs/protocol.md", "docs/scoring.md",
+                "docs/security.md", "policies/*.toml",
                 "policies/*/rubric.toml", "policies/*/names.toml", "policies/*/public/*.toml"]
     instructors_only = {Path("grader/derive.py")}
     if include_hidden:
