@@ -237,6 +237,9 @@ def play(submission, port, seed):
     from .play import serve
 
     with playground(submission, seed, alternatives=26) as session:
+        refusal = session.check()
+        if refusal:  # the page says so too, and takes the file up once it is fixed
+            click.echo(f"warning: {refusal}", err=True)
         try:
             serve(session, port, on_ready=lambda url: click.echo(f"playground: {url}  (Ctrl-C stops it)"))
         except OSError as exc:

@@ -88,7 +88,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         calls: dict[str, Callable[[dict], dict]] = {"/ask": self.server.ask, "/forward": self.server.forward}
-        length = int(self.headers.get("Content-Length") or 0)
+        length = int(self.headers.get("Content-Length") or 0) if \
+            (self.headers.get("Content-Length") or "0").isdigit() else -1
         if not self._local() or self.headers.get("Content-Type") != "application/json":
             return self._json({"error": "only the playground page may call this"}, HTTPStatus.FORBIDDEN)
         if self.path not in calls or not 0 < length <= MAX_BODY_BYTES:

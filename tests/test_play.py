@@ -1,6 +1,9 @@
 """play: the local page, served on loopback only, driven by a real browser that types."""
 import http.client
 import json
+import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -139,3 +142,17 @@ def test_a_hostile_or_slow_bot_neither_hangs_nor_injects(tmp_path, serve):
         page.keyboard.press("Enter")
         page.wait_for_selector("body[data-answers='3']", timeout=60_000)
         assert "Not answered: the integrity gate refuses this file" in page.inner_text("#log")
+
+
+def test_the_command_prints_its_loopback_url_and_stops_on_ctrl_c(spawn):
+    proc = spawn([sys.executable, "-m", "grader", "play", "starter/bot.py", "--port", "0"],
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    url = line.split()[1]
+    assert line.startswith("playground: http://127.0.0.1:") and url.endswith("/")
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.request("GET", "/")
+    assert conn.getresponse().status == 200
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130

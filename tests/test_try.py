@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
+from grader.explain import decision
 from grader.playground import Refused, Session
 from grader.try_ import run_try
 from submissions import with_hooks, write_submission
@@ -82,12 +83,7 @@ def test_a_hook_that_hangs_times_out(tmp_path, shipped_model):
     with Session(path, limits=FAST, model=shipped_model) as session:
         sample = session.ask("pearl").shown[0]
     assert sample.outcome == "faulted" and "took longer than 1 s" in sample.response
-    assert "a hook failed" in render_decision(sample)
-
-
-def render_decision(sample):
-    from grader.explain import decision
-    return decision(sample)
+    assert "a hook failed" in decision(sample)
 
 
 def test_a_refused_submission_is_refused_with_its_message(tmp_path):
@@ -126,3 +122,11 @@ def test_explain_takes_a_request(bot):
     unknown = CliRunner().invoke(cli, ["explain", str(bot), "nosuch/apple"])
     assert unknown.exit_code == 2 and "--suite" not in unknown.output
     assert "'nosuch/apple': suite nosuch: no suite of that name (known: " in unknown.output
+
+
+def test_a_submission_that_fails_to_import_refuses_every_request(tmp_path, shipped_model):
+    path = write_submission(tmp_path, with_hooks(prelude="def broken():\n    return 1 / 0\n\n\nVALUE = broken()"))
+    with Session(path, limits=FAST, model=shipped_model) as session:
+        trace = session.ask("pearl")
+    assert trace.shown[0].outcome == "faulted" and "failed to import" in trace.shown[0].response
+    assert any("every hook call fails closed" in note for note in trace.notes)
