@@ -32,11 +32,11 @@ def cut(text: str, width: int) -> tuple[str, str]:
 
 
 def wrap(text: str, width: int, indent: str) -> list[str]:
-    """Text wrapped at spaces within `width` columns, continuations indented; its own
-    leading spaces kept, a word wider than a line cut."""
-    line, out = text[: len(text) - len(text.lstrip(" "))], []
-    for word in text.split():
-        joined = f"{line} {word}" if line.strip() else line + word
+    """Text wrapped at spaces within `width` columns, continuations indented; the spaces
+    between words kept (a label's alignment), a word wider than a line cut."""
+    line, out = "", []
+    for space, word in re.findall(r"(\s*)(\S+)", text):
+        joined = line + space + word
         if columns(joined) > width and line.strip():
             out.append(line)
             joined = indent + word

@@ -161,6 +161,8 @@ def test_text_lines_fit_80_terminal_columns(graded):
     text = render_text(dataclasses.replace(graded, cases=[case]))
     assert "ｂａｎａｎａ" in text and max(map(width, text.splitlines())) <= 80
     assert [width(line) for line in fit(["x" * 30 + " " + "ｂ" * 60])] == [30, 80, 40]
+    label = fit(["       hint:     " + "word " * 30])  # the label's alignment survives, wrapped under its value
+    assert label[0].startswith("       hint:     word") and all(line.startswith(" " * 17 + "word") for line in label[1:])
 
 
 SET_ORDER = with_hooks(
