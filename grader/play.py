@@ -116,8 +116,8 @@ class PlayServer(ThreadingHTTPServer):
 
     def ask(self, body: dict) -> dict:
         text = body.get("request")
-        if not isinstance(text, str):
-            raise ValueError("request must be a string")
+        if not isinstance(text, str) or "\n" in text or "\r" in text:
+            raise ValueError("request must be one line of text (the bot reads a line per request)")
         try:
             return trace_json(self.session.ask(text))
         except Refused as refusal:

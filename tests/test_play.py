@@ -56,6 +56,7 @@ def test_loopback_only_and_a_strict_page(tmp_path, serve):
     assert call(server, "POST", "/ask", {"request": "a"}, {"Content-Type": "text/plain"})[0].status == 403
     assert call(server, "POST", "/nope", {"request": "a"})[0].status == 400
     assert call(server, "POST", "/forward", {"context": "a1"})[0].status == 400
+    assert call(server, "POST", "/ask", {"request": "a\nb"})[0].status == 400
 
 
 def test_an_answer_with_its_distributions_and_forward_pass(tmp_path, serve, shipped_model):
