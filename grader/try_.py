@@ -13,6 +13,7 @@ from typing import BinaryIO, Iterator, TextIO
 from model.protocol import read_lines
 
 from .explain import render_trace
+from .probability import LEAK_DEFINITION
 from .playground import Refused, Session
 
 PROMPT = "request> "
@@ -38,13 +39,16 @@ def piped_lines(stream: BinaryIO) -> Iterator[str]:
         yield line.decode("utf-8", "surrogateescape")
 
 
-def answer_text(session: Session, text: str) -> str:
-    """What try prints for one request."""
+def answer_text(session: Session, text: str, defined: bool = False) -> tuple[str, bool]:
+    """What try prints for one request, and whether P(leak) is defined by now (it is
+    spelled out once, then referred to)."""
     try:
         trace = session.ask(text)
     except Refused as refusal:
-        return f"request:     {text!r}\nrefused:     {refusal}\n"
-    return f"answer:      {trace.shown[0].response}\n" + render_trace(trace, header=False)
+        return f"request:     {text!r}\nrefused:     {refusal}\n", defined
+    if trace.leak_note == LEAK_DEFINITION:
+        trace.leak_note, defined = ("(P(leak) as defined above)" if defined else LEAK_DEFINITION), True
+    return f"answer:      {trace.shown[0].response}\n" + render_trace(trace, header=False), defined
 
 
 def run_try(session: Session, stdin: BinaryIO, stdout: TextIO, interactive: bool) -> None:
@@ -52,8 +56,10 @@ def run_try(session: Session, stdin: BinaryIO, stdout: TextIO, interactive: bool
         stdout.write(f"try {session.path} (seed {session.seed}): type a request such as `pearl` or "
                      "`a b`; Ctrl-D ends\n")
     lines = typed_lines() if interactive else piped_lines(stdin)
+    defined = False
     for n, text in enumerate(lines):
-        stdout.write(("" if n == 0 else "\n") + answer_text(session, text))
+        answer, defined = answer_text(session, text, defined)
+        stdout.write(("" if n == 0 else "\n") + answer)
         stdout.flush()
 
 

@@ -46,6 +46,7 @@ def test_try_prints_the_answer_the_check_the_names_and_the_leak(bot):
         assert re.search(r"attempt 1 from '\w+': '\w+'  P = [0-9.e-]+  let through", served)
         assert re.search(r"-> <end> +[01]\.\d{4}", served)  # each letter's probability
     assert "prefixes:    'a' -> 'a', 'b' -> 'b'" in ab
+    assert done.output.count("P(leak) = prod_i") == 1 and ab.count("(P(leak) as defined above)") == 1
 
 
 def test_the_leak_is_exact(bot, shipped_model):
