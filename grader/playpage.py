@@ -49,7 +49,7 @@ dd{margin:0;overflow-wrap:anywhere}
 .path{display:flex;flex-wrap:wrap;gap:.3rem;list-style:none;padding:0;margin:.2rem 0 .5rem}
 .path button{display:flex;flex-direction:column;align-items:center;min-width:2.6rem;padding:.1rem .3rem}
 .path button[aria-pressed=true]{border-width:3px;font-weight:700}
-.path small{color:var(--muted);font-size:.72rem}
+.path small{color:var(--muted);font-size:.72rem}.path .given{align-self:center;color:var(--muted)}
 .bars{display:grid;grid-template-columns:max-content 12rem max-content;gap:.1rem .5rem;align-items:center}
 .bar{display:inline-block;height:.75rem;background:var(--card);border:1px solid var(--line);position:relative}
 .bar>span{position:absolute;top:0;bottom:0;left:0;background:var(--bar)}
@@ -160,6 +160,7 @@ SCRIPT = r"""
           (n.banned ? " (banned)" : "") + ", P = " + num(n.probability) + ", " + fate);
       var path = add(turn, "ol", "path");
       path.setAttribute("aria-label", "letters of " + n.name);
+      add(add(path, "li", "given"), "span", "tok", (n.prefix || "<start>") + " ->");  // typed, not drawn
       n.steps.forEach(function (s) {
         var b = add(add(path, "li"), "button");
         b.type = "button";
