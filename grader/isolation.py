@@ -3,11 +3,14 @@
 - `Bubblewrap` (preferred, root or not): the worker sees only a read-only view of the
   interpreter, the system libraries and a staged copy of the kit's model code, weights and
   the submission, plus a small private /tmp; it gets its own user, PID, IPC, network, UTS and
-  mount namespaces and dies with the grader. As root, and when the interpreter is reachable
-  by other users, it also runs as a fresh unprivileged uid.
+  mount namespaces and dies with the grader. As root, bwrap itself runs as a fresh
+  unprivileged uid (grader/launcher.py makes an interpreter under a private home reachable).
 - `FreshUid` (root only, where namespaces are refused, e.g. Docker's default seccomp
   profile): a fresh uid, secrets closed to "others" by permissions, and a sweep of whatever
-  that uid left in temp folders and SysV IPC.
+  that uid left in temp folders and SysV IPC after every worker.
+
+As root, every worker of a sandbox gets a uid of its own (the sandbox's files are opened to
+a group of its own), so no uid-scoped state passes from one worker to the next.
 - `Unisolated`: resource limits only. It grades, and the report says so; grade-all and the
   Gradescope autograder refuse it unless asked explicitly.
 
@@ -26,11 +29,12 @@ import sys
 from pathlib import Path
 
 from .cleanup import (SWEPT_FOLDERS, adopt_orphans, kill_uid, reap_adopted, remove_owned_by,
-                      remove_sysv_ipc)
+                      remove_sysv_ipc, remove_tree)
 from .errors import IsolationUnavailable
 from .policy import KIT_ROOT
 
 SANDBOX_UID_BASE = 1_900_000_000  # far above any real account's uid
+LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 SANDBOX_ROOT = "/sandbox"  # where the staged files appear inside bubblewrap
 TMP_BYTES = 64 << 20  # the private /tmp and /dev/shm are RAM: cap them
 SHM_BYTES = 8 << 20
@@ -84,6 +88,28 @@ def fresh_uid() -> int:
     return SANDBOX_UID_BASE + random.SystemRandom().randrange(10_000_000)
 
 
+class Uids:
+    """A sandbox's group (its staged files are opened to it) and a fresh uid per worker."""
+
+    def __init__(self) -> None:
+        self.group = fresh_uid()
+        self.used: list[int] = []
+        self.unswept: list[int] = []
+
+    def next(self) -> int:
+        self.used.append(fresh_uid())
+        self.unswept.append(self.used[-1])
+        return self.used[-1]
+
+    def to_sweep(self) -> list[int]:
+        """The uids whose leftovers were not taken away yet (each is returned once)."""
+        uids, self.unswept = self.unswept, []
+        return uids
+
+    def credentials(self) -> dict:
+        return {"user": self.used[-1], "group": self.group, "extra_groups": []}
+
+
 class Isolation:
     """One layer. `wrap` turns the worker's argv (paths inside the stage) into the command
     to run and the Popen keyword arguments; `protections` name what it guarantees."""
@@ -102,6 +128,9 @@ class Isolation:
     def wrap(self, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict]:
         return argv, {"env": env, "cwd": str(self.stage / "tmp")}
 
+    def worker_stopped(self) -> None:
+        """Called once each worker is dead: take away what it left before the next starts."""
+
     def cleanup(self) -> None:
         """Kill what the layer's processes left and remove what they wrote."""
 
@@ -116,40 +145,46 @@ class FreshUid(Isolation):
     protections = ("limits", "fresh uid", "secrets closed to others", "leftovers swept")
 
     def __init__(self) -> None:
-        self.uid = fresh_uid()
+        self.uids = Uids()
 
     def prepare(self, stage: Path, secrets: list[Path] = ()) -> None:
         super().prepare(stage)
         close_to_others([*kit_secrets(), *secrets])
-        open_to_group(stage, self.uid)
-        os.chown(stage / "tmp", self.uid, self.uid)
-        (stage / "tmp").chmod(0o700)
+        open_to_group(stage, self.uids.group)
 
     def wrap(self, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict]:
         argv, kwargs = super().wrap(argv, env)
-        return argv, {**kwargs, "user": self.uid, "group": self.uid, "extra_groups": []}
+        uid, work = self.uids.next(), self.stage / "tmp"  # a fresh, empty working folder too
+        remove_tree(work)
+        work.mkdir(0o700)
+        os.chown(work, uid, self.uids.group)
+        return argv, {**kwargs, **self.uids.credentials()}
+
+    def worker_stopped(self) -> None:
+        for uid in self.uids.to_sweep():
+            kill_uid(uid)
+            for folder in (*SWEPT_FOLDERS, self.stage):
+                remove_owned_by(Path(folder), uid)
+            remove_sysv_ipc(uid)
 
     def cleanup(self) -> None:
-        kill_uid(self.uid)
-        for folder in SWEPT_FOLDERS:
-            remove_owned_by(Path(folder), self.uid)
-        remove_sysv_ipc(self.uid)
+        self.worker_stopped()
 
 
 class Bubblewrap(Isolation):
     name = "bubblewrap"
     protections = ("limits", "read-only view", "private /tmp", "own namespaces")
 
-    def __init__(self, binary: str, uid: int | None) -> None:
-        self.binary, self.uid = binary, uid
-        if uid is not None:
+    def __init__(self, binary: str, as_root: bool) -> None:
+        self.binary, self.uids = binary, Uids() if as_root else None
+        if as_root:
             self.protections += ("fresh uid",)
 
     def prepare(self, stage: Path, secrets: list[Path] = ()) -> None:
         super().prepare(stage)
         adopt_orphans()
-        if self.uid is not None:  # bwrap itself runs as the fresh uid: it must read the stage
-            open_to_group(stage, self.uid)
+        if self.uids:  # bwrap itself runs as the fresh uid: it must read the stage
+            open_to_group(stage, self.uids.group)
 
     def inside(self, relative: str) -> str:
         return f"{SANDBOX_ROOT}/{relative}"
@@ -174,14 +209,24 @@ class Bubblewrap(Isolation):
         for key, value in {**env, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
             cmd += ["--setenv", key, value]
         kwargs = {"env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "cwd": "/"}
-        if self.uid is not None:
-            kwargs |= {"user": self.uid, "group": self.uid, "extra_groups": []}
-        return cmd + ["--", *argv], kwargs
+        return self.as_fresh_uid() + cmd + ["--", *argv], kwargs
+
+    def as_fresh_uid(self) -> list[str]:
+        """As root: the launcher that runs bwrap as the next fresh uid, with the interpreter
+        and bwrap (the wheel's lives in site-packages) made reachable for it."""
+        if not self.uids:
+            return []
+        uid, needed = self.uids.next(), [*interpreter_dirs(), Path(self.binary).resolve().parent]
+        return [sys.executable, "-I", "-S", "-B", str(LAUNCHER), str(uid), str(self.uids.group),
+                *map(str, needed), "--"]
+
+    def worker_stopped(self) -> None:
+        for uid in self.uids.to_sweep() if self.uids else ():
+            kill_uid(uid)  # the PID namespace already took everything down with it
+        reap_adopted()
 
     def cleanup(self) -> None:
-        if self.uid is not None:  # the PID namespace already took everything down with it
-            kill_uid(self.uid)
-        reap_adopted()
+        self.worker_stopped()
 
 
 def open_to_group(stage: Path, uid: int) -> None:
@@ -220,14 +265,16 @@ def bwrap_binary() -> str | None:
 
 
 @functools.cache
-def bwrap_works(binary: str, as_uid: int | None) -> bool:
-    """A real trial run: the kernel may refuse user namespaces (Docker's seccomp profile)."""
-    probe = Bubblewrap(binary, as_uid)
-    probe.stage = Path(KIT_ROOT)  # any readable folder: the probe only runs `true`
+def bwrap_works(binary: str, as_root: bool) -> bool:
+    """A real trial run: the kernel may refuse user namespaces (Docker's seccomp profile),
+    or a root without CAP_SYS_ADMIN the launcher's mount namespace."""
+    probe = Bubblewrap(binary, as_root)
+    probe.stage = Path("/usr")  # any folder every uid reaches: the probe only runs `true`
     cmd, kwargs = probe.wrap(["/bin/true"], {})
-    if as_uid is not None and not interpreter_reachable():
-        return False
-    return _runs(cmd, kwargs)
+    try:
+        return _runs(cmd, kwargs)
+    finally:
+        probe.cleanup()
 
 
 def _runs(cmd: list[str], kwargs: dict) -> bool:
@@ -245,12 +292,11 @@ def choose_isolation(name: str | None = None, require: bool = False) -> Isolatio
 
     `require`: refuse to fall back to no isolation (grade-all, Gradescope)."""
     binary, root = bwrap_binary(), running_as_root()
-    if name in (None, "bubblewrap") and binary:
-        uid = fresh_uid() if root else None
-        if uid is not None and bwrap_works(binary, SANDBOX_UID_BASE):
-            return Bubblewrap(binary, uid)
-        if bwrap_works(binary, None):
-            return Bubblewrap(binary, None)
+    # root on the host never runs a worker as itself; root inside a user namespace (whose
+    # uid 0 is an ordinary user outside) cannot switch uid, and needs not
+    as_root = root and root_on_the_host()
+    if name in (None, "bubblewrap") and binary and bwrap_works(binary, as_root):
+        return Bubblewrap(binary, as_root)
     if name == "bubblewrap":
         raise IsolationUnavailable("bubblewrap cannot run here (install the bubblewrap package, "
                                    "and allow unprivileged user namespaces)")

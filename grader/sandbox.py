@@ -22,6 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from model.protocol import HookFault, Verdict
 
@@ -33,6 +34,7 @@ from .policy import KIT_ROOT
 from .safeio import clean_text
 
 MAX_REPLY_BYTES = 64 * 1024
+STDERR_KEPT = 64 * 1024  # of the earlier workers' stderr, for the report's tail
 VERDICT_SOURCE_CHARS = 60
 
 
@@ -89,13 +91,13 @@ class Sandbox:
         self.import_error: str | None = None
         self.pattern_error: str | None = None
         self.filtered = False  # the worker's syscall filter is on
-        # one private folder: the stage (which the layer may open to the sandbox) and stderr
+        self.stderr: IO[bytes] | None = None  # the running worker's; earlier ones in stderr_kept
+        self.stderr_kept = b""
+        # one private folder: the stage (which the layer may open to the sandbox)
         self.folder = Path(tempfile.mkdtemp(prefix="guardrail-sandbox-", dir=stage_parent()))
         self.folder.chmod(0o711)
         self.stage = self.folder / "stage"
         self.stage.mkdir()
-        self.stderr_path = self.folder / "stderr"
-        self.stderr_path.touch(0o600)
         try:
             stage_files(self.submission, self.stage)
             # the submission's own folder may hold classmates' work (the kit's own folders
@@ -115,9 +117,16 @@ class Sandbox:
         argv = [sys.executable, "-S", "-s", "-B", inside("worker.py"), inside("submission.py"),
                 str(lim.cpu_seconds), str(lim.memory_bytes), str(lim.file_bytes), *extra]
         cmd, kwargs = self.isolation.wrap(argv, scrubbed_env())
-        with open(self.stderr_path, "ab") as err:
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+        # each worker its own stderr, a file with no name: a restarted worker cannot open
+        # (through /proc/self/fd/2 or otherwise) what an earlier one wrote
+        self.stderr = tempfile.TemporaryFile(dir=self.folder)
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                     process_group=0, close_fds=True, **kwargs)
+        except OSError:
+            self.stderr.close()
+            self.stderr = None
+            raise
         os.set_blocking(proc.stdin.fileno(), False)  # _send never blocks past its deadline
         return proc
 
@@ -159,6 +168,10 @@ class Sandbox:
             except OSError:
                 pass
         self.proc = None
+        self.isolation.worker_stopped()
+        self.stderr_kept = (self.stderr_kept + tail_of(self.stderr, STDERR_KEPT))[-STDERR_KEPT:]
+        self.stderr.close()
+        self.stderr = None
 
     def run_own_bot(self, lines: list[str], seed: int, timeout: float) -> list[str] | OwnBotFailure:
         """The submission's own `python bot.py --seed N` on a transcript: its output lines,
@@ -208,12 +221,9 @@ class Sandbox:
         self.close()
 
     def stderr_tail(self, limit: int = 2000) -> str:
-        try:
-            with open(self.stderr_path, "rb") as f:
-                f.seek(max(0, os.fstat(f.fileno()).st_size - limit))
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        """The end of what the workers wrote to stderr, the running one's last."""
+        running = tail_of(self.stderr, limit) if self.stderr else b""
+        return (self.stderr_kept + running)[-limit:].decode("utf-8", "replace")
 
     # ---- calls ---------------------------------------------------------------------
     def _send(self, data: bytes, deadline: float, doing: str) -> None:
@@ -295,6 +305,15 @@ class Sandbox:
         if self.restarts > self.limits.max_restarts:
             self.dead_reason = (f"the submission's process failed {self.restarts} times "
                                 f"(last: {exc}); every later hook call fails closed")
+
+
+def tail_of(file, limit: int) -> bytes:
+    """The last `limit` bytes of an open file, wherever its writer left the offset."""
+    try:
+        size = os.fstat(file.fileno()).st_size
+        return os.pread(file.fileno(), min(limit, size), max(0, size - limit))
+    except OSError:
+        return b""
 
 
 def ready(fd: int, event: int, deadline: float) -> bool:
