@@ -114,7 +114,7 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None) -> Ru
             if tail:
                 notes.append("its error output ends with: " + clean_text(tail.splitlines()[-1], 200))
         if sandbox.proc is not None:
-            notes.append("syscall filter: " + ("on (an allow-list: no process, program, socket or file write)"
+            notes.append("syscall filter: " + ("on (an allow-list: no process, socket or file write)"
                                                if sandbox.filtered else "not available on this machine"))
         if sandbox.pattern_error and not sandbox.import_error:
             notes.append(f"{sandbox.pattern_error}: every request is refused")

@@ -149,7 +149,7 @@ failed cases (2; the worst first):
 
 note: isolation: bubblewrap (limits, read-only view, private /tmp, own
       namespaces, fresh uid)
-note: syscall filter: on (no processes, programs or sockets)
+note: syscall filter: on (an allow-list: no process, socket or file write)
 
 score: 0.0/5.0 (0.0%)
 """

@@ -446,4 +446,4 @@ def test_an_ordinary_user_gets_bubblewrap():
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["notes"][:2] == ["isolation: bubblewrap (limits, read-only view, private /tmp, own namespaces)",
-                                "syscall filter: on (no processes, programs or sockets)"]
+                                "syscall filter: on (an allow-list: no process, socket or file write)"]
