@@ -31,8 +31,9 @@ from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
-# short limits: a hostile hook runs into them within seconds (the defaults allow a minute)
-FAST = Limits(call_seconds=0.5, total_seconds=3, smoke_seconds=1, start_seconds=3, cpu_seconds=20,
+# short limits: a hostile hook runs into them within seconds (the defaults allow a minute),
+# yet room for a worker to start twice on a loaded machine
+FAST = Limits(call_seconds=0.5, total_seconds=6, smoke_seconds=2, start_seconds=6, cpu_seconds=20,
               max_restarts=2)
 
 
