@@ -1,4 +1,5 @@
-"""Isolation layers for the sandboxed worker, behind one seam: `prepare`, `wrap`, `cleanup`.
+"""Isolation layers for the sandboxed worker, behind one seam: `prepare`, `wrap`,
+`worker_stopped`, `cleanup`.
 
 - `Bubblewrap` (preferred, root or not): the worker sees only a read-only view of the
   interpreter, the system libraries and a staged copy of the kit's model code, weights and
@@ -8,11 +9,11 @@
 - `FreshUid` (root only, where namespaces are refused, e.g. Docker's default seccomp
   profile): a fresh uid, secrets closed to "others" by permissions, and a sweep of whatever
   that uid left in temp folders and SysV IPC after every worker.
+- `Unisolated`: resource limits only. It grades, and the report says so; grade-all and the
+  Gradescope autograder refuse it unless asked explicitly.
 
 As root, every worker of a sandbox gets a uid of its own (the sandbox's files are opened to
 a group of its own), so no uid-scoped state passes from one worker to the next.
-- `Unisolated`: resource limits only. It grades, and the report says so; grade-all and the
-  Gradescope autograder refuse it unless asked explicitly.
 
 docs/security.md gives the threat model and which layer protects what.
 """
