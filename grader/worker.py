@@ -5,8 +5,8 @@ grader/sandbox.py stages this file beside a copy of the kit's model code (kit/) 
 submission, and starts it through an isolation layer with `python -S -s -B`. It applies the
 limits a process may set on itself, moves the protocol off stdin/stdout (so anything the
 submission prints goes to stderr), imports what the kit's code needs and puts the allow-list
-syscall filter (grader/seccomp.py) on itself, then imports the submission and serves `{"id", "hook", "arg"}` ->
-`{"id", "allowed", "reason", "by"}` or `{"id", "fault"}`. The submission's patterns are
+syscall filter (grader/seccomp.py) on itself, then imports the submission and serves
+`{"id", "hook", "arg"}` -> `{"id", "allowed", "reason", "by"}` or `{"id", "fault"}`. The submission's patterns are
 compiled and matched here, never in the grader. Only the standard library and the kit's
 model package are imported: the grader itself is not in this process's reach.
 """
