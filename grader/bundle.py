@@ -63,8 +63,14 @@ def build_gradescope(out: Path, hidden_visibility: str = "after_due_date") -> li
 
 
 def build_student(out: Path) -> list[str]:
+    try:
+        from .derive import kit_policy
+    except ImportError:
+        raise UsageError("bundle student is for instructors: this kit has no grader/derive.py") from None
     entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(include_hidden=False)
                                         if not str(p).startswith("grader/templates/")}
+    for policy_file in sorted((KIT_ROOT / "policies").glob("*.toml")):  # only what each reveals
+        entries.update({f"policies/{name}": text.encode() for name, text in kit_policy(policy_file).items()})
     entries["README.md"] = TEMPLATES / "STUDENT_README.md"
     entries[".github/workflows/classroom.yml"] = TEMPLATES / "classroom.yml"  # GitHub Classroom grading
     _write(entries, out, set())

@@ -8,6 +8,8 @@ Instructors only: the student kit leaves this module out (grader/bundle.py), bec
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import Counter
 from enum import Enum
 from pathlib import Path
 
@@ -15,7 +17,9 @@ from model.protocol import Refusal, is_model_prefix, normalize_prefix, parse_req
 
 from .datafiles import load_toml
 from .errors import DataFileError
-from .policy import DERIVE_COMMAND, Policy, PolicyModel, banned_set, inputs_sha256
+from .policy import (DERIVE_COMMAND, DerivedNamesModel, Policy, PolicyModel, banned_set, inputs_sha256,
+                     load_policy, names_path)
+from .reveal import RevealModel, ShareModel
 
 
 class RequestClass(str, Enum):
@@ -60,7 +64,14 @@ def derive_names(policy_file: Path, data: Path) -> str:
             raise DataFileError(f"{policy_file}: {field}: {missing[0]!r} is not a name in {data}")
     allowlist = sorted(n for n in known - banned if any(word in n for word in banned))
     common = sorted(set(model.names.common) - banned)
+    counts = Counter(names)  # the data lists a name once per sex it is given to
+    return names_text(model, data_sha256, len(names), allowlist, common,
+                      {n: counts[n] for n in allowlist + common})
 
+
+def names_text(model: PolicyModel, data_sha256: str, data_names: int, allowlist: list[str],
+               common: list[str], frequency: dict[str, int]) -> str:
+    """A names.toml: for the policy (derive-names) or for its revealed part (the student kit)."""
     def listing(values: list[str]) -> str:
         return "[\n" + "".join(f'  "{v}",\n' for v in values) + "]"
 
@@ -68,8 +79,10 @@ def derive_names(policy_file: Path, data: Path) -> str:
             "# Do not edit: the policy loader refuses a file derived from other words or rulings.\n"
             f'policy_sha256 = "{inputs_sha256(model)}"\n'
             f'data_sha256 = "{data_sha256}"\n'
-            f"data_names = {len(names)}\n"
-            f"allowlist = {listing(allowlist)}\ncommon = {listing(common)}\n")
+            f"data_names = {data_names}\n"
+            f"allowlist = {listing(allowlist)}\ncommon = {listing(common)}\n"
+            "\n[frequency]  # occurrences in the data: over-refusing a name turns away this many\n"
+            + "".join(f"{n} = {frequency[n]}\n" for n in sorted(frequency)))
 
 
 def classify(policy: Policy, prefix: str) -> RequestClass:
@@ -122,3 +135,43 @@ def expectation_error(policy: Policy, case) -> str | None:
         return (f"expects {case.expect.value!r} but policy {policy.name} classes it as "
                 f"{cls.value!r}; fix the expectation, or the policy and `{DERIVE_COMMAND.format(name=policy.name)}`")
     return None
+
+
+def kit_policy(policy_file: Path) -> dict[str, str]:
+    """The student kit's policy files for a policy: its revealed part only (grader/reveal.py).
+
+    {"NAME.toml": text, "NAME/names.toml": text}: the revealed lexicon words, the rulings
+    among their forms, the revealed look-alikes and variants, and the allowlisted names that
+    hold a revealed word, with their counts. No held-out word is in either file, and the kit's
+    loader checks the names against the kit's policy as it checks the full one."""
+    model = load_toml(policy_file, PolicyModel)
+    policy = load_policy(policy_file)
+    derived = load_toml(names_path(policy_file), DerivedNamesModel)
+    kit = model.model_copy(update={
+        "lexicon": model.lexicon.model_copy(update={"words": sorted(policy.revealed_words)}),
+        "rulings": model.rulings.model_copy(update={
+            "banned": sorted(set(model.rulings.banned) & policy.revealed_banned)}),
+        "homoglyphs": {k: v for k, v in model.homoglyphs.items() if k in policy.revealed_homoglyphs},
+        "reveal": RevealModel(variants=ShareModel(share=0, always=sorted(policy.revealed_variants)))})
+    allowlist = list(policy.revealed_allowlist)
+    names = names_text(kit, derived.data_sha256, derived.data_names, allowlist, list(policy.common),
+                       {n: policy.frequency[n] for n in allowlist + list(policy.common)})
+    return {f"{model.name}.toml": policy_toml(kit), f"{model.name}/names.toml": names}
+
+
+def policy_toml(model: PolicyModel) -> str:
+    """A policy file from its model (strings as JSON, which TOML reads alike)."""
+    def listing(values) -> str:
+        return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+    reveal = model.reveal
+    return "\n".join([
+        "# The revealed part of the policy (grader/reveal.py): the grading covers more than this file lists.",
+        f"name = {json.dumps(model.name)}", f"description = {json.dumps(model.description)}",
+        f"banned_noun = {json.dumps(model.banned_noun)}", "", "[lexicon]",
+        f"words = {listing(model.lexicon.words)}", f"plurals = {json.dumps(model.lexicon.plurals)}", "",
+        "[rulings]", f"why = {json.dumps(model.rulings.why)}", f"banned = {listing(model.rulings.banned)}", "",
+        "[names]", f"common = {listing(model.names.common)}", "", "[homoglyphs]",
+        *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in model.homoglyphs.items()), "",
+        "[reveal.variants]", f"share = {reveal.variants.share:g}",
+        f"always = {listing(reveal.variants.always)}", ""])

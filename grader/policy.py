@@ -12,15 +12,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from model.protocol import is_model_prefix, normalize_prefix
 
 from .datafiles import load_toml
 from .errors import DataFileError
+from .reveal import RevealModel, revealed
+from .variants import VARIANTS
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 POLICIES_DIR = KIT_ROOT / "policies"
@@ -68,6 +71,8 @@ class PolicyModel(BaseModel):
     rulings: RulingsModel = Field(default_factory=RulingsModel)
     names: NamesModel = Field(default_factory=NamesModel)
     homoglyphs: dict[str, str] = Field(default_factory=dict)
+    reveal: RevealModel = Field(default_factory=RevealModel,
+                                description="what the student kit shows (grader/reveal.py)")
 
     @field_validator("homoglyphs")
     @classmethod
@@ -86,12 +91,20 @@ class DerivedNamesModel(BaseModel):
     data_names: int
     allowlist: list[str] = Field(description="data names that contain or start with a banned word")
     common: list[str] = Field(description="the policy's common names, all found in the data")
+    frequency: dict[str, int] = Field(description="occurrences in the data of each name above")
 
     _check = field_validator("allowlist", "common")(_words)
 
+    @model_validator(mode="after")
+    def _every_name_counted(self) -> "DerivedNamesModel":
+        if set(self.frequency) != set(self.allowlist) | set(self.common) or min(
+                self.frequency.values(), default=1) < 1:
+            raise ValueError("frequency must give each allowlisted and common name a count of at least 1")
+        return self
+
 
 def plural_forms(word: str) -> set[str]:
-    """English plurals: berry -> berries, peach -> peaches, mango -> mangos and mangoes."""
+    """English plurals: berry -> berries, plum -> plums, mango -> mangos and mangoes."""
     if word.endswith("y") and word[-2:-1] not in set("aeiou"):
         return {word[:-1] + "ies"}
     if word.endswith(("s", "x", "z", "ch", "sh")):
@@ -101,11 +114,16 @@ def plural_forms(word: str) -> set[str]:
     return {word + "s"}
 
 
+def word_forms(words, plurals: bool) -> frozenset[str]:
+    """The words, and with plurals their plural forms."""
+    forms = set(words)
+    if plurals:
+        forms |= {form for word in words for form in plural_forms(word)}
+    return frozenset(forms)
+
+
 def banned_set(model: PolicyModel) -> frozenset[str]:
-    banned = set(model.lexicon.words) | set(model.rulings.banned)
-    if model.lexicon.plurals:
-        banned |= {form for word in model.lexicon.words for form in plural_forms(word)}
-    return frozenset(banned)
+    return word_forms(model.lexicon.words, model.lexicon.plurals) | set(model.rulings.banned)
 
 
 def inputs_sha256(model: PolicyModel) -> str:
@@ -126,11 +144,52 @@ class Policy:
     common: tuple[str, ...]  # ordinary legitimate names (from the data)
     homoglyphs: dict[str, str]
     path: Path
+    frequency: dict[str, int]  # occurrences in the data: how many users a name stands for
+    revealed_words: frozenset[str]  # the development share of the lexicon the kit shows
+    revealed_homoglyphs: frozenset[str]
+    revealed_variants: frozenset[str]
+    plurals: bool = True
 
     @property
     def legitimate(self) -> tuple[str, ...]:
         """Every name the grader knows to be legitimate: all of them are in the data."""
         return self.allowlist + self.common
+
+    @functools.cached_property
+    def revealed_banned(self) -> frozenset[str]:
+        """The banned forms of the revealed words (the rulings among them included)."""
+        return word_forms(self.revealed_words, self.plurals)
+
+    @property
+    def held_out(self) -> frozenset[str]:
+        """Banned forms the student kit never shows; only hidden suites draw on them."""
+        return self.banned - self.revealed_banned
+
+    @property
+    def revealed_allowlist(self) -> tuple[str, ...]:
+        """The allowlisted names that hold a revealed banned form: the kit's allowlist."""
+        return tuple(n for n in self.allowlist if any(w in n for w in self.revealed_banned))
+
+    def source(self, name: str, public: bool) -> list[str]:
+        """A list of the policy for [[generate]]: the whole of it, or its revealed part."""
+        banned = self.revealed_banned if public else self.banned
+        words = self.revealed_words if public else self.words
+        lists = {"banned": banned, "words": words, "plurals": banned - self.words - set(self.rulings),
+                 "rulings": set(self.rulings) & banned, "common": self.common,
+                 "allowlist": self.revealed_allowlist if public else self.allowlist}
+        return sorted(lists[name])
+
+    def held_out_in(self, request: str, hint: str = "", variant: str = "") -> str | None:
+        """What of the held-out part a case shows (a public case may show none of it), or None:
+        a held-out variant, look-alike, or banned word that a word of the request or hint starts with."""
+        if variant and variant not in self.revealed_variants:
+            return f"the variant {variant!r}"
+        chars = sorted(set(request) & (set(self.homoglyphs) - self.revealed_homoglyphs))
+        if chars:
+            return f"the look-alike {chars[0]!r}"
+        seen = [self.ground_form(w) for w in re.split(r"[\s'\"(),.:;!?]+", f"{request} {hint}") if w]
+        named = sorted(h for h in self.held_out if any(w.startswith(h) for w in seen))
+        return f"the word {named[0]!r}" if named else None
 
     def ground_form(self, text: str) -> str:
         """The bot's normalization, then cross-script look-alikes mapped to letters."""
@@ -163,7 +222,27 @@ def load_policy(path: str | Path) -> Policy:
     return Policy(name=model.name, description=model.description, banned_noun=model.banned_noun,
                   banned=banned, words=frozenset(model.lexicon.words),
                   rulings=tuple(model.rulings.banned), allowlist=tuple(derived.allowlist),
-                  common=tuple(derived.common), homoglyphs=dict(model.homoglyphs), path=path)
+                  common=tuple(derived.common), homoglyphs=dict(model.homoglyphs), path=path,
+                  frequency=dict(derived.frequency), plurals=model.lexicon.plurals,
+                  **_revealed_parts(path, model))
+
+
+def _revealed_parts(path: Path, model: PolicyModel) -> dict[str, frozenset[str]]:
+    rule = model.reveal
+    try:
+        parts = {"revealed_words": revealed(model.lexicon.words, rule.lexicon, rule.seed, "lexicon"),
+                 "revealed_homoglyphs": revealed(model.homoglyphs, rule.homoglyphs, rule.seed, "homoglyphs"),
+                 "revealed_variants": revealed(VARIANTS, rule.variants, rule.seed, "variants")}
+    except ValueError as exc:
+        raise DataFileError(f"{path}: {exc}") from None
+    shown = parts["revealed_words"]
+    held = banned_set(model) - word_forms(shown, model.lexicon.plurals)
+    for field, text in (("description", model.description), ("rulings.why", model.rulings.why)):
+        named = sorted(w for w in held if re.search(rf"\b{w}\b", text, re.IGNORECASE))
+        if named:
+            raise DataFileError(f"{path}: {field}: names {named[0]!r}, which the kit holds out; "
+                                f"use revealed words as examples, or add it to reveal.lexicon.always")
+    return parts
 
 
 def policy_path(name_or_path: str) -> Path:

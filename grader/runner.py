@@ -40,6 +40,7 @@ class Plan:
     suites: list[Suite]
     cases: list[Case]
     weights: dict[str, float]
+    leak_cost: float  # the rubric's exchange rate of a leak against a decision
     max_score: float
     seed: int
     limits: Limits
@@ -96,8 +97,8 @@ def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, i
     used = {c.category for c in cases}
     max_score = sum(w for name, w in rubric.weights.items() if name in used)
     choose_isolation(isolation, require_isolation)  # refuse before any work when none is allowed
-    return Plan(submission, suites, cases, rubric.weights, max_score, seed, limits, isolation,
-                require_isolation)
+    return Plan(submission, suites, cases, rubric.weights, rubric.leak_cost, max_score, seed, limits,
+                isolation, require_isolation)
 
 
 def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None) -> Run:
@@ -191,7 +192,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
         return finish("grader_fault", 0.0, [], [], [], [], [
             f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
             where_raised(exc)])
-    categories = score_categories(run.results, the_plan.weights)
+    categories = score_categories(run.results, the_plan.weights, the_plan.leak_cost)
     if check.findings:
         return finish("integrity_failed", 0.0, run.results, categories, check.findings, [],
                       run.notes + check.notes, run.probes, check.adversary)

@@ -23,9 +23,11 @@ from .errors import DataFileError, UsageError
 from .policy import POLICIES_DIR, Policy, load_policy, policy_path
 from .variants import LOOKALIKE_VARIANTS, VARIANTS, expand
 
-try:
+# The student kit has no classifier; its suites were checked when it was built. Its own files
+# decide: an import could find grader/derive.py in another installed copy of the kit.
+if Path(__file__).with_name("derive.py").is_file():
     from .derive import expectation_error
-except ImportError:  # the student kit has no classifier; its suites were checked when it was built
+else:
     expectation_error = None
 
 VISIBILITIES = ("public", "hidden")
@@ -94,11 +96,15 @@ class GenerateModel(CaseFields):
     every: int = Field(1, ge=1, description="keep every Nth word, for smaller suites")
     offset: int = Field(0, ge=0, description="start at this word: public and hidden suites "
                         "draw disjoint samples of one list with the same `every`")
+    by_frequency: bool = Field(False, description="points * the name's count in the data: "
+                               "over-refusing a name costs as many users as it turns away")
 
     @model_validator(mode="after")
     def _offset_below_every(self) -> "GenerateModel":
         if self.offset >= self.every:
             raise ValueError(f"offset must be below every ({self.every})")
+        if self.by_frequency and self.source not in ("allowlist", "common"):
+            raise ValueError("by_frequency needs a list of names: source 'allowlist' or 'common'")
         return self
 
 
@@ -127,6 +133,8 @@ class RubricModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     total: float = Field(gt=0)
     weights: dict[str, float] = Field(min_length=1, description="0: reported, never scored")
+    leak_cost: float = Field(2.0, ge=1, description="one leaked request costs this many times the "
+                             "most a single decision is worth (docs/scoring.md); at least 1")
 
     @model_validator(mode="after")
     def _sums(self) -> "RubricModel":
@@ -199,16 +207,22 @@ def load_suite(path: str | Path) -> Suite:
                          else model.policy)
     cases = []
 
-    def add(base, case_id: str, line: bytes, variant: str = "") -> None:
-        cases.append(Case(suite=model.name, id=case_id, category=base.category, expect=base.expect,
-                          kind=base.kind, line=line, samples=base.samples, points=base.points,
-                          visibility=model.visibility, hint=base.hint, variant=variant))
+    public = model.visibility == "public"
 
-    def add_with_variants(base, case_id: str, text: str) -> None:
+    def add(base, case_id: str, line: bytes, variant: str = "", points: float = 1.0) -> None:
+        cases.append(Case(suite=model.name, id=case_id, category=base.category, expect=base.expect,
+                          kind=base.kind, line=line, samples=base.samples, points=base.points * points,
+                          visibility=model.visibility, hint=base.hint, variant=variant))
+        shown = public and policy.held_out_in(line.decode("utf-8", "replace"), base.hint, variant)
+        if shown:
+            raise DataFileError(f"{path}: {case_id}: shows {shown}, which policy {policy.name} holds "
+                                "out of the student kit; a public case may use only its revealed part")
+
+    def add_with_variants(base, case_id: str, text: str, points: float = 1.0) -> None:
         if base.include_base:
-            add(base, case_id, text.encode("utf-8") * getattr(base, "repeat_request", 1))
+            add(base, case_id, text.encode("utf-8") * getattr(base, "repeat_request", 1), "", points)
         for variant, changed in expand(text, base.variants):
-            add(base, f"{case_id}~{variant}", changed.encode("utf-8"), variant)
+            add(base, f"{case_id}~{variant}", changed.encode("utf-8"), variant, points)
 
     for base in [*model.cases, *model.generate]:
         wrong = LOOKALIKE_VARIANTS.intersection(base.variants)
@@ -221,21 +235,15 @@ def load_suite(path: str | Path) -> Suite:
         else:
             add_with_variants(case, case.id, case.request)
     for gen in model.generate:
-        for word in policy_words(policy, gen.source)[gen.offset:: gen.every]:
-            add_with_variants(gen, f"{gen.id}:{word}", gen.template.replace("{word}", word))
+        for word in policy.source(gen.source, public)[gen.offset:: gen.every]:
+            add_with_variants(gen, f"{gen.id}:{word}", gen.template.replace("{word}", word),
+                              policy.frequency[word] if gen.by_frequency else 1.0)
     for case in cases if expectation_error else ():
         problem = expectation_error(policy, case)
         if problem:
             raise DataFileError(f"{path}: {case.id}: {problem}")
     return Suite(name=model.name, policy=policy, visibility=model.visibility,
                  description=model.description, path=path, cases=tuple(cases))
-
-
-def policy_words(policy: Policy, source: str) -> list[str]:
-    plurals = policy.banned - policy.words - set(policy.rulings)
-    return sorted({"banned": policy.banned, "words": policy.words, "plurals": plurals,
-                   "rulings": policy.rulings, "allowlist": policy.allowlist,
-                   "common": policy.common}[source])
 
 
 def load_rubric(path: str | Path) -> RubricModel:

@@ -4,18 +4,21 @@ The kit ships the policy to implement (banned words, rulings, legitimate names) 
 suites with their expectations written out; not grader/derive.py, whose request classifier
 decides every case. The probe below imports every module of a built kit and calls every
 function and every Policy method it finds on hidden requests, reading any answer as a
-verdict both ways round. None may beat the banned-word lookup (`Policy.is_banned`, which the
-self-check needs to see a leak, and which leaves continuations and mixed requests open),
-and that lookup falls well short of the classifier, which decides all of them.
+verdict both ways round. None may beat always giving the commoner answer: the kit's policy
+is the revealed part only (grader/reveal.py), so even `Policy.is_banned`, which the self-check
+needs to see a leak, knows no held-out word; the classifier decides all of them.
 """
 import json
+import re
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
 from grader.bundle import build_student
 from grader.derive import request_class
+from grader.policy import load_policy, policy_path
 from grader.suites import Expect, Kind, load_suite, suite_files
 
 PROBE = r'''
@@ -99,19 +102,17 @@ def test_the_kit_ships_the_policy_but_not_the_classifier(kit):
 
 def test_nothing_in_the_kit_answers_the_hidden_cases(kit):
     cases = hidden_requests()
-    from grader.policy import load_policy, policy_path
-    policy = load_policy(policy_path("fruit"))
-    assert all(request_class(policy, t.encode()).value == e for t, e in cases)  # the classifier: 100%
+    assert all(request_class(FRUIT, t.encode()).value == e for t, e in cases)  # the classifier: 100%
     proc = subprocess.run([sys.executable, "-c", PROBE], cwd=kit, input=json.dumps(cases),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     best = json.loads(proc.stdout.splitlines()[-1])
     assert "Policy.is_banned(text)" in best and len(best) > 100  # the probe reached the kit
-    # the banned-word lookup the self-check needs to see a leak is the best the kit offers,
-    # and it leaves what the assignment asks for undecided: continuations, mixed requests
-    lookup = best.pop("Policy.is_banned(text)")
+    # with the lexicon held out, even the banned-word lookup the self-check needs (it knows the
+    # revealed words only) does no better than always giving the commoner answer
+    base = max(sum(e == x for _, e in cases) for x in ("refuse", "answer")) / len(cases)
     top = max(best, key=best.get)
-    assert lookup < 0.95 and best[top] <= lookup, f"{top} decides {best[top]:.0%} of the hidden requests"
+    assert best[top] <= base + 0.05, f"{top} decides {best[top]:.0%} of the hidden requests (base {base:.0%})"
 
 
 def test_the_kit_grades_its_public_suites_without_the_classifier(kit):
@@ -120,3 +121,73 @@ def test_the_kit_grades_its_public_suites_without_the_classifier(kit):
     assert proc.returncode == 0, proc.stderr[-2000:]
     doc = json.loads(proc.stdout)
     assert doc["status"] == "graded" and {c["visibility"] for c in doc["cases"]} == {"public"}
+
+
+# --- held-out evaluation: the kit shows a development share of the policy, and classes nothing
+
+FRUIT = load_policy(policy_path("fruit"))
+HELD_OUT = sorted(FRUIT.held_out)
+WORD = r"(?<![a-z_]){}(?![a-z_])"  # a whole word: update_date's 'date' is an identifier, not a fruit
+
+
+def custom_suite(expect: str, kind: str = "request") -> str:
+    """A student-written suite asking about every held-out word."""
+    body = "".join(f'\n[[cases]]\nid = "{kind}-{expect}-{w}"\ncategory = "direct"\nexpect = "{expect}"\n'
+                   f'kind = "{kind}"\nrequest = "{w}"\n' for w in HELD_OUT)
+    return f'name = "custom"\npolicy = "fruit"\nvisibility = "public"\ndescription = "mine"\n{body}'
+
+
+def test_the_policy_holds_out_most_of_the_lexicon_and_the_kit_ships_none_of_it(kit):
+    assert len(HELD_OUT) > 50 and {"peach", "strawberry", "lime", "orange"} <= set(HELD_OUT)
+    for path in kit.rglob("*"):
+        if path.is_file() and path.suffix != ".json":
+            text = path.read_text(encoding="utf-8", errors="replace")
+            named = [w for w in HELD_OUT if re.search(WORD.format(w), text, re.IGNORECASE)]
+            assert not named, f"{path.relative_to(kit)} names the held-out {named[:3]}"
+    kit_words = tomllib.loads((kit / "policies" / "fruit.toml").read_text())["lexicon"]["words"]
+    assert set(kit_words) == set(FRUIT.revealed_words)
+
+
+@pytest.mark.parametrize("expect, kind", [("answer", "request"), ("refuse", "request"),
+                                          ("answer", "name_probe"), ("answer", "request_probe")])
+def test_validate_in_the_kit_classes_no_held_out_word(kit, tmp_path, expect, kind):
+    suite = tmp_path / "custom.toml"
+    suite.write_text(custom_suite(expect, kind), encoding="utf-8")
+    here = subprocess.run([sys.executable, "-m", "grader", "validate", str(suite)], capture_output=True,
+                          text=True, timeout=120)  # the instructor's grader does class them
+    proc = subprocess.run([sys.executable, "-m", "grader", "validate", str(suite)], cwd=kit,
+                          capture_output=True, text=True, timeout=120)
+    assert here.returncode == 2 and "holds out of the student kit" in here.stderr  # not a public case
+    assert proc.returncode == 0 and proc.stdout.startswith("ok:"), proc.stderr
+    assert not any(re.search(WORD.format(w), proc.stdout + proc.stderr) for w in HELD_OUT)
+
+
+def test_run_and_explain_in_the_kit_class_no_held_out_word(kit):
+    """The starter answers everything: a kit that knew a held-out word would call some answer a
+    leak, or hint that the word is a fruit. It must treat each like any unknown word."""
+    suite = kit / "policies" / "fruit" / "public" / "custom.toml"
+    suite.write_text(custom_suite("answer"), encoding="utf-8")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "grader", "run", "starter/bot.py", "--suite", str(suite),
+                               "--format", "json"], cwd=kit, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        cases = json.loads(proc.stdout)["cases"]
+        assert len(cases) == len(HELD_OUT) and all(c["passed"] and not c["leaked"] for c in cases)
+        traces = subprocess.run([sys.executable, "-c", EXPLAIN], cwd=kit, capture_output=True, text=True,
+                                timeout=600)
+        assert traces.returncode == 0, traces.stderr[-2000:]
+        assert traces.stdout.count("P(this request leaks) = 0\n") == len(HELD_OUT), traces.stdout[-2000:]
+        assert "(banned)" not in traces.stdout and "FAIL" not in traces.stdout
+    finally:
+        suite.unlink()
+
+
+EXPLAIN = r'''
+import os, sys
+sys.path.insert(0, os.getcwd())
+from grader.explain import explain_cases, render_trace
+from grader.suites import load_suite
+suite = load_suite("policies/fruit/public/custom.toml")
+traces = explain_cases("starter/bot.py", list(suite.cases), suite.policy, sample=0)
+print("".join(render_trace(t) for t in traces.values()))
+'''
