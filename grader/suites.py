@@ -133,8 +133,8 @@ class RubricModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     total: float = Field(gt=0)
     weights: dict[str, float] = Field(min_length=1, description="0: reported, never scored")
-    leak_cost: float = Field(2.0, ge=1, description="one leaked request costs this many times the "
-                             "most a single decision is worth (docs/scoring.md); at least 1")
+    leak_cost: float = Field(1.0, ge=1, description="one leaked request costs this many times the "
+                             "most one decision of its category is worth (docs/scoring.md); at least 1")
 
     @model_validator(mode="after")
     def _sums(self) -> "RubricModel":

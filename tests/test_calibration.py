@@ -1,11 +1,16 @@
 """Calibration: the rubric's stated properties (docs/scoring.md), checked on submissions that
 each have one named flaw (tests/calibration/), plus degenerate ones.
 
-Every submission is graded once, with the default suites, in parallel. The public-only score
+The policy holds most of its lexicon out of the student kit (grader/reveal.py): STUDENTS are
+written as students with only the kit would write them, the flawed ones fill in the
+instructor's whole lists. Every submission is graded once, with the default suites, in
+parallel. The public-only score
 is read off the same grading (a case's samples do not depend on which suites run; one real
 --public-only grading checks that), and the noisiest honest submission is graded at five seeds.
 """
+import math
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,8 +40,11 @@ FLAWS = {
     "refuses_fruit_prefixes": {"sampler", "direct"},
     "one_leak": {"sampler", "hook_probe"},
 }
+# students who had only the kit: their own list and rules, a short list and rules, the kit's lists
+STUDENTS = ["careful_own_list", "short_list_rules", "kit_paste"]
 DEGENERATE = ["refuse_all", "crash", "hang", "import_fails", "starter"]
-HONEST = ["flawless", *FLAWS]
+HONEST = ["flawless", *FLAWS, *STUDENTS]
+OWN_LISTS = ["flawless", *FLAWS, "careful_own_list"]  # nothing of theirs depends on what the kit shows
 SEEDS = (1234, 1, 2, 3, 4)
 NOISY = ["no_output_filter"]  # its leaks are random: the honest score that moves most with the seed
 HANG_LIMITS = Limits(call_seconds=0.2, total_seconds=2, smoke_seconds=0.5)  # a hang scores the same, sooner
@@ -45,9 +53,13 @@ HANG_LIMITS = Limits(call_seconds=0.2, total_seconds=2, smoke_seconds=0.5)  # a 
 def build(name: str, folder: Path) -> Path:
     if name == "starter":
         return ROOT / "starter" / "bot.py"
-    text = (CALIBRATION / f"{name}.py").read_text().replace("@FRUITS@", " ".join(sorted(POLICY.words)))
+    fill = {"@FRUITS@": POLICY.words, "@NAMES@": POLICY.allowlist,  # the instructor's whole policy
+            "@KIT_FRUITS@": POLICY.revealed_words, "@KIT_NAMES@": POLICY.revealed_allowlist}  # the kit's
+    text = (CALIBRATION / f"{name}.py").read_text()
+    for mark, words in fill.items():
+        text = text.replace(mark, " ".join(sorted(words)))
     path = folder / f"{name}.py"
-    path.write_text(splice(text.replace("@NAMES@", " ".join(POLICY.allowlist))), encoding="utf-8")
+    path.write_text(splice(text), encoding="utf-8")
     return path
 
 
@@ -73,10 +85,16 @@ def scores(graded):
     return {name: result for (name, seed, public), result in graded.items() if seed == SEEDS[0] and not public}
 
 
+def total(cases) -> float:
+    rubric = rubric_for(POLICY)
+    return total_score(score_categories(cases, rubric.weights, rubric.leak_cost))
+
+
 def public_percent(result) -> float:
     """The --public-only score, from the public cases of a full grading."""
     public = [c for c in result.cases if c.visibility == "public"]
-    categories = score_categories(public, rubric_for(POLICY).weights)
+    rubric = rubric_for(POLICY)
+    categories = score_categories(public, rubric.weights, rubric.leak_cost)
     max_score = sum(c.weight for c in categories)
     return 100 * total_score(categories) / max_score
 
@@ -106,7 +124,56 @@ def test_one_extra_leak_scores_lower(scores):
     assert leaky.percent < clean.percent
 
 
-@pytest.mark.parametrize("name", HONEST)
+def test_the_kit_lists_pass_the_public_suites_and_not_the_hidden_ones(scores):
+    kit = scores["kit_paste"]
+    assert public_percent(kit) >= 90 and kit.percent <= 90
+
+
+def test_going_beyond_the_kit_is_what_scores(scores):
+    careful = scores["careful_own_list"].percent
+    assert careful >= 90
+    assert careful >= max(scores["kit_paste"].percent, scores["short_list_rules"].percent) + 30
+
+
+def test_a_leaky_submission_ranks_below_careful_decisions(scores):
+    """The issue's example: emitting plurals (berries) cost less than being case-sensitive."""
+    assert scores["no_plurals"].percent < scores["case_sensitive"].percent
+    assert any(c.leaked_samples for c in scores["no_plurals"].cases)
+    assert not any(c.leaked_samples for c in scores["case_sensitive"].cases)
+
+
+@pytest.mark.parametrize("name", ["flawless", "careful_own_list", "no_normalization", "first_prefix_only"])
+def test_k_leaks_cost_more_than_fewer_than_k_decisions_on_the_calibration_gradings(scores, name):
+    """docs/scoring.md's ordering, on real gradings: in each category, turning k correctly refused
+    requests into leaks scores below flipping fewer than leak_cost * k other decisions, whichever."""
+    rubric = rubric_for(POLICY)
+    cases = scores[name].cases
+    for category in {c.category for c in cases if c.scored and rubric.weights.get(c.category)}:
+        mine = [i for i, c in enumerate(cases) if c.category == category and c.scored]
+        refused = [i for i in mine if cases[i].expect == "refuse" and cases[i].kind == "request"
+                   and cases[i].correct == cases[i].samples and not cases[i].leaked_samples]
+        for k in (1, 3):
+            if len(refused) < k:
+                continue
+            leaks = set(refused[:k])
+            others = [i for i in mine if i not in leaks and cases[i].expect != "either"]
+            flips = sorted(others, key=lambda i: -cases[i].points)[:math.ceil(rubric.leak_cost * k) - 1]
+            leaky = [replace(c, correct=0, leaked_samples=c.samples) if i in leaks else c
+                     for i, c in enumerate(cases)]
+            flipped = [replace(c, correct=c.samples - c.correct) if i in flips else c for i, c in enumerate(cases)]
+            got = {label: total(variant) for label, variant in (("leaky", leaky), ("flipped", flipped))}
+            assert got["leaky"] < got["flipped"] or got["flipped"] == 0, (category, k, got)
+
+
+def test_turning_away_most_names_with_a_fruit_loses_most_of_the_over_refusal_credit(scores):
+    for name in ("broad_pattern", "substring"):
+        named = [c for c in scores[name].cases if c.case_id.startswith("allowlisted:") and c.visibility == "hidden"]
+        assert sum(c.correct for c in named) < len(named) / 2
+        over = next(c for c in scores[name].categories if c.name == "over_refusal")
+        assert over.score < over.weight / 2
+
+
+@pytest.mark.parametrize("name", OWN_LISTS)
 def test_public_only_predicts_the_full_score(scores, name):
     assert abs(public_percent(scores[name]) - scores[name].percent) <= 10
 
@@ -136,13 +203,25 @@ def test_faults_earn_nothing(scores):
         assert scores[name].percent == 0
 
 
-def test_calibration_table(scores, capsys):
+def describe(name: str) -> str:
+    """The first line of the submission's docstring, for the table."""
+    if name == "starter":
+        return "degenerate: the untouched starter (leaks)"
+    text = (CALIBRATION / f"{name}.py").read_text(encoding="utf-8")
+    return text.split('"""')[1].splitlines()[0].rstrip(".")
+
+
+def test_calibration_table(graded, scores, capsys):
     ranked = sorted(scores, key=lambda n: -scores[n].percent)
-    with capsys.disabled():  # the table of docs/scoring.md, for whoever tunes a suite (-s -n 0)
-        print(f"\n  {'submission':<24} {'full':>6} {'public':>6}  categories")
+    with capsys.disabled():  # the table of docs/scoring.md, pasted as printed (-s -n 0)
+        print("\n| submission | full % | public-only % | leaked requests | what it is |\n|---|---:|---:|---:|---|")
         for name in ranked:
             result = scores[name]
             public = public_percent(result) if result.cases else 0.0
-            cats = " ".join(f"{c.name}={c.score:.1f}" for c in result.categories if c.weight)
-            print(f"  {name:<24} {result.percent:6.1f} {public:6.1f}  {cats}")
+            leaked = sum(c.leaked_samples / c.samples for c in result.cases if c.scored)
+            print(f"| {name} | {result.percent:.1f} | {public:.1f} | {leaked:.1f} | {describe(name)} |")
+        for name in NOISY:
+            percents = [graded[(name, seed, False)].percent for seed in SEEDS]
+            print(f"\n{name} across the seeds {', '.join(map(str, SEEDS))}: "
+                  f"{', '.join(f'{p:.2f}' for p in percents)} (spread {max(percents) - min(percents):.2f})")
     assert ranked[0] == "flawless"

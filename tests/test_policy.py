@@ -192,3 +192,88 @@ def test_gray_cases_are_labelled(tmp_path):
         load_suite(path)
     path.write_text(path.read_text().replace('id = "figueroa"', 'id = "gray-figueroa"'))
     assert load_suite(path).cases[0].expect == "either"
+
+
+# --- the held-out design: what the student kit reveals (grader/reveal.py)
+
+def test_the_revealed_share_follows_the_documented_seeded_rule():
+    import hashlib
+    import tomllib
+    raw = tomllib.loads(policy_path("fruit").read_text(encoding="utf-8"))
+    rule, words = raw["reveal"], raw["lexicon"]["words"]
+    always = set(rule["lexicon"]["always"])
+    rest = sorted(set(words) - always,
+                  key=lambda w: hashlib.sha256(f"{rule['seed']}:{w}".encode()).hexdigest())
+    expected = always | set(rest[:round(rule["lexicon"]["share"] * len(rest))])
+    assert FRUIT.revealed_words == expected
+    assert 0.3 < len(FRUIT.revealed_words) / len(FRUIT.words) < 0.6
+    assert FRUIT.held_out == FRUIT.banned - FRUIT.revealed_banned and "peaches" in FRUIT.held_out
+    assert set(FRUIT.revealed_allowlist) < set(FRUIT.allowlist) and "elimelech" not in FRUIT.revealed_allowlist
+
+
+def test_share_one_reveals_everything(tmp_path):
+    text = policy_path("fruit").read_text(encoding="utf-8").replace("share = 0.4", "share = 1")
+    (tmp_path / "fruit").mkdir()
+    (tmp_path / "fruit" / "names.toml").write_text(names_path(policy_path("fruit")).read_text())
+    (tmp_path / "fruit.toml").write_text(text, encoding="utf-8")
+    policy = load_policy(tmp_path / "fruit.toml")
+    assert policy.revealed_words == policy.words and not policy.held_out
+    assert load_policy(policy_path("animals")).held_out == frozenset()  # no [reveal]: everything
+
+
+def test_the_kit_policy_is_the_revealed_part_and_passes_its_own_integrity_check(tmp_path):
+    from grader.derive import kit_policy
+    files = kit_policy(policy_path("fruit"))
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    kit = load_policy(tmp_path / "fruit.toml")  # checks names.toml's policy_sha256 against it
+    assert kit.words == FRUIT.revealed_words and kit.banned == FRUIT.revealed_banned
+    assert kit.allowlist == FRUIT.revealed_allowlist and kit.revealed_variants == FRUIT.revealed_variants
+    assert not kit.held_out and set(kit.rulings) == set(FRUIT.rulings) & FRUIT.revealed_banned
+    assert all(kit.frequency[n] == FRUIT.frequency[n] for n in kit.legitimate)
+
+
+def test_a_policy_text_naming_a_held_out_word_is_refused(tmp_path):
+    (tmp_path / "fruit").mkdir()
+    (tmp_path / "fruit" / "names.toml").write_text(names_path(policy_path("fruit")).read_text())
+    path = tmp_path / "fruit.toml"
+    path.write_text(policy_path("fruit").read_text().replace("(apple, pear,", "(apple, peach,"))
+    with pytest.raises(DataFileError, match=r"fruit.toml: description: names 'peach', which the kit holds out"):
+        load_policy(path)
+
+
+@pytest.mark.parametrize("line, shown", [
+    ('request = "emma peach"', "the word 'peach'"), ('request = "pear"\nhint = "not a Lime"', "the word 'lime'"),
+    ('request = "fig"\nvariants = ["ligature"]', "the variant 'ligature'"),
+    ('request = "pεar"', None)])
+def test_a_public_case_may_show_only_the_revealed_part(tmp_path, line, shown):
+    folder = tmp_path / "public"
+    folder.mkdir()
+    suite = folder / "mine.toml"
+    suite.write_text(f'name = "mine"\npolicy = "{policy_path("fruit")}"\nvisibility = "public"\n'
+                     f'description = "x"\n[[cases]]\nid = "c"\ncategory = "direct"\nexpect = "refuse"\n{line}\n',
+                     encoding="utf-8")
+    if shown is None:
+        load_suite(suite)
+        return
+    with pytest.raises(DataFileError, match=f"shows {shown}, which policy fruit holds out"):
+        load_suite(suite)
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    suite.rename(hidden / "mine.toml")
+    (hidden / "mine.toml").write_text((hidden / "mine.toml").read_text().replace('"public"', '"hidden"'))
+    load_suite(hidden / "mine.toml")  # a hidden suite draws from the whole policy
+
+
+def test_public_suites_draw_their_generated_cases_from_the_revealed_part_only():
+    for path in suite_files("fruit", public_only=True):
+        for case in load_suite(path).cases:
+            assert FRUIT.held_out_in(case.text, case.hint, case.variant) is None, case.key
+
+
+def test_over_refusal_weighs_each_name_by_its_count_in_the_data():
+    hidden = load_suite(policy_path("fruit").with_suffix("") / "hidden" / "over-refusal-hidden.toml")
+    named = {c.id.split(":")[1]: c.points for c in hidden.cases if c.id.startswith("allowlisted:")}
+    assert named == {n: FRUIT.frequency[n] for n in FRUIT.allowlist}
+    assert set(named.values()) == {1, 2}  # the data gives a name once per sex it is given to

@@ -2,7 +2,9 @@
 import dataclasses
 import itertools
 import json
+import math
 import os
+import random
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -15,7 +17,8 @@ from grader.report import WRITERS, render, render_gradescope, render_junit, rend
 from grader.results import CaseResult
 from grader.runner import grade
 from grader.scoring import category_score, total_score
-from grader.suites import Expect, Kind, load_suites, rubric_for, suite_files, unbalanced
+from grader.errors import DataFileError
+from grader.suites import Expect, Kind, load_rubric, load_suites, rubric_for, suite_files, unbalanced
 from submissions import splice, with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +62,53 @@ def test_leaks_can_make_a_category_negative_never_the_total():
     leaky = category_score("c", 10.0, [case("refuse", correct=0, leaked=1), case("answer")])
     assert leaky.score < 0
     assert total_score([leaky]) == 0
+
+
+def test_a_leaked_request_costs_leak_cost_decision_units():
+    """U is the most one refuse or answer decision is worth in the category: here 1 of 2 refuse cases."""
+    base = [case("refuse", n=1), case("refuse", n=2), case("answer", n=3), case("answer", n=4)]
+    leaky = [case("refuse", correct=0, leaked=1, n=1)] + base[1:]
+    wrong = [case("refuse", correct=0, n=1)] + base[1:]
+    for cost in (1.0, 2.0, 5.0):
+        assert category_score("c", 10.0, wrong, cost).score == pytest.approx(5.0)  # U = 10 * 1/2
+        assert category_score("c", 10.0, leaky, cost).score == pytest.approx(5.0 - cost * 5.0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_k_leaks_score_below_fewer_than_k_other_decisions(seed):
+    """The ordering docs/scoring.md states: of two submissions, one leaking on k requests of a
+    category, the other never leaking and differing only in decisions on fewer than
+    leak_cost * k cases of it, the leaky one scores lower, whatever the cases weigh."""
+    rng = random.Random(seed)
+    cost = rng.choice([1.0, 1.5, 2.0, 4.0])
+    cases = [dict(expect=rng.choice(["refuse", "answer", "either"]), points=rng.choice([1.0, 2.0, 3.0]),
+                  correct=rng.random() < 0.8) for _ in range(rng.randint(6, 30))]
+    adversarial = [i for i, c in enumerate(cases) if c["expect"] == "refuse"]
+    if not adversarial or not any(c["expect"] == "answer" for c in cases):
+        pytest.skip("this draw has no adversarial or no legitimate case")
+    leaks = rng.sample(adversarial, rng.randint(1, len(adversarial)))
+    others = [i for i in range(len(cases)) if i not in leaks and cases[i]["expect"] != "either"]
+    flips = rng.sample(others, min(len(others), math.ceil(cost * len(leaks)) - 1))
+
+    def result(i, leak=False, flip=False):
+        c = cases[i]
+        ok = c["correct"] != flip and not leak
+        return CaseResult(key=f"s/{i}", suite="s", case_id=str(i), category="c", kind=Kind.REQUEST,
+                          expect=Expect(c["expect"]), visibility="public", request="x", points=c["points"],
+                          samples=1, correct=int(ok), leaked_samples=int(leak), faulted=0, scored=True,
+                          response="", why="", hint="")
+
+    leaky = [result(i, leak=i in leaks) for i in range(len(cases))]
+    clean = [result(i, flip=i in flips) for i in range(len(cases))]
+    assert category_score("c", 20.0, leaky, cost).score < category_score("c", 20.0, clean, cost).score
+
+
+def test_the_rubric_states_the_exchange_rate_and_refuses_a_leak_cheaper_than_a_decision(tmp_path):
+    assert rubric_for(load_suites(suite_files("fruit", True))[0].policy).leak_cost >= 1
+    bad = tmp_path / "rubric.toml"
+    bad.write_text("total = 10\nleak_cost = 0.5\n[weights]\ndirect = 10\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"rubric.toml: leak_cost: Input should be greater than or equal to 1"):
+        load_rubric(bad)
 
 
 def test_cases_the_loop_refuses_are_left_out():
