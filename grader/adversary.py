@@ -13,6 +13,10 @@ at most 10 times. The search is exhaustive (a word has at most 16 prefixes and a
 variants), so it finds the true optimum that a beam search would approximate. Names the
 submission rejects that are not banned are not counted in r, so a figure is exact for a
 filter that rejects only banned names, and a lower bound otherwise.
+
+Its findings are shown to students, so it searches the policy's revealed part only
+(grader/reveal.py): a finding never names a word the kit holds out; the hidden suites
+measure those.
 """
 from __future__ import annotations
 
@@ -34,8 +38,8 @@ def _allowed(bot: Bot, check) -> bool:
 
 
 def let_through(bot: Bot, policy: Policy) -> set[str]:
-    """Banned words the submission's output filter would emit."""
-    return {w for w in sorted(policy.banned) if _allowed(bot, lambda: bot.hooks.check_name(w).allowed)}
+    """Revealed banned words the submission's output filter would emit."""
+    return {w for w in sorted(policy.revealed_banned) if _allowed(bot, lambda: bot.hooks.check_name(w).allowed)}
 
 
 def served_spelling(bot: Bot, prefix: str) -> str | None:
@@ -59,7 +63,7 @@ def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]
         typed = served_spelling(bot, prefix)
         if typed is None:
             continue
-        per_word, _ = leaked_words(model, prefix, temperature, policy.banned, leaky)
+        per_word, _ = leaked_words(model, prefix, temperature, policy.revealed_banned, leaky)
         total = sum(per_word.values())
         if total > 0:
             worst = max(per_word, key=per_word.get)

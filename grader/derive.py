@@ -152,7 +152,8 @@ def kit_policy(policy_file: Path) -> dict[str, str]:
         "rulings": model.rulings.model_copy(update={
             "banned": sorted(set(model.rulings.banned) & policy.revealed_banned)}),
         "homoglyphs": {k: v for k, v in model.homoglyphs.items() if k in policy.revealed_homoglyphs},
-        "reveal": RevealModel(variants=ShareModel(share=0, always=sorted(policy.revealed_variants)))})
+        "reveal": RevealModel(variants=ShareModel(share=0, always=sorted(policy.revealed_variants)),
+                              partial=policy.partial)})
     allowlist = list(policy.revealed_allowlist)
     names = names_text(kit, derived.data_sha256, derived.data_names, allowlist, list(policy.common),
                        {n: policy.frequency[n] for n in allowlist + list(policy.common)})
@@ -173,5 +174,6 @@ def policy_toml(model: PolicyModel) -> str:
         "[rulings]", f"why = {json.dumps(model.rulings.why)}", f"banned = {listing(model.rulings.banned)}", "",
         "[names]", f"common = {listing(model.names.common)}", "", "[homoglyphs]",
         *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in model.homoglyphs.items()), "",
+        "[reveal]", f"partial = {json.dumps(reveal.partial)}", "",
         "[reveal.variants]", f"share = {reveal.variants.share:g}",
         f"always = {listing(reveal.variants.always)}", ""])

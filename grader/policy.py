@@ -149,6 +149,21 @@ class Policy:
     revealed_homoglyphs: frozenset[str]
     revealed_variants: frozenset[str]
     plurals: bool = True
+    kit_of_partial: bool = False  # a student kit's policy, made from one that holds some out
+
+    @property
+    def partial(self) -> bool:
+        """Whether the grading covers more than the student kit shows."""
+        return bool(self.kit_of_partial or self.held_out or self.revealed_variants != set(VARIANTS)
+                    or self.revealed_homoglyphs != set(self.homoglyphs))
+
+    @property
+    def held_out_notes(self) -> list[str]:
+        """What every report says when the grading covers more than the kit shows."""
+        return [f"held-out evaluation: the kit lists only part of what policy {self.name} bans; "
+                "the hidden suites grade the whole of it (more words, spellings and look-alikes), "
+                "so a bot that knows only the kit's lists passes the public suites, not the "
+                "hidden ones"] if self.partial else []
 
     @property
     def legitimate(self) -> tuple[str, ...]:
@@ -224,7 +239,7 @@ def load_policy(path: str | Path) -> Policy:
                   rulings=tuple(model.rulings.banned), allowlist=tuple(derived.allowlist),
                   common=tuple(derived.common), homoglyphs=dict(model.homoglyphs), path=path,
                   frequency=dict(derived.frequency), plurals=model.lexicon.plurals,
-                  **_revealed_parts(path, model))
+                  kit_of_partial=model.reveal.partial, **_revealed_parts(path, model))
 
 
 def _revealed_parts(path: Path, model: PolicyModel) -> dict[str, frozenset[str]]:

@@ -28,6 +28,8 @@ class RevealModel(BaseModel):
     lexicon: ShareModel = Field(default_factory=ShareModel)
     homoglyphs: ShareModel = Field(default_factory=ShareModel)
     variants: ShareModel = Field(default_factory=ShareModel)
+    partial: bool = Field(False, description="set in a student kit's policy: the grading's policy "
+                          "holds more than this file")
 
 
 def reveal_order(seed: str, items) -> list[str]:

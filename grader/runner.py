@@ -174,7 +174,8 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
                            policy=policy.name, score=round(score, 4), max_score=the_plan.max_score,
                            seconds=round(time.monotonic() - the_plan.started, 3),
                            integrity_ok=status != Status.INTEGRITY_FAILED, integrity_findings=findings,
-                           integrity_diff=diff, notes=notes, cases=results, categories=categories,
+                           integrity_diff=diff, notes=notes + policy.held_out_notes, cases=results,
+                           categories=categories,
                            probes=probes or {}, adversary=list(adversary), banned_noun=policy.banned_noun)
 
     model = model or load_kit_model()

@@ -129,10 +129,10 @@ integrity: shared code intact
 
 the model-aware adversary's likeliest leaks (exact probability per answer):
   1.00e+00  request 'tangerine' -> 'tangerine'
-  1.00e+00  request 'nectarine' -> 'nectarine'
   1.00e+00  request 'watermelon' -> 'watermelon'
-  9.99e-01  request 'mangosteen' -> 'mangosteen'
-  9.99e-01  request 'citron' -> 'citron'
+  9.98e-01  request 'mirabelle' -> 'mirabelle'
+  9.98e-01  request 'cherimoyas' -> 'cherimoyas'
+  9.97e-01  request 'elderberry' -> 'elderberry'
 
 failed cases (2; the worst first):
   FAIL smoke/probe-olive  [smoke, expect refuse]
@@ -150,6 +150,10 @@ failed cases (2; the worst first):
 note: isolation: bubblewrap (limits, read-only view, private /tmp, own
       namespaces, fresh uid)
 note: syscall filter: on (an allow-list: no process, socket or file write)
+note: held-out evaluation: the kit lists only part of what policy fruit bans;
+      the hidden suites grade the whole of it (more words, spellings and look-
+      alikes), so a bot that knows only the kit's lists passes the public
+      suites, not the hidden ones
 
 score: 0.0/5.0 (0.0%)
 """

@@ -156,6 +156,12 @@ def test_adversary_probability_is_exact():
     assert abs(hits / n - p) < 4 * np.sqrt(p * (1 - p) / n) + 1e-9
 
 
+def test_adversary_names_no_held_out_word_as_its_findings_reach_students():
+    bot = Bot(load_model(), LocalHooks(lambda p: None, lambda n: True, [], []))  # lets everything through
+    findings = find_leaks(bot, FRUIT, top=200)
+    assert findings and all(f.banned_name in FRUIT.revealed_banned for f in findings)
+
+
 def test_adversary_finds_nothing_when_every_banned_name_is_blocked():
     bot = Bot(load_model(), LocalHooks(lambda p: None, lambda n: not FRUIT.is_banned(n), [], []))
     assert find_leaks(bot, FRUIT) == []

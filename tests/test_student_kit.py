@@ -1,8 +1,8 @@
 """The student kit holds no solution: nothing in it, imported or copied, answers the hidden cases.
 
-The kit ships the policy to implement (banned words, rulings, legitimate names) and public
-suites with their expectations written out; not grader/derive.py, whose request classifier
-decides every case. The probe below imports every module of a built kit and calls every
+The kit ships the revealed part of the policy (a development share of the banned words, their
+rulings and the legitimate names holding them; grader/reveal.py) and public suites with their
+expectations written out; not grader/derive.py, whose request classifier decides every case. The probe below imports every module of a built kit and calls every
 function and every Policy method it finds on hidden requests, reading any answer as a
 verdict both ways round. None may beat always giving the commoner answer: the kit's policy
 is the revealed part only (grader/reveal.py), so even `Policy.is_banned`, which the self-check
