@@ -19,7 +19,7 @@ from .datafiles import load_toml
 from .errors import DataFileError
 from .policy import (DERIVE_COMMAND, DerivedNamesModel, Policy, PolicyModel, banned_set, inputs_sha256,
                      load_policy, names_path)
-from .reveal import RevealModel, ShareModel
+from .reveal import RevealModel
 
 
 class RequestClass(str, Enum):
@@ -141,7 +141,7 @@ def kit_policy(policy_file: Path) -> dict[str, str]:
     """The student kit's policy files for a policy: its revealed part only (grader/reveal.py).
 
     {"NAME.toml": text, "NAME/names.toml": text}: the revealed lexicon words, the rulings
-    among their forms, the revealed look-alikes and variants, and the allowlisted names that
+    among their forms, the revealed look-alikes, and the allowlisted names that
     hold a revealed word, with their counts. No held-out word is in either file, and the kit's
     loader checks the names against the kit's policy as it checks the full one."""
     model = load_toml(policy_file, PolicyModel)
@@ -152,8 +152,7 @@ def kit_policy(policy_file: Path) -> dict[str, str]:
         "rulings": model.rulings.model_copy(update={
             "banned": sorted(set(model.rulings.banned) & policy.revealed_banned)}),
         "homoglyphs": {k: v for k, v in model.homoglyphs.items() if k in policy.revealed_homoglyphs},
-        "reveal": RevealModel(variants=ShareModel(share=0, always=sorted(policy.revealed_variants)),
-                              partial=policy.partial)})
+        "reveal": RevealModel(partial=policy.partial)})  # a student may use every variant
     allowlist = list(policy.revealed_allowlist)
     names = names_text(kit, derived.data_sha256, derived.data_names, allowlist, list(policy.common),
                        {n: policy.frequency[n] for n in allowlist + list(policy.common)})
@@ -174,6 +173,4 @@ def policy_toml(model: PolicyModel) -> str:
         "[rulings]", f"why = {json.dumps(model.rulings.why)}", f"banned = {listing(model.rulings.banned)}", "",
         "[names]", f"common = {listing(model.names.common)}", "", "[homoglyphs]",
         *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in model.homoglyphs.items()), "",
-        "[reveal]", f"partial = {json.dumps(reveal.partial)}", "",
-        "[reveal.variants]", f"share = {reveal.variants.share:g}",
-        f"always = {listing(reveal.variants.always)}", ""])
+        "[reveal]", f"partial = {json.dumps(reveal.partial)}", ""])
