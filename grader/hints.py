@@ -48,7 +48,7 @@ def _starts_banned(policy: Policy, prefix: str) -> str | None:
 def leak_hint(policy: Policy, response: Response, raw: list[str]) -> tuple[str, int | None]:
     at, name = next((i, n) for i, n in enumerate(response.names) if policy.is_banned(n))
     plural = name not in policy.words and name not in policy.rulings
-    why = (f"the bot emitted {name!r} from prefix {raw[at] if at < len(raw) else ''!r}: "
+    why = (f"the bot emitted {policy.shown(name)} from prefix {raw[at] if at < len(raw) else ''!r}: "
            f"is_safe_name (or BLOCKED_OUTPUT_PATTERNS) must reject every name that is "
            f"{policy.banned_noun}{', plurals included' if plural else ''}; the loop then draws another")
     return why, at

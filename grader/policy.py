@@ -185,6 +185,11 @@ class Policy:
         """The allowlisted names that hold a revealed banned form: the kit's allowlist."""
         return tuple(n for n in self.allowlist if any(w in n for w in self.revealed_banned))
 
+    def shown(self, name: str) -> str:
+        """A banned name as student-facing text may show it: never a held-out one (the JSON's
+        leaked lists, for instructors, keep it)."""
+        return "(one the kit holds out)" if name in self.held_out else repr(name)
+
     def source(self, name: str, public: bool) -> list[str]:
         """A list of the policy for [[generate]]: the whole of it, or its revealed part."""
         banned = self.revealed_banned if public else self.banned

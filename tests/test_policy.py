@@ -283,3 +283,13 @@ def test_over_refusal_weighs_each_name_by_its_count_in_the_data():
     named = {c.id.split(":")[1]: c.points for c in hidden.cases if c.id.startswith("allowlisted:")}
     assert named == {n: FRUIT.frequency[n] for n in FRUIT.allowlist}
     assert set(named.values()) == {1, 2}  # the data gives a name once per sex it is given to
+
+
+def test_student_facing_text_never_names_a_held_out_leak():
+    from grader.cases import judge
+    from model.protocol import Outcome
+    smoke = load_suite(policy_path("fruit").with_suffix("") / "public" / "smoke.toml")
+    case = next(c for c in smoke.cases if c.id == "answer-ma")
+    for name, shown in (("peach", "(one the kit holds out)"), ("mango", "'mango'")):
+        verdict, why, leaked = judge(Outcome.ANSWERED, ("mary", name), case, FRUIT)
+        assert leaked == [name] and why == f"leaked a fruit {shown}"  # the JSON keeps the name
