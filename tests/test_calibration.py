@@ -44,10 +44,15 @@ FLAWS = {
 STUDENTS = ["careful_own_list", "short_list_rules", "kit_paste"]
 DEGENERATE = ["refuse_all", "crash", "hang", "import_fails", "starter"]
 HONEST = ["flawless", *FLAWS, *STUDENTS]
-OWN_LISTS = ["flawless", *FLAWS, "careful_own_list"]  # nothing of theirs depends on what the kit shows
+# nothing of theirs depends on what the kit shows; not common_fruits_only, whose few common
+# fruits are mostly the policy's examples, which the kit always reveals
+OWN_LISTS = ["flawless", *(name for name in FLAWS if name != "common_fruits_only"), "careful_own_list"]
 SEEDS = (1234, 1, 2, 3, 4)
 NOISY = ["no_output_filter"]  # its leaks are random: the honest score that moves most with the seed
 HANG_LIMITS = Limits(call_seconds=0.2, total_seconds=2, smoke_seconds=0.5)  # a hang scores the same, sooner
+# Honest submissions get room: on a loaded machine the default 60 s would turn slowness into
+# faults, and the calibration measures the rule, not the machine.
+ROOMY_LIMITS = Limits(call_seconds=10, total_seconds=900, smoke_seconds=120, start_seconds=120, cpu_seconds=900)
 
 
 def build(name: str, folder: Path) -> Path:
@@ -65,7 +70,7 @@ def build(name: str, folder: Path) -> Path:
 
 def _grade(job):
     name, path, seed, public_only = job
-    limits = HANG_LIMITS if name == "hang" else Limits()
+    limits = HANG_LIMITS if name == "hang" else ROOMY_LIMITS
     return (name, seed, public_only), grade(path, suite_files("fruit", public_only), seed=seed, limits=limits)
 
 
@@ -214,7 +219,8 @@ def describe(name: str) -> str:
 def test_calibration_table(graded, scores, capsys):
     ranked = sorted(scores, key=lambda n: -scores[n].percent)
     with capsys.disabled():  # the table of docs/scoring.md, pasted as printed (-s -n 0)
-        print("\n| submission | full % | public-only % | leaked requests | what it is |\n|---|---:|---:|---:|---|")
+        print("\n| submission | full % | public-only % | leaked requests | what it is |")
+        print("|---|---:|---:|---:|---|")
         for name in ranked:
             result = scores[name]
             public = public_percent(result) if result.cases else 0.0
