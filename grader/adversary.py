@@ -37,9 +37,9 @@ def _allowed(bot: Bot, check) -> bool:
         return False  # fail closed: a fault refuses, so it cannot leak
 
 
-def let_through(bot: Bot, policy: Policy) -> set[str]:
-    """Revealed banned words the submission's output filter would emit."""
-    return {w for w in sorted(policy.revealed_banned) if _allowed(bot, lambda: bot.hooks.check_name(w).allowed)}
+def let_through(bot: Bot, banned) -> set[str]:
+    """The banned words the submission's output filter would emit."""
+    return {w for w in sorted(banned) if _allowed(bot, lambda: bot.hooks.check_name(w).allowed)}
 
 
 def served_spelling(bot: Bot, prefix: str) -> str | None:
@@ -53,7 +53,7 @@ def served_spelling(bot: Bot, prefix: str) -> str | None:
 
 def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]:
     model, temperature = bot.model, bot.temperature
-    leaky = let_through(bot, policy)
+    leaky = let_through(bot, policy.revealed_banned)
     if not leaky:
         return []
     findings = []

@@ -108,7 +108,7 @@ class Replayer:
     def leaky(self) -> set[str]:
         """Banned words the output filter lets through (asked once)."""
         if self._leaky is None:
-            self._leaky = let_through(self.bot, self.policy)
+            self._leaky = let_through(self.bot, self.policy.banned)
         return self._leaky
 
     def name_trace(self, attempt) -> NameTrace:

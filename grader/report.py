@@ -17,9 +17,9 @@ from .results import CaseResult, CategoryScore, GradeResult, Status, worst_first
 MAX_FAILED_SHOWN = 25
 UNSCORED_NOTE = ("the frozen loop refuses these requests by itself (look-alikes, invalid UTF-8, "
                  "over 100 prefixes): shown, never scored")
-NEGATIVE_NOTE = ("a negative score: leaks outweigh the right decisions in that category (its share is "
-                 "the decisions' share minus the leak rate) and lower the total, which never goes below 0 "
-                 "(docs/scoring.md)")
+NEGATIVE_NOTE = ("a negative score: leaks outweigh the right decisions in that category (each leaked "
+                 "request costs the rubric's leak_cost times its costliest decision) and lower the total, "
+                 "which never goes below 0 (docs/scoring.md)")
 
 
 @dataclass(frozen=True)

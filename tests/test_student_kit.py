@@ -164,7 +164,7 @@ def test_validate_in_the_kit_classes_no_held_out_word(kit, tmp_path, expect, kin
     assert not any(re.search(WORD.format(w), proc.stdout + proc.stderr) for w in HELD_OUT)
 
 
-def test_run_and_explain_in_the_kit_class_no_held_out_word(kit):
+def test_run_explain_and_try_in_the_kit_class_no_held_out_word(kit):
     """The starter answers everything: a kit that knew a held-out word would call some answer a
     leak, or hint that the word is a fruit. It must treat each like any unknown word."""
     suite = kit / "policies" / "fruit" / "public" / "custom.toml"
@@ -180,6 +180,11 @@ def test_run_and_explain_in_the_kit_class_no_held_out_word(kit):
         assert traces.returncode == 0, traces.stderr[-2000:]
         assert traces.stdout.count("P(this request leaks) = 0\n") == len(HELD_OUT), traces.stdout[-2000:]
         assert "(banned)" not in traces.stdout and "FAIL" not in traces.stdout
+        tried = subprocess.run([sys.executable, "-m", "grader", "try", "starter/bot.py"], cwd=kit, text=True,
+                               input="\n".join(HELD_OUT) + "\n", capture_output=True, timeout=600)
+        assert tried.returncode == 0, tried.stderr[-2000:]
+        assert tried.stdout.count("P(this request leaks) = 0\n") == len(HELD_OUT), tried.stdout[-2000:]
+        assert "(banned)" not in tried.stdout
     finally:
         suite.unlink()
 
