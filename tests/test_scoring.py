@@ -194,7 +194,9 @@ def test_reports_say_what_is_not_scored(graded):
 
 
 def test_a_negative_category_is_explained(graded):
-    assert all(c.score >= 0 for c in graded.categories) and "a negative score" not in render_text(graded)
+    calm = dataclasses.replace(graded, categories=[dataclasses.replace(c, score=abs(c.score))
+                                                   for c in graded.categories])  # it leaks: make it calm
+    assert "a negative score" not in render_text(calm)
     leaky = dataclasses.replace(graded, categories=[dataclasses.replace(graded.categories[0], score=-3.8),
                                                     *graded.categories[1:]])
     text = " ".join(render_text(leaky).split())
