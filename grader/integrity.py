@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .rules import EditableChecker, Finding
+from .state_rules import stateful_findings
 from .safeio import clean_text
 
 KIT_STARTER = Path(__file__).resolve().parent.parent / "starter" / "bot.py"  # the kit's copy
@@ -34,6 +35,10 @@ CAUSES = {
                 "(score 0 until it is there)", {"missing-definition"}),
     "forbidden": ("your code uses something a guardrail may not use: remove it (score 0 until it "
                   "is gone)", {"forbidden-import", "escape-hatch", "rebinds-frozen-name", "patches-module"}),
+    "stateful": ("your hooks keep state between calls, so an answer can depend on what they were asked "
+                 "before: make each answer depend only on its argument (module-level tables built at "
+                 "import and functools.lru_cache are fine; score 0 until they are stateless)",
+                 {"stateful-hook"}),
     "frozen": ("the shared code outside the STUDENT CODE markers was changed: copy it back from "
                "starter/bot.py (score 0 until it is restored)", {"markers", "frozen-code"}),
 }
@@ -162,17 +167,15 @@ def check_source(text: str, kit_text: str) -> IntegrityReport:
         return IntegrityReport(False, findings, diff)
     findings += marker_findings(text, tree, parts)
     frozen = frozen_bindings(tree, parts.begin, parts.end)
-    checker = EditableChecker(frozen)
+    editable = [node for node in tree.body if parts.begin <= node.lineno <= parts.end]
+    findings += EditableChecker(frozen).check(editable) + stateful_findings(editable)
     defined = set()
-    for node in tree.body:
-        if parts.begin <= node.lineno <= parts.end:
-            checker.visit(node)
-            if isinstance(node, ast.FunctionDef):
-                defined.add(node.name)
-            for target in getattr(node, "targets", []) + [getattr(node, "target", None)]:
-                if isinstance(target, ast.Name):
-                    defined.add(target.id)
-    findings += checker.findings
+    for node in editable:
+        if isinstance(node, ast.FunctionDef):
+            defined.add(node.name)
+        for target in getattr(node, "targets", []) + [getattr(node, "target", None)]:
+            if isinstance(target, ast.Name):
+                defined.add(target.id)
     for name in REQUIRED:
         if name not in defined:
             findings.append(Finding(parts.begin, "missing-definition",
