@@ -31,6 +31,7 @@ from .errors import GraderError, GraderFault
 from .explain import trace_failures
 from .gradebook import Row
 from .html import fallback_html
+from .kitcheck import as_integrity_failure, kit_differences
 from .report import EXTENSIONS, render
 from .runner import grade
 from .safeio import clean_text, write_atomic
@@ -55,6 +56,7 @@ class Settings:
     model: object = None
     # grade()'s isolation, require_isolation and private arguments; the HTML replay takes them too
     isolation: tuple[tuple[str, object], ...] = ()
+    kit_files: tuple[tuple[str, str], ...] = ()  # (path, sha256) a cloned repository's kit files must match
 
 
 def fallback_report(row: Row, fmt: str) -> str:
@@ -80,6 +82,10 @@ def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> R
     try:
         result = grade(submission.path, settings.suites, seed=settings.seed, model=settings.model,
                        **dict(settings.isolation))
+        changed = kit_differences(submission.kit_root, settings.kit_files) \
+            if submission.kit_root and settings.kit_files else []
+        if changed:
+            result = as_integrity_failure(result, changed)
         row = Row.from_result(submission.label, result)
     except GraderFault as error:
         row = Row(submission.label, "grader_fault", note=clean_text(error))

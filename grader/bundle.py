@@ -62,7 +62,8 @@ def build_gradescope(out: Path, hidden_visibility: str = "after_due_date") -> li
     return sorted(entries)
 
 
-def build_student(out: Path) -> list[str]:
+def student_entries() -> dict[str, bytes | Path]:
+    """The student kit, by path in it: also what grade-all compares a cloned repository with."""
     try:
         from .derive import kit_policy
     except ImportError:
@@ -73,5 +74,10 @@ def build_student(out: Path) -> list[str]:
         entries.update({f"policies/{name}": text.encode() for name, text in kit_policy(policy_file).items()})
     entries["README.md"] = TEMPLATES / "STUDENT_README.md"
     entries[".github/workflows/classroom.yml"] = TEMPLATES / "classroom.yml"  # GitHub Classroom grading
+    return entries
+
+
+def build_student(out: Path) -> list[str]:
+    entries = student_entries()
     _write(entries, out, set())
     return sorted(entries)

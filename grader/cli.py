@@ -271,12 +271,16 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     """Grade a class folder: a gradebook row and a report each.
 
     \b
-    Submissions: each *.py file in DIRECTORY (any case: Bot.PY), and each
-    bot.py in a folder of DIRECTORY, up to 4 levels down (alice/bot.py,
-    repo/starter/bot.py). Everything else is listed as skipped, with the reason.
+    Submissions: each *.py file in DIRECTORY (any case: Bot.PY), and one
+    bot.py per folder of DIRECTORY, up to 4 levels down (alice/bot.py,
+    repo/starter/bot.py; starter/bot.py first, else the shallowest). A cloned
+    repository whose kit files differ from this kit's is an integrity failure.
+    Everything else is listed as skipped, with the reason.
     """
     from .batch import Settings
+    from .bundle import student_entries
     from .classrun import grade_class, plan_class
+    from .kitcheck import kit_digests
     from .dashboard import write_dashboard
     from .gradebook import summary
     from .kit import load_kit_model
@@ -293,7 +297,8 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
         plan = plan_class(folder, out_path, report_dir, only, Path(dashboard) if dashboard else None)
         # the class folder is private: a layer without its own view closes it to other users
         settings = Settings(loaded, fmt, seed, load_kit_model(),
-                            (*isolation_options(allow_unisolated), ("private", (folder.resolve(),))))
+                            (*isolation_options(allow_unisolated), ("private", (folder.resolve(),))),
+                            kit_digests(student_entries()))
         with Progress("graded", len(plan.submissions), log=True) as bar:
             batch = grade_class(plan, settings, jobs, on_done=lambda row: bar.update(
                 f"{row.submission}: {row.status.replace('_', ' ')}"

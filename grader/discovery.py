@@ -3,9 +3,11 @@
 Every entry directly in the folder is accounted for: it yields submissions, or it is
 skipped with a reason.
 - a regular file whose name ends in `.py`, in any case (`alice.py`, `Bot.PY`): one submission;
-- a folder: every regular file named `bot.py` (any case) in it or below, at most MAX_DEPTH
-  folders down (`alice/bot.py`, `deep/nested/bot.py`, a cloned repository's
-  `starter/bot.py`): one submission each; the folder's other files are the student's own;
+- a folder (one student's): one regular file named `bot.py` (any case) in it or below, at
+  most MAX_DEPTH folders down (`alice/bot.py`, `deep/nested/bot.py`, a cloned repository's
+  `starter/bot.py`), so a repository holding several copies costs one grading, not one each.
+  The rule (`choose`): a `starter/bot.py` first, else the shallowest, ties by path; the
+  others are skipped, naming the one graded. The folder's other files are the student's own;
 - skipped, with the reason: other files, symbolic links (never followed), special files,
   hidden entries (`.git`, `.DS_Store`), `__pycache__` and `__MACOSX`, folders holding no
   `bot.py` (such as a folder named `x.py`), and a `bot.py` that is a link, a special file
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .gradebook import uncell
+from .kitcheck import cloned_kit_root
 from .safeio import clean_text
 
 MAX_DEPTH = 4
@@ -41,6 +44,7 @@ class Submission:
     path: Path
     label: str  # the path relative to the class folder, as the gradebook shows it
     report_stem: str  # unique within the class folder; the report adds the format's extension
+    kit_root: Path | None = None  # the cloned repository of a starter/bot.py, whose kit files grade-all checks
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,25 @@ def _classify(entry: os.DirEntry, root: Path) -> tuple[list[Path], list[Skipped]
         bots, skipped = _bots_in(Path(entry.path), 1, root)
         if not bots and not skipped:
             skipped = [Skipped(label, f"a folder holding no bot.py (searched {MAX_DEPTH} levels down)")]
+        if len(bots) > 1:
+            chosen = choose(bots)
+            graded = _label(chosen.relative_to(root))
+            skipped += [Skipped(_label(b.relative_to(root)), f"one submission per student folder: {graded} is "
+                                "graded (starter/bot.py first, else the shallowest, ties by path)")
+                        for b in bots if b != chosen]
+            bots = [chosen]
         return bots, skipped
     if not stat.S_ISREG(entry.stat().st_mode):
         return [], [Skipped(label, "not a regular file")]
     if entry.name.casefold().endswith(".py"):
         return [Path(entry.path)], []
     return [], [Skipped(label, "not a .py file")]
+
+
+def choose(bots: list[Path]) -> Path:
+    """The one bot.py graded of a student folder: a starter/bot.py (of a cloned kit) first,
+    else the shallowest, ties by path."""
+    return min(bots, key=lambda b: (b.parent.name.casefold() != "starter", len(b.parts), str(b)))
 
 
 def find_submissions(directory: Path) -> tuple[list[Submission], list[Skipped]]:
@@ -115,7 +132,7 @@ def find_submissions(directory: Path) -> tuple[list[Submission], list[Skipped]]:
         raise UsageError(f"{directory}: no submissions found (a *.py file, or a folder holding a bot.py)")
     labels = unique_labels([p.relative_to(directory) for p in paths])
     stems = report_stems(labels)
-    return [Submission(p, label, stems[label]) for p, label in zip(paths, labels)], skipped
+    return [Submission(p, label, stems[label], cloned_kit_root(p)) for p, label in zip(paths, labels)], skipped
 
 
 def unique_labels(relatives: list[Path]) -> list[str]:

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import replace
 
-from .results import CaseResult, CategoryScore, Rate
+from .results import CaseResult, CategoryScore, GradeResult, Rate
 from .suites import Expect
 
 
@@ -78,3 +79,22 @@ def score_categories(cases: list[CaseResult], weights: dict[str, float],
 def total_score(categories: list[CategoryScore]) -> float:
     """The grade: leaks may make a category negative, never the whole grade."""
     return max(0.0, sum(c.score for c in categories))
+
+
+def points_of(categories: list[CategoryScore]) -> list[float]:
+    """Each category's part of the total, for platforms whose tests must each lie within
+    [0, weight] and add up to the total (Gradescope, GitHub Classroom): a negative category
+    shows 0, and what it takes off the total comes off the positive categories in
+    proportion to their scores."""
+    positive = [max(0.0, c.score) for c in categories]
+    mass = sum(positive)
+    return [p * total_score(categories) / mass if mass else 0.0 for p in positive]
+
+
+def public_part(result: GradeResult) -> GradeResult:
+    """The result as the public cases alone score it: what `--public-only` reports (a
+    case scores the same in both runs), for what students see before the hidden cases."""
+    cases = [c for c in result.cases if c.visibility == "public"]
+    categories = score_categories(cases, {c.name: c.weight for c in result.categories})
+    return replace(result, cases=cases, categories=categories, probes={},
+                   score=round(total_score(categories), 4), max_score=sum(c.weight for c in categories))

@@ -4,6 +4,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,8 +14,10 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from grader.classroom import render_classroom
+from grader.classroom import RUNNERS, render_classroom
 from grader.cli import cli
+from platforms import (check_results_json, reporter_console_points, reporter_points,
+                       shown_before_the_due_date)
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
@@ -57,12 +60,11 @@ def test_gradescope_zip_layout(autograder_zip):
 
 def test_gradescope_zip_grades_end_to_end(tmp_path, autograder_zip):
     doc = run_autograder(tmp_path, REFERENCE.read_text(), autograder_zip)
+    check_results_json(doc)
     assert doc["score"] == pytest.approx(100)
-    assert {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"} == set(doc)
-    visibilities = {t["visibility"] for t in doc["tests"]}
-    assert visibilities == {"visible", "after_published"}
-    assert all(t["status"] in ("passed", "failed") for t in doc["tests"])
-    assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(100, abs=1e-3)
+    assert {t["visibility"] for t in doc["tests"]} == {"visible", "after_published"}
+    assert sum(t.get("max_score", 0) for t in doc["tests"]) == pytest.approx(100, abs=1e-3)
+    assert "hidden/" not in shown_before_the_due_date(doc)
 
 
 def test_gradescope_without_a_submission_explains(tmp_path, autograder_zip):
@@ -106,52 +108,78 @@ def test_student_kit_holds_nothing_hidden_and_runs_from_its_folder(student_kit):
     assert where.stdout.strip() == str(student_kit / "grader" / "__init__.py")
 
 
-def reporter_points(doc: dict) -> float:
-    """What the reporter sends to Classroom: the tests' scores added in order from 0, as
-    floats (notify-classroom.js), so float noise would show as "Points 57.900000000000006"."""
-    total = 0.0
-    for test in doc["tests"]:
-        total += test["score"]
-    return total
+def runners_of(text: str) -> dict[str, dict]:
+    return json.loads(text)
 
 
-def test_classroom_points_are_the_grade_exactly(tmp_path):
+def test_classroom_points_are_the_grade_exactly_and_the_console_agrees():
     awkward = [SimpleNamespace(name=f"c{i}", score=score, weight=20.0, cases=4, failed=1)
                for i, score in enumerate([12.345, 7.77, -3.9, 19.01, 0.1])]
-    for score in (sum(c.score for c in awkward), 0.0):  # a grade, and one floored at 0
+    for score in (sum(c.score for c in awkward), 0.0, 100.0, 33.333):  # a grade floored at 0, a full one
         result = SimpleNamespace(status="graded", score=score, max_score=100.0, seconds=1.0,
                                  categories=awkward, cases=[])
-        for points in (100, 10, 7):
-            doc = json.loads(render_classroom(result, points))
-            assert reporter_points(doc) == round(score * points / 100, 2)
-            assert doc["tests"][0]["name"] == f"grade: {score * points / 100:.2f}/{points} points"
+        for points in (100, 10, 7, 12.5):
+            runners = runners_of(render_classroom(result, points))
+            grade = round(score * points / 100, 2)
+            assert reporter_points(runners) == (grade, points)  # no float noise either
+            console = reporter_console_points(runners)
+            assert console.get("earned", 0) == grade and console.get("missed", 0) == 0
+            assert all(t["score"] == 0 for t in runners["categories"]["tests"])
 
 
-@pytest.mark.parametrize("bot, code", [(STARTER, 1), (REFERENCE, 0)])
-def test_the_classroom_workflow_grades_once_and_reports_points(tmp_path, student_kit, bot, code):
+def graded_in_the_workflow(tmp_path: Path, student_kit: Path, bot_text: str, points: str = "10") -> tuple:
+    """The workflow's grading step as GitHub runs it: the student's repository and the
+    instructor's kit (the template at its pinned commit) checked out side by side."""
+    workflow = (student_kit / ".github" / "workflows" / "classroom.yml").read_text()
+    workspace = tmp_path / "workspace"
+    workspace.mkdir(parents=True)
+    for name in ("submission", "kit"):
+        subprocess.run(["cp", "-r", str(student_kit), str(workspace / name)], check=True)
+    (workspace / "submission" / "starter" / "bot.py").write_text(bot_text)
+    # what the student controls in their copy of the kit takes no part in grading
+    (workspace / "submission" / "grader" / "integrity.py").write_text("raise SystemExit('never imported')\n")
+    output = tmp_path / "github_output"
+    env = {**os.environ, "POINTS": points, "PASS_PERCENT": "80", "RUNNER_TEMP": str(tmp_path),
+           "GITHUB_OUTPUT": str(output), "GITHUB_WORKSPACE": str(workspace),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    step = subprocess.run(["bash", "-e", "-c", workflow_step_script(workflow, "guardrail")],
+                          cwd=workspace / "kit", env=env, capture_output=True, text=True, timeout=180)
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return step, {name: json.loads(base64.b64decode(value)) for name, value in outputs.items()}
+
+
+def test_the_classroom_workflow_grades_with_the_instructors_kit(tmp_path, student_kit):
     workflow = (student_kit / ".github" / "workflows" / "classroom.yml").read_text()
     assert workflow.count("python -m grader run") == 1  # graded once
+    assert "repository: \"${{ env.KIT_REPOSITORY }}\"" in workflow and "path: kit" in workflow
     assert "classroom-resources/autograding-grading-reporter@v1" in workflow
-    assert 'GUARDRAIL_RESULTS: "${{ steps.guardrail.outputs.result }}"' in workflow
-    assert "runners: guardrail" in workflow
-    kit = tmp_path / "repo"
-    subprocess.run(["cp", "-r", str(student_kit), str(kit)], check=True)
-    (kit / "starter" / "bot.py").write_text(bot.read_text())
-    output = tmp_path / "github_output"
-    settings = dict(re.findall(r'^  (POINTS|PASS_PERCENT): "(\d+)"$', workflow, re.M))
-    assert settings == {"POINTS": "100", "PASS_PERCENT": "80"}  # the untouched starter fails
-    env = {**os.environ, **settings, "POINTS": "10", "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output),
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    step = subprocess.run(["bash", "-e", "-c", workflow_step_script(workflow, "guardrail")], cwd=kit, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert step.returncode == code, step.stderr  # the job fails below PASS_PERCENT
-    key, _, value = output.read_text().strip().partition("=")
-    assert key == "result"
-    doc = json.loads(base64.b64decode(value))
-    assert doc["version"] == 1 and doc["max_score"] == 10 and doc["status"] == "pass"
-    assert reporter_points(doc) == (10 if bot == REFERENCE else 0)  # the starter's categories go negative
-    assert {t["status"] for t in doc["tests"]} <= {"pass", "fail"}
-    assert all(set(t) >= {"name", "status", "score", "message", "test_code", "line_no"} for t in doc["tests"])
+    assert "runners: categories,earned,missed" in workflow
+    cheat = REFERENCE.read_text() + "EXTRA = 1  # a line outside the markers\n"
+    for bot, code, grade, status in ((REFERENCE.read_text(), 0, 10.0, "pass"), (STARTER.read_text(), 1, 0.0, "pass"),
+                                     (cheat, 1, 0.0, "fail")):
+        step, runners = graded_in_the_workflow(tmp_path / str(code) / status, student_kit, bot)
+        assert step.returncode == code, step.stderr  # the job fails below PASS_PERCENT
+        assert set(runners) == set(RUNNERS) and runners["categories"]["status"] == status
+        assert reporter_points(runners) == (grade, 10)
+        assert reporter_console_points(runners).get("earned", 0) == grade
+        assert all(set(t) >= {"name", "status", "score", "message", "test_code", "line_no"}
+                   for doc in runners.values() for t in doc["tests"])
+
+
+REPORTER = os.environ.get("CLASSROOM_REPORTER", "")  # autograding-grading-reporter's dist/main.js
+
+
+@pytest.mark.skipif(not (Path(REPORTER).is_file() and shutil.which("node")),
+                    reason="set CLASSROOM_REPORTER to classroom-resources/autograding-grading-reporter's "
+                           "dist/main.js (v1) and install node 20 to run the real reporter")
+def test_the_real_reporter_records_the_grade_and_its_console_agrees(tmp_path, student_kit):
+    step, runners = graded_in_the_workflow(tmp_path, student_kit, REFERENCE.read_text(), points="7")
+    env = {"PATH": os.environ["PATH"], "INPUT_RUNNERS": ",".join(RUNNERS),
+           **{f"{name.upper()}_RESULTS": base64.b64encode(json.dumps(doc).encode()).decode()
+              for name, doc in runners.items()}}
+    proc = subprocess.run(["node", REPORTER], env=env, capture_output=True, text=True, timeout=60)
+    assert "::notice title=Autograding complete::Points 7/7" in proc.stdout, proc.stdout
+    assert re.findall(r"Total points for (\w+): ([\d.]+)/", proc.stdout) == [("earned", "7.00")]
 
 
 def test_student_bundle_zip(tmp_path):

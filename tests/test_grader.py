@@ -10,6 +10,7 @@ from grader.cli import cli
 from grader.limits import Limits
 from grader.report import render_gradescope, render_junit
 from grader.runner import grade
+from platforms import check_results_json
 from submissions import splice, with_hooks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,13 +59,9 @@ def test_unparsable_submission_is_a_finding_not_a_traceback(tmp_path):
 def test_gradescope_output_follows_the_schema():
     result = grade(REFERENCE, [SMOKE])
     doc = json.loads(render_gradescope(result, "after_due_date"))
-    assert set(doc) == {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
-    assert doc["score"] == pytest.approx(sum(t["score"] for t in doc["tests"]), abs=1e-3)
-    assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(result.max_score, abs=1e-3)
-    for test in doc["tests"]:
-        assert set(test) == {"name", "score", "max_score", "status", "output", "tags", "visibility"}
-        assert test["status"] in ("passed", "failed")
-        assert test["visibility"] in ("hidden", "after_due_date", "after_published", "visible")
+    check_results_json(doc)
+    assert doc["output_format"] == "text"  # simple_format would collapse the aligned table
+    assert sum(t.get("max_score", 0) for t in doc["tests"]) == pytest.approx(result.max_score, abs=1e-3)
 
 
 def test_junit_output_parses_and_counts_failures():

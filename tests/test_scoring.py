@@ -1,6 +1,7 @@
 """The scoring rule (grader/scoring.py) and what every writer makes of it."""
 import dataclasses
 import itertools
+from dataclasses import replace
 import json
 import math
 import os
@@ -19,6 +20,7 @@ from grader.runner import grade
 from grader.scoring import category_score, total_score
 from grader.errors import DataFileError
 from grader.suites import Expect, Kind, load_rubric, load_suites, rubric_for, suite_files, unbalanced
+from platforms import check_results_json, shown_before_the_due_date
 from submissions import splice, with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,20 +151,42 @@ def graded(tmp_path_factory):
     return grade(write_submission(folder, body), suites)
 
 
-def test_gradescope_shows_one_visible_test_per_category_and_the_total(graded):
+def test_gradescope_shows_students_only_public_cases_until_the_hidden_ones_show(graded):
     doc = json.loads(render_gradescope(graded, "after_due_date"))
-    assert doc["score"] == graded.score and doc["visibility"] == "visible"
-    scored = [t for t in doc["tests"] if t["max_score"]]
-    assert {t["name"] for t in scored} == {c.name for c in graded.categories if c.weight}
-    assert all(t["visibility"] == "visible" for t in scored)  # else Gradescope hides the total
-    by_name = {c.name: c for c in graded.categories}
-    assert all(t["score"] == round(by_name[t["name"]].score, 4) for t in scored)
-    hidden = [t for t in doc["tests"] if t["name"].endswith(": hidden cases")]
-    assert hidden and all(t["visibility"] == "after_due_date" and t["max_score"] == 0 for t in hidden)
-    assert "over-refusal/pearl" in scored[0]["output"] and "over-refusal-hidden/" not in scored[0]["output"]
-    assert "over-refusal-hidden/" in hidden[0]["output"]
-    never = json.loads(render_gradescope(graded, "hidden"))
-    assert all(t["visibility"] == "visible" for t in never["tests"])
+    check_results_json(doc)
+    assert doc["score"] == graded.score
+    pointed = [t for t in doc["tests"] if "max_score" in t]
+    assert [t["name"] for t in pointed] == [c.name for c in graded.categories]
+    assert {t["name"]: t["visibility"] for t in pointed} == {"lookalike": "visible",  # public cases only
+                                                             "over_refusal": "after_due_date"}
+    before = shown_before_the_due_date(doc)
+    assert "over-refusal/pearl" in before and "over-refusal-hidden/" not in before
+    public = [c for c in graded.cases if c.category == "over_refusal" and c.visibility == "public" and c.scored]
+    everything = [c for c in graded.cases if c.category == "over_refusal" and c.scored]
+    shown = next(t for t in doc["tests"] if t["name"].startswith("over_refusal: public cases"))
+    assert shown["visibility"] == "visible" and "score" not in shown
+    assert shown["output"].startswith(f"{sum(c.passed for c in public)}/{len(public)} cases passed")
+    assert f"/{len(everything)} cases passed" not in before  # no count that includes hidden cases
+    assert "over-refusal-hidden/" in next(t for t in pointed if t["name"] == "over_refusal")["output"]
+    for visibility in ("visible", "hidden", "after_published"):
+        again = json.loads(render_gradescope(graded, visibility))
+        check_results_json(again)
+        assert {t["visibility"] for t in again["tests"]} == {"visible"} | {visibility}
+
+
+def test_gradescope_test_scores_stay_within_their_range_and_add_up_to_the_grade(graded):
+    """Categories below 0 (leaks) show 0; the grade, floored at 0, is shared by the others."""
+    cats = [replace(graded.categories[1], name=name, weight=10.0, score=score)
+            for name, score in (("a", 8.0), ("b", -5.467), ("c", 4.0), ("d", -5.0))]
+    for scores, total in (((8.0, -5.467, 4.0, -5.0), 1.533), ((8.0, -20.0, 4.0, -5.0), 0.0)):
+        cats = [replace(c, score=s) for c, s in zip(cats, scores)]
+        result = replace(graded, categories=cats, score=total, cases=[], max_score=40.0)
+        doc = json.loads(render_gradescope(result, "after_due_date"))
+        check_results_json(doc)
+        points = {t["name"]: t["score"] for t in doc["tests"]}
+        assert points["b"] == points["d"] == 0
+        assert points["a"] == pytest.approx(total * 8 / 12, abs=1e-4)  # in proportion to 8 and 4
+        assert points["c"] == pytest.approx(total * 4 / 12, abs=1e-4)
 
 
 def test_junit_counts_are_read_off_its_test_cases(graded, tmp_path):
@@ -174,8 +198,26 @@ def test_junit_counts_are_read_off_its_test_cases(graded, tmp_path):
             cases = list(element.iter("testcase"))
             assert element.get("tests") == str(len(cases))
             for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
-                assert element.get(attribute) == str(sum(c.find(tag) is not None for c in cases))
+                count = str(sum(c.find(tag) is not None for c in cases))
+                assert element.get(attribute) == (None if element is root and tag == "skipped" else count)
         assert int(root.get("tests")) >= 1 and int(root.get("failures")) >= 1
+
+
+def test_junit_is_read_by_junitparser_and_jenkins_schema(graded):
+    """junitparser's counts match the cases; Jenkins' xunit-plugin schema (junit-10.xsd) holds
+    no `skipped` on <testsuites>, so the report carries none there."""
+    junitparser = pytest.importorskip("junitparser", reason="pip install junitparser (the test extra)")
+    text = render_junit(graded)
+    xml = junitparser.JUnitXml.fromstring(text)
+    cases = [case for suite in xml for case in suite]
+    assert xml.tests == len(cases) == len(graded.cases)
+    assert xml.failures == sum(c.scored and not c.passed for c in graded.cases)
+    for suite in xml:
+        mine = list(suite)
+        assert suite.tests == len(mine)
+        assert suite.skipped == sum(any(isinstance(r, junitparser.Skipped) for r in c.result) for c in mine)
+        assert suite.failures == sum(any(isinstance(r, junitparser.Failure) for r in c.result) for c in mine)
+    assert set(ET.fromstring(text).attrib) <= {"name", "time", "tests", "failures", "errors"}  # junit-10.xsd
 
 
 def test_reports_say_what_is_not_scored(graded):
