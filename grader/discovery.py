@@ -100,8 +100,7 @@ def _classify(entry: os.DirEntry, root: Path) -> tuple[list[Path], list[Skipped]
         if len(bots) > 1:
             chosen = choose(bots)
             graded = _label(chosen.relative_to(root))
-            skipped += [Skipped(_label(b.relative_to(root)), f"one submission per student folder: {graded} is "
-                                "graded (starter/bot.py first, else the shallowest, ties by path)")
+            skipped += [Skipped(_label(b.relative_to(root)), f"one bot.py per student folder: {graded} is graded")
                         for b in bots if b != chosen]
             bots = [chosen]
         return bots, skipped
