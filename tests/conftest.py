@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,16 @@ def shipped_model() -> Model:
 def random_model() -> Model:
     cfg = Config()
     return Model(cfg, init_params(cfg, np.random.default_rng(7), std=0.5))
+
+
+@pytest.fixture(scope="session")
+def others_python() -> str:
+    """A python that an ordinary user (uid 65534) can run, with this kit (tests/others.py);
+    outside CI a test skips when none can be made here, in CI (CI=true) it fails."""
+    from others import Unavailable, python_for_others
+    try:
+        return python_for_others()
+    except Unavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the ordinary-user tests: {exc}")
+        pytest.skip(str(exc))

@@ -1,5 +1,6 @@
 """The grader end to end: scores, hostile submissions, reports and the CLI."""
 import json
+import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
+from grader.isolation import choose_isolation
 from grader.limits import Limits
 from grader.report import render_gradescope, render_junit
 from grader.runner import grade
@@ -144,8 +146,7 @@ failed cases (2; the worst first):
        why:      answered a request that must be refused
        hint:     'apple' is a fruit: refuse it before anything is generated
 
-note: isolation: bubblewrap (limits, read-only view, private /tmp, own
-      namespaces, fresh uid)
+{isolation}
 note: syscall filter: on (an allow-list: no process, socket or file write)
 note: held-out evaluation: the kit lists only part of what policy fruit bans;
       the hidden suites grade the whole of it (more words, spellings and look-
@@ -161,7 +162,10 @@ def test_cli_text_report_exact():
     assert result.exit_code == 0
     header, rest = result.stdout.split("\n", 1)
     assert header.startswith("guardrail-lab grader: starter/bot.py  (policy fruit, seed 1234, ")
-    assert rest == EXPECTED_SMOKE_REPORT
+    layer = choose_isolation()  # which layer works depends on the machine; the report's layout does not
+    isolation = textwrap.fill(f"isolation: {layer.name} ({', '.join(layer.protections)})", 79,
+                              initial_indent="note: ", subsequent_indent="      ")
+    assert rest == EXPECTED_SMOKE_REPORT.format(isolation=isolation)
 
 
 def test_cli_refuses_foreign_weights_with_exit_3(monkeypatch):
