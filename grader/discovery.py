@@ -131,7 +131,8 @@ def find_submissions(directory: Path) -> tuple[list[Submission], list[Skipped]]:
         raise UsageError(f"{directory}: no submissions found (a *.py file, or a folder holding a bot.py)")
     labels = unique_labels([p.relative_to(directory) for p in paths])
     stems = report_stems(labels)
-    return [Submission(p, label, stems[label], cloned_kit_root(p)) for p, label in zip(paths, labels)], skipped
+    return [Submission(p, label, stems[label], cloned_kit_root(p, directory))
+            for p, label in zip(paths, labels)], skipped
 
 
 def unique_labels(relatives: list[Path]) -> list[str]:

@@ -35,12 +35,12 @@ def kit_digests(entries: dict[str, bytes | Path]) -> tuple[tuple[str, str], ...]
                         if name.startswith(KIT_FOLDERS)))
 
 
-def cloned_kit_root(bot: Path) -> Path | None:
-    """The repository a `starter/bot.py` was cloned with, if it looks like one (a .git folder
-    or any kit folder beside starter/)."""
-    if bot.parent.name.casefold() != "starter":
-        return None
+def cloned_kit_root(bot: Path, class_folder: Path) -> Path | None:
+    """The repository (inside the class folder) a `starter/bot.py` was cloned with, if it
+    looks like one: a .git folder or any kit folder beside starter/."""
     root = bot.parent.parent
+    if bot.parent.name.casefold() != "starter" or root == class_folder or not root.is_relative_to(class_folder):
+        return None
     marks = [".git", *(f.rstrip("/") for f in KIT_FOLDERS)]
     return root if any((root / m).is_dir() and not (root / m).is_symlink() for m in marks) else None
 
