@@ -139,7 +139,7 @@ def test_grade_all_marks_a_repository_with_edited_kit_files_as_an_integrity_fail
     (honest / "grader" / "__pycache__" / "cli.cpython-311.pyc").write_bytes(b"\0")
     rows, _ = grade_all(folder, tmp_path / "grades.csv")
     assert rows["amy-repo/starter/bot.py"]["status"] == "graded"
-    assert rows["amy-repo/starter/bot.py"]["percent"] == "100.0"
+    assert rows["amy-repo/starter/bot.py"]["integrity"] == "ok"
     bob = rows["bob-repo/starter/bot.py"]
     assert bob["status"] == "integrity_failed" and bob["score"] == "0.0"
     for named in (".github/workflows/classroom.yml: changed", "grader/integrity.py: changed",
