@@ -280,10 +280,10 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     from .batch import Settings
     from .bundle import student_entries
     from .classrun import grade_class, plan_class
-    from .kitcheck import kit_digests
     from .dashboard import write_dashboard
     from .gradebook import summary
     from .kit import load_kit_model
+    from .kitcheck import kit_digests
 
     folder, out_path = Path(directory), Path(out)
     report_dir = Path(reports) if reports else out_path.with_name(out_path.stem + "-reports")
