@@ -55,7 +55,7 @@ def category_tests(result: GradeResult, scale: float) -> list[dict]:
             details += f"\n  ... and {len(failed) - len(shown)} more failed case(s)"
         name = (f"{cat.name}: {cat.score * scale:.2f}/{cat.weight * scale:.2f} points, "
                 f"{cat.cases - cat.failed}/{cat.cases} cases passed")
-        tests.append(_test(name, not failed, message=f"{len(failed)} case(s) failed" if failed else "",
+        tests.append(_test(name, cat.failed == 0 and not failed, message=f"{len(failed)} case(s) failed" if failed else "",
                            details=details.strip("\n")))
     return tests
 
