@@ -152,6 +152,7 @@ class GradeResult:
     probes: dict[str, ProbeStats] = field(default_factory=dict)
     adversary: list[AdversaryFinding] = field(default_factory=list)
     banned_noun: str = "a banned word"
+    leak_cost: float = 1.0  # the rubric's, for rescoring a subset of the cases (scoring.public_part)
 
     @property
     def percent(self) -> float:

@@ -176,7 +176,8 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
                            integrity_ok=status != Status.INTEGRITY_FAILED, integrity_findings=findings,
                            integrity_diff=diff, notes=notes + policy.held_out_notes, cases=results,
                            categories=categories,
-                           probes=probes or {}, adversary=list(adversary), banned_noun=policy.banned_noun)
+                           probes=probes or {}, adversary=list(adversary), banned_noun=policy.banned_noun,
+                           leak_cost=the_plan.leak_cost)
 
     model = model or load_kit_model()
     integrity = check_file(the_plan.submission)

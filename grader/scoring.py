@@ -95,6 +95,6 @@ def public_part(result: GradeResult) -> GradeResult:
     """The result as the public cases alone score it: what `--public-only` reports (a
     case scores the same in both runs), for what students see before the hidden cases."""
     cases = [c for c in result.cases if c.visibility == "public"]
-    categories = score_categories(cases, {c.name: c.weight for c in result.categories})
+    categories = score_categories(cases, {c.name: c.weight for c in result.categories}, result.leak_cost)
     return replace(result, cases=cases, categories=categories, probes={},
                    score=round(total_score(categories), 4), max_score=sum(c.weight for c in categories))
