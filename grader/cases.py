@@ -53,8 +53,7 @@ def run_request_case(bot: Bot, case: Case, policy, seed: int) -> CaseResult:
     counts = {verdict: 0 for verdict in Sample}
     shown: tuple[Sample, Response, str] | None = None
     leaked, emitted, blocked, first = [], 0, 0, None
-    for sample in range(case.samples):
-        response = bot.respond(case.line, case_rng(seed, case, sample))
+    for response in bot.respond_many(case.line, [case_rng(seed, case, s) for s in range(case.samples)]):
         verdict, why, leaks = judge(response.outcome, response.names, case, policy)
         counts[verdict] += 1
         first = first or response

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from model.protocol import HookFault, Verdict
+from model.protocol import Call, HookFault, Verdict
 
 from .cleanup import remove_tree
 from .errors import GraderFault
@@ -35,6 +35,11 @@ from .safeio import clean_text
 
 MAX_REPLY_BYTES = 64 * 1024
 STDERR_KEPT = 64 * 1024  # of the earlier workers' stderr, for the report's tail
+# Calls sent to the worker at once: few enough bytes that the pipe holds them all (64 KiB on
+# Linux), so sending never waits on the worker reading while it waits on us reading its replies.
+PIPELINE_CALLS = 64
+PIPELINE_BYTES = 32 * 1024
+HOOK_NAMES = {"request": "is_safe_request", "name": "is_safe_name"}
 VERDICT_SOURCE_CHARS = 60
 
 
@@ -252,7 +257,7 @@ class Sandbox:
                 code = self.proc.poll()
                 raise HookFault(f"the submission's process died while {doing}{describe_exit(code)}")
             self._buffer += chunk
-            if len(self._buffer) > MAX_REPLY_BYTES:
+            if len(self._buffer.split(b"\n", 1)[0]) > MAX_REPLY_BYTES:  # this reply alone
                 raise HookFault(f"the submission flooded the grader's pipe while {doing}")
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
@@ -265,34 +270,65 @@ class Sandbox:
 
     def call(self, hook: str, arg: object) -> Verdict:
         """Ask the request ('request') or name ('name') filter; HookFault on misbehaviour."""
+        answer = self.call_many([(hook, arg)])[0]
+        if isinstance(answer, HookFault):
+            raise answer
+        return answer
+
+    def call_many(self, calls: list[Call]) -> list[Verdict | HookFault]:
+        """Ask several filters in as few round trips as fit the pipe, answering each call as
+        `call` would have, in order: each is bounded by its own call_seconds (and what is left
+        of the budget), counted from the arrival of the previous call's reply (the worker
+        answers in order, so that is the time it had for this one); a call that hangs or
+        crashes the worker faults alone, and the calls after it go to a fresh worker."""
+        answers: list[Verdict | HookFault] = []
+        while len(answers) < len(calls):
+            answers += self._pipeline(calls[len(answers):len(answers) + PIPELINE_CALLS])
+        return answers
+
+    def _pipeline(self, calls: list[Call]) -> list[Verdict | HookFault]:
+        """Some of the calls, sent at once: the answers up to the first that spoiled the worker."""
         if self.dead_reason:
-            raise HookFault(self.dead_reason)
+            return [HookFault(self.dead_reason)] * len(calls)
         if self.budget.left() <= 0:
             self._stop()
             self.dead_reason = self.budget.message()
-            raise HookFault(self.dead_reason)
-        name = "is_safe_request" if hook == "request" else "is_safe_name"
+            return [HookFault(self.dead_reason)] * len(calls)
+        answers, name = [], HOOK_NAMES[calls[0][0]]
         try:
             if self.proc is None:
                 self.start()
-            self.next_id += 1
-            limit = min(self.limits.call_seconds, self.budget.left())
+            lines, size = [], 0
+            for hook, arg in calls:  # what the pipe holds at once: the send never waits on a reply
+                lines.append(json.dumps({"id": self.next_id + len(lines) + 1, "hook": hook, "arg": arg}) + "\n")
+                size += len(lines[-1])
+                if size > PIPELINE_BYTES:
+                    lines = lines[:-1] or lines
+                    break
             started = time.monotonic()
-            self._send((json.dumps({"id": self.next_id, "hook": hook, "arg": arg}) + "\n").encode(),
-                       started + limit, f"running {name}")
-            reply = self._read_line(max(0.0, limit - (time.monotonic() - started)), f"running {name}", limit)
-            if reply.get("id") != self.next_id:
-                raise HookFault(f"the submission wrote junk on the grader's pipe while running {name}")
-            if "fault" not in reply:
-                return verdict_from(reply, name)
+            self._send("".join(lines).encode(), started + min(self.limits.call_seconds, self.budget.left()),
+                       f"running {name}")
+            for hook, _ in calls[: len(lines)]:
+                name = HOOK_NAMES[hook]
+                if self.budget.left() <= 0:
+                    raise HookFault(self.budget.message())
+                self.next_id += 1
+                limit = min(self.limits.call_seconds, self.budget.left())
+                reply = self._read_line(max(0.0, limit - (time.monotonic() - started)), f"running {name}", limit)
+                started = time.monotonic()  # the worker answers in order: the next call starts now
+                if reply.get("id") != self.next_id:
+                    raise HookFault(f"the submission wrote junk on the grader's pipe while running {name}")
+                # a hook that raised leaves the worker fine
+                answers.append(HookFault(clean_text(reply["fault"], 200)) if "fault" in reply
+                               else verdict_from(reply, name))
         except OSError:
             fault = HookFault(f"the submission's process died while running {name}")
             self._restart_after(fault)
-            raise fault from None
+            answers.append(fault)
         except HookFault as fault:  # the worker is in an unknown state: start a fresh one
             self._restart_after(fault)
-            raise
-        raise HookFault(clean_text(reply["fault"], 200))  # the hook raised: the worker is fine
+            answers.append(fault)
+        return answers
 
     def _restart_after(self, exc: BaseException) -> None:
         self._stop()
@@ -348,6 +384,9 @@ def describe_exit(code: int | None) -> str:
 
 class SandboxHooks:
     """The Hooks the frozen loop needs, answered by the sandboxed worker."""
+
+    def check_many(self, calls: list[Call]) -> list[Verdict | HookFault]:
+        return self.sandbox.call_many([(hook, list(arg) if hook == "request" else arg) for hook, arg in calls])
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox

@@ -3,7 +3,8 @@
 The architecture mirrors Karpathy's microgpt exactly (no biases, rmsnorm without gain, no
 final norm). Pieces are named after it: embed, rmsnorm, attention, mlp, gpt. Every array
 function works on a leading batch axis `...`, so training (B, T, C) and inference (T, C)
-share one forward pass; `Decoder` is the incremental step with a KV cache used for sampling.
+share one forward pass; `Decoder` is the incremental step with a KV cache used for sampling
+(a batch of names drawn together, one step for all of them at each position).
 """
 from __future__ import annotations
 
@@ -144,34 +145,38 @@ def gpt(p: dict, idx: np.ndarray, cfg: Config) -> tuple[np.ndarray, dict]:
 
 
 class Decoder:
-    """One sequence, one token at a time, with a KV cache (the sampling loop)."""
+    """A batch of sequences fed in lockstep, one position at a time, with a KV cache (the
+    sampling loop). Every row sits at the same position; a batch of one is the plain loop."""
 
-    def __init__(self, p: dict, cfg: Config):
+    def __init__(self, p: dict, cfg: Config, batch: int = 1):
         self.p, self.cfg = p, cfg
         L, H, S, D = cfg.n_layer, cfg.n_head, cfg.block_size, cfg.head_dim
-        self.keys = np.zeros((L, H, S, D))  # (L, H, S, D)
-        self.values = np.zeros((L, H, S, D))  # (L, H, S, D)
-        # q, k and v of a layer in one matmul: per-token overhead is what sampling pays for
-        self.wqkv = [np.concatenate([p[f"layer{i}.attn_{w}"] for w in ("wq", "wk", "wv")])
-                     for i in range(L)]  # (3C, C) each
+        self.keys = np.zeros((L, batch, H, S, D))  # (L, B, H, S, D)
+        self.values = np.zeros((L, batch, H, S, D))  # (L, B, H, S, D)
+        # q, k and v of a layer in one matmul: per-step overhead is what sampling pays for
+        self.wqkv = [np.concatenate([p[f"layer{i}.attn_{w}"] for w in ("wq", "wk", "wv")]).T
+                     for i in range(L)]  # (C, 3C) each
         self.pos = 0
 
-    def step(self, token: int) -> np.ndarray:
-        """Feed the token at the next position; return the logits for the one after it (V,)."""
+    def step(self, tokens) -> np.ndarray:
+        """Feed each row's token at the next position; return the logits for the one after
+        it: (B, V) for a sequence of B tokens, (V,) for one token."""
         p, cfg, t = self.p, self.cfg, self.pos
         if t >= cfg.block_size:
             raise ValueError(f"the context holds at most {cfg.block_size} tokens")
-        x = rmsnorm(p["wte"][token] + p["wpe"][t])  # (C,)
-        H, D = cfg.n_head, cfg.head_dim
+        ids = np.atleast_1d(tokens)  # (B,)
+        x = rmsnorm(p["wte"][ids] + p["wpe"][t])  # (B, C)
+        B, H, D = len(ids), cfg.n_head, cfg.head_dim
         for i in range(cfg.n_layer):
             layer = f"layer{i}"
-            q, k, v = (self.wqkv[i] @ rmsnorm(x)).reshape(3, H, D)  # (H, D) each
-            self.keys[i, :, t] = k
-            self.values[i, :, t] = v
-            scores = (self.keys[i, :, : t + 1] @ q[:, :, None])[..., 0] / np.sqrt(D)  # (H, t+1)
-            att = softmax(scores)  # (H, t+1)
-            y = (att[:, None, :] @ self.values[i, :, : t + 1]).reshape(-1)  # (C,)
-            x = x + p[f"{layer}.attn_wo"] @ y  # (C,)
-            x = x + mlp(p, layer, rmsnorm(x))[0]  # (C,)
+            q, k, v = (rmsnorm(x) @ self.wqkv[i]).reshape(B, 3, H, D).swapaxes(0, 1)  # (B, H, D) each
+            self.keys[i, :, :, t] = k
+            self.values[i, :, :, t] = v
+            scores = (self.keys[i, :, :, : t + 1] @ q[..., None])[..., 0] / np.sqrt(D)  # (B, H, t+1)
+            att = softmax(scores)  # (B, H, t+1)
+            y = (att[..., None, :] @ self.values[i, :, :, : t + 1]).reshape(B, -1)  # (B, C)
+            x = x + y @ p[f"{layer}.attn_wo"].T  # (B, C)
+            x = x + mlp(p, layer, rmsnorm(x))[0]  # (B, C)
         self.pos += 1
-        return p["lm_head"] @ x  # (V,)
+        logits = x @ p["lm_head"].T  # (B, V)
+        return logits if np.ndim(tokens) else logits[0]

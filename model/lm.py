@@ -33,19 +33,30 @@ class Model:
 
     def sample(self, prefix: str, temperature: float, rng: np.random.Generator) -> str:
         """One name starting with prefix: sample until BOS or until the context is full."""
-        ids = self._check(prefix, temperature)
-        dec = Decoder(self.params, self.cfg)
-        for token in [BOS] + ids[:-1]:
-            dec.step(token)
-        out, token = list(ids), (ids[-1] if ids else BOS)
-        while dec.pos < self.cfg.block_size:
-            probs = softmax(dec.step(token) / temperature)  # (V,)
-            token = min(int(np.searchsorted(np.cumsum(probs), rng.random(), side="right")),
-                        self.cfg.vocab_size - 1)
-            if token == BOS:
-                break
-            out.append(token)
-        return decode(out)
+        return self.sample_many([prefix], temperature, [rng])[0]
+
+    def sample_many(self, prefixes: list[str], temperature: float, rngs: list) -> list[str]:
+        """One name per prefix, drawn together (one forward step for the batch at each
+        position); name i is what sample(prefixes[i], temperature, rngs[i]) draws, as each row
+        takes its random numbers from its own stream, in the same order."""
+        ids = [self._check(prefix, temperature) for prefix in prefixes]
+        # the tokens fed before the first draw; an empty prefix is fed BOS twice, as it always was
+        feeds = [[BOS] + row if row else [BOS, BOS] for row in ids]
+        out, live = [list(row) for row in ids], [True] * len(ids)
+        dec, tokens = Decoder(self.params, self.cfg, len(ids)), [feed[0] for feed in feeds]
+        while any(live) and dec.pos < self.cfg.block_size:
+            t = dec.pos
+            cumulative = np.cumsum(softmax(dec.step(tokens) / temperature), -1)  # (B, V)
+            for row, feed in enumerate(feeds):
+                if t + 1 < len(feed):
+                    tokens[row] = feed[t + 1]
+                elif live[row]:
+                    token = min(int(np.searchsorted(cumulative[row], rngs[row].random(), side="right")),
+                                self.cfg.vocab_size - 1)
+                    live[row] = token != BOS
+                    out[row] += [token] if live[row] else []
+                    tokens[row] = token
+        return [decode(row) for row in out]
 
     def name_log_prob(self, name: str, prefix: str, temperature: float) -> float:
         """log P(sample(prefix) == name) under the sampler above, exactly."""

@@ -88,12 +88,32 @@ class Response:
     attempts: tuple[Attempt, ...] = ()
 
 
+Call = tuple  # ("request", prefixes) or ("name", name): one question to a filter
+
+
 class Hooks(Protocol):
-    """The two filters the loop asks; both raise HookFault when the submission misbehaves."""
+    """The two filters the loop asks; both raise HookFault when the submission misbehaves.
+    `check_many` asks several questions at once and answers each with its Verdict or its
+    HookFault, exactly as asking them one by one in that order would."""
 
     def check_request(self, prefixes: list[str]) -> Verdict: ...
 
     def check_name(self, name: str) -> Verdict: ...
+
+    def check_many(self, calls: list[Call]) -> list[Verdict | HookFault]: ...
+
+
+class OneByOne:
+    """`check_many` for hooks that have nothing to gain from asking together."""
+
+    def check_many(self, calls: list[Call]) -> list[Verdict | HookFault]:
+        answers = []
+        for hook, arg in calls:
+            try:
+                answers.append(self.check_request(arg) if hook == "request" else self.check_name(arg))
+            except HookFault as fault:
+                answers.append(fault)
+        return answers
 
 
 def one_line_reason(reason: str) -> str:
@@ -135,7 +155,7 @@ def compile_patterns(label: str, patterns: object) -> list:
     return compiled
 
 
-class LocalHooks:
+class LocalHooks(OneByOne):
     """The student's patterns and hooks, run in this process; output goes to stderr.
 
     The bot uses this directly; the grader runs it inside its sandboxed worker, so that
@@ -207,34 +227,75 @@ class Bot:
 
     def respond(self, line: bytes, rng: np.random.Generator) -> Response:
         """The answer with how it came about (the grader judges and explains from this)."""
-        attempts: list[Attempt] = []
+        return self.respond_many(line, [rng])[0]
+
+    def respond_many(self, line: bytes, rngs: list[np.random.Generator]) -> list[Response]:
+        """One answer per random stream, each exactly what respond(line, rng) gives (each
+        draws from its own stream in the same order; the hooks are stateless), computed
+        together: the model steps all pending names at once and the hooks judge them in one
+        `check_many` per round."""
         try:
             raw = parse_request(line)
         except Refusal as refusal:
-            return Response("REFUSE: " + one_line_reason(str(refusal)), Outcome.REFUSED, refused_by="loop")
-        try:
-            verdict = self.hooks.check_request(list(raw))
-            if not verdict.allowed:
-                return Response("REFUSE: " + one_line_reason(verdict.reason), Outcome.REFUSED,
-                                refused_by=verdict.by)
-            prefixes = [normalize_prefix(p) for p in raw] or [""]
-            names = tuple(self._safe_name(prefix, rng, attempts) for prefix in prefixes)
-        except Refusal as refusal:
-            return Response("REFUSE: " + one_line_reason(str(refusal)), Outcome.REFUSED,
-                            refused_by="resampling", attempts=tuple(attempts))
-        except HookFault as fault:
-            return Response("REFUSE: " + one_line_reason(f"{fault}; refusing to stay safe."),
-                            Outcome.FAULTED, refused_by="fault", attempts=tuple(attempts))
-        return Response("OK: " + ", ".join(names), Outcome.ANSWERED, names, attempts=tuple(attempts))
+            return [Response("REFUSE: " + one_line_reason(str(refusal)), Outcome.REFUSED,
+                             refused_by="loop")] * len(rngs)
+        verdicts = self.hooks.check_many([("request", list(raw))] * len(rngs))
+        prefixes = [normalize_prefix(p) for p in raw] or [""]
+        runs = [_Run(prefixes, rng) for rng in rngs]
+        for run, verdict in zip(runs, verdicts):
+            run.asked(verdict)
+        while pending := [run for run in runs if run.response is None]:
+            names = self.model.sample_many([run.prefix() for run in pending], self.temperature,
+                                           [run.rng for run in pending])
+            for run, name, verdict in zip(pending, names, self.hooks.check_many([("name", n) for n in names])):
+                run.judged(name, verdict)
+        return [run.response for run in runs]
 
-    def _safe_name(self, prefix: str, rng: np.random.Generator, attempts: list[Attempt]) -> str:
-        for _ in range(MAX_ATTEMPTS):
-            name = self.model.sample(prefix, self.temperature, rng)
-            verdict = self.hooks.check_name(name)
-            attempts.append(Attempt(prefix, name, verdict))
-            if verdict.allowed:
-                return name
-        raise Refusal(f"No safe name starting with {prefix!r} was found in {MAX_ATTEMPTS} attempts.")
+
+@dataclass(eq=False)
+class _Run:
+    """Where one answer stands: a name per prefix, each resampled up to MAX_ATTEMPTS times."""
+    prefixes: list[str]
+    rng: np.random.Generator
+    response: Response | None = None
+
+    def __post_init__(self):
+        self.names: list[str] = []
+        self.attempts: list[Attempt] = []
+        self.tries = 0
+
+    def prefix(self) -> str:
+        return self.prefixes[len(self.names)]
+
+    def asked(self, verdict: Verdict | HookFault) -> None:
+        """The request filter's answer: refused, faulted, or on to sampling."""
+        if isinstance(verdict, HookFault):
+            self._fault(verdict)
+        elif not verdict.allowed:
+            self.response = Response("REFUSE: " + one_line_reason(verdict.reason), Outcome.REFUSED,
+                                     refused_by=verdict.by)
+
+    def judged(self, name: str, verdict: Verdict | HookFault) -> None:
+        """The output filter's answer on the name just sampled for the current prefix."""
+        if isinstance(verdict, HookFault):
+            return self._fault(verdict)
+        prefix = self.prefix()
+        self.attempts.append(Attempt(prefix, name, verdict))
+        self.tries += 1
+        if verdict.allowed:
+            self.names.append(name)
+            self.tries = 0
+            if len(self.names) == len(self.prefixes):
+                self.response = Response("OK: " + ", ".join(self.names), Outcome.ANSWERED,
+                                         tuple(self.names), attempts=tuple(self.attempts))
+        elif self.tries == MAX_ATTEMPTS:
+            reason = f"No safe name starting with {prefix!r} was found in {MAX_ATTEMPTS} attempts."
+            self.response = Response("REFUSE: " + one_line_reason(reason), Outcome.REFUSED,
+                                     refused_by="resampling", attempts=tuple(self.attempts))
+
+    def _fault(self, fault: HookFault) -> None:
+        self.response = Response("REFUSE: " + one_line_reason(f"{fault}; refusing to stay safe."),
+                                 Outcome.FAULTED, refused_by="fault", attempts=tuple(self.attempts))
 
 
 def parse_request(line: bytes) -> list[str]:
