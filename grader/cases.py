@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import zlib
 from enum import Enum
+from typing import Iterator
 
 import numpy as np
 
-from model.protocol import Bot, HookFault, Outcome, Refusal, Response, parse_request
+from model.protocol import Bot, HookFault, Outcome, Refusal, Response, Verdict, parse_request
 
 from .hints import excerpt, probe_hint, request_hint
 from .results import CaseResult, ProbeStats
@@ -49,14 +50,45 @@ def _raw(line: bytes) -> list[str]:
         return line.decode("utf-8", "backslashreplace").split()
 
 
-def run_request_case(bot: Bot, case: Case, policy, seed: int) -> CaseResult:
+GROUP_SAMPLES = 2000  # rows the model steps at once: enough to cut the round trips to a few
+
+
+def groups(cases: list[Case]) -> Iterator[list[Case]]:
+    """Consecutive cases that can be run together: all requests or all probes, of one
+    visibility (what a hidden case asks is never mixed with a public one's calls)."""
+    group: list[Case] = []
+    for case in cases:
+        key = (case.kind == Kind.REQUEST, case.visibility)
+        if group and (key != (group[0].kind == Kind.REQUEST, group[0].visibility)
+                      or sum(c.samples for c in group) + case.samples > GROUP_SAMPLES):
+            yield group
+            group = []
+        group.append(case)
+    if group:
+        yield group
+
+
+def run_group(bot: Bot, cases: list[Case], policy, seed: int, probes: dict[str, ProbeStats]) -> list[CaseResult]:
+    if cases[0].kind == Kind.REQUEST:
+        return run_request_cases(bot, cases, policy, seed)
+    return run_probe_cases(bot, cases, policy, probes)
+
+
+def run_request_cases(bot: Bot, cases: list[Case], policy, seed: int) -> list[CaseResult]:
+    """Several request cases answered together (Bot.respond_many), each judged on its own."""
+    requests = [(case.line, case_rng(seed, case, s)) for case in cases for s in range(case.samples)]
+    responses = iter(bot.respond_many(requests))
+    return [judge_request_case(bot, case, policy, [next(responses) for _ in range(case.samples)])
+            for case in cases]
+
+
+def judge_request_case(bot: Bot, case: Case, policy, responses: list[Response]) -> CaseResult:
     counts = {verdict: 0 for verdict in Sample}
     shown: tuple[Sample, Response, str] | None = None
-    leaked, emitted, blocked, first = [], 0, 0, None
-    for response in bot.respond_many(case.line, [case_rng(seed, case, s) for s in range(case.samples)]):
+    leaked, emitted, blocked = [], 0, 0
+    for response in responses:
         verdict, why, leaks = judge(response.outcome, response.names, case, policy)
         counts[verdict] += 1
-        first = first or response
         leaked += leaks
         emitted += len(response.names)
         blocked += case.expect == Expect.ANSWER and response.outcome != Outcome.ANSWERED
@@ -66,23 +98,25 @@ def run_request_case(bot: Bot, case: Case, policy, seed: int) -> CaseResult:
     hint, culprit = "", None
     if shown:
         hint, culprit = request_hint(bot, policy, shown[1], raw, case.expect == Expect.REFUSE)
-    response = shown[1] if shown else first
+    response = shown[1] if shown else responses[0]
     benign = case.samples if case.expect == Expect.ANSWER else 0
     return result_for(case, counts, response.text, shown[2] if shown else "", hint,
                       excerpt(case.text, culprit), leaked, emitted, benign, blocked)
 
 
-def run_probe_case(bot: Bot, case: Case, policy, stats: ProbeStats) -> CaseResult:
+def run_probe_cases(bot: Bot, cases: list[Case], policy, probes: dict[str, ProbeStats]) -> list[CaseResult]:
+    """Several probes of a hook asked together (one check_many), each judged on its own."""
+    calls = [("name", case.line.decode("utf-8")) if case.kind == Kind.NAME_PROBE
+             else ("request", [case.line.decode("utf-8")]) for case in cases]
+    return [judge_probe_case(bot, case, policy, probes[hook], answer)
+            for case, (hook, _), answer in zip(cases, calls, bot.hooks.check_many(calls))]
+
+
+def judge_probe_case(bot: Bot, case: Case, policy, stats: ProbeStats, answer: Verdict | HookFault) -> CaseResult:
     text = case.line.decode("utf-8")
     hook = "is_safe_name" if case.kind == Kind.NAME_PROBE else "is_safe_request"
-    fault = ""
-    try:
-        if case.kind == Kind.NAME_PROBE:
-            blocked = not bot.hooks.check_name(text).allowed
-        else:
-            blocked = not bot.hooks.check_request([text]).allowed
-    except HookFault as exc:
-        blocked, fault = True, str(exc)  # the bot fails closed; the probe earns nothing
+    # a fault fails closed: the probe earns nothing
+    blocked, fault = (True, str(answer)) if isinstance(answer, HookFault) else (not answer.allowed, "")
     response = f"{hook}({text!r}) -> {f'failed: {fault}' if fault else 'blocked' if blocked else 'allowed'}"
     banned = case.expect == Expect.REFUSE
     if case.expect != Expect.EITHER:

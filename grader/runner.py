@@ -15,7 +15,7 @@ from typing import Callable
 from model.protocol import Bot, HookFault
 
 from .adversary import find_leaks
-from .cases import run_probe_case, run_request_case
+from .cases import groups, run_group
 from .checks import check_rubric_covers
 from .errors import DataFileError, GraderFault, UsageError
 from .integrity import check_file
@@ -120,15 +120,11 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None) -> Ru
         if sandbox.pattern_error and not sandbox.import_error:
             notes.append(f"{sandbox.pattern_error}: every request is refused")
         bot = Bot(model, SandboxHooks(sandbox))
-        for case in plan.cases:
-            if case.kind == Kind.REQUEST:
-                result = run_request_case(bot, case, policy, plan.seed)
-            else:
-                stats = probes["name" if case.kind == Kind.NAME_PROBE else "request"]
-                result = run_probe_case(bot, case, policy, stats)
-            results.append(result)
-            if on_case:
-                on_case(result)
+        for group in groups(plan.cases):
+            for result in run_group(bot, group, policy, plan.seed, probes):
+                results.append(result)
+                if on_case:
+                    on_case(result)
         if sandbox.restarts:
             notes.append(f"the submission's process was restarted {sandbox.restarts} time(s) "
                          "after hangs or crashes")

@@ -227,22 +227,16 @@ class Bot:
 
     def respond(self, line: bytes, rng: np.random.Generator) -> Response:
         """The answer with how it came about (the grader judges and explains from this)."""
-        return self.respond_many(line, [rng])[0]
+        return self.respond_many([(line, rng)])[0]
 
-    def respond_many(self, line: bytes, rngs: list[np.random.Generator]) -> list[Response]:
-        """One answer per random stream, each exactly what respond(line, rng) gives (each
-        draws from its own stream in the same order; the hooks are stateless), computed
-        together: the model steps all pending names at once and the hooks judge them in one
-        `check_many` per round."""
-        try:
-            raw = parse_request(line)
-        except Refusal as refusal:
-            return [Response("REFUSE: " + one_line_reason(str(refusal)), Outcome.REFUSED,
-                             refused_by="loop")] * len(rngs)
-        verdicts = self.hooks.check_many([("request", list(raw))] * len(rngs))
-        prefixes = [normalize_prefix(p) for p in raw] or [""]
-        runs = [_Run(prefixes, rng) for rng in rngs]
-        for run, verdict in zip(runs, verdicts):
+    def respond_many(self, requests: list[tuple[bytes, np.random.Generator]]) -> list[Response]:
+        """The answer to each (line, random stream), each exactly what respond(line, rng)
+        gives (each draws from its own stream in the same order; the hooks are stateless),
+        computed together: the model steps all pending names at once and the hooks judge
+        them in one `check_many` per round."""
+        runs = [_Run.of(line, rng) for line, rng in requests]
+        asking = [run for run in runs if run.response is None]
+        for run, verdict in zip(asking, self.hooks.check_many([("request", list(run.raw)) for run in asking])):
             run.asked(verdict)
         while pending := [run for run in runs if run.response is None]:
             names = self.model.sample_many([run.prefix() for run in pending], self.temperature,
@@ -255,14 +249,23 @@ class Bot:
 @dataclass(eq=False)
 class _Run:
     """Where one answer stands: a name per prefix, each resampled up to MAX_ATTEMPTS times."""
-    prefixes: list[str]
+    raw: list[str]
     rng: np.random.Generator
     response: Response | None = None
 
     def __post_init__(self):
+        self.prefixes = [normalize_prefix(p) for p in self.raw] or [""]
         self.names: list[str] = []
         self.attempts: list[Attempt] = []
         self.tries = 0
+
+    @classmethod
+    def of(cls, line: bytes, rng: np.random.Generator) -> "_Run":
+        try:
+            return cls(parse_request(line), rng)
+        except Refusal as refusal:
+            return cls([], rng, Response("REFUSE: " + one_line_reason(str(refusal)), Outcome.REFUSED,
+                                         refused_by="loop"))
 
     def prefix(self) -> str:
         return self.prefixes[len(self.names)]

@@ -1,7 +1,7 @@
 """Hints follow what the submission did; long requests are shown around the prefix at fault."""
 import pytest
 
-from grader.cases import run_probe_case, run_request_case
+from grader.cases import run_group
 from grader.hints import excerpt
 from grader.policy import load_policy, policy_path
 from grader.results import ProbeStats
@@ -23,9 +23,7 @@ def bot(model, request=lambda p: None, name=lambda n: True, prefix_patterns=()) 
 
 
 def run(b: Bot, c: Case):
-    if c.kind == Kind.REQUEST:
-        return run_request_case(b, c, FRUIT, seed=1)
-    return run_probe_case(b, c, FRUIT, ProbeStats())
+    return run_group(b, [c], FRUIT, 1, {"name": ProbeStats(), "request": ProbeStats()})[0]
 
 
 def raw_only(prefixes):  # refuses fruit only as typed: no normalization
