@@ -266,8 +266,10 @@ def play(submission, port, seed):
               help="Grade even where no sandbox isolation layer works (the reports say so).")
 @click.option("--dashboard", type=click.Path(dir_okay=False),
               help="Also write the class dashboard here (one self-contained HTML page).")
+@click.option("--shard", metavar="K/N", help="Grade only the Kth of N slices of the class (one machine "
+              "of N); merge-shards combines the N gradebooks.")
 def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fmt, jobs, only,
-                  allow_unisolated, dashboard):
+                  allow_unisolated, dashboard, shard):
     """Grade a class folder: a gradebook row and a report each.
 
     \b
@@ -284,6 +286,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     from .gradebook import summary
     from .kit import load_kit_model
     from .kitcheck import kit_digests
+    from .shards import parse_shard, shard_of, write_manifest
 
     folder, out_path = Path(directory), Path(out)
     report_dir = Path(reports) if reports else out_path.with_name(out_path.stem + "-reports")
@@ -293,8 +296,14 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
             if only:
                 raise UsageError("--dashboard shows the whole class: run grade-all without --only")
             check_out("--dashboard", Path(dashboard))
+        if shard and (only or dashboard):
+            raise UsageError("--shard grades a slice: give --only and --dashboard to a run over the whole class")
+        sliced = parse_shard(shard) if shard else None
         loaded = selected_suites(suites, policy, public_only)
         plan = plan_class(folder, out_path, report_dir, only, Path(dashboard) if dashboard else None)
+        everyone = plan.submissions
+        if sliced:
+            plan.submissions = shard_of(everyone, *sliced)
         # the class folder is private: a layer without its own view closes it to other users
         settings = Settings(loaded, fmt, seed, load_kit_model(),
                             (*isolation_options(allow_unisolated), ("private", (folder.resolve(),))),
@@ -305,6 +314,8 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
                 + (f" {row.percent:.1f}%" if row.status == "graded" else "")))
         if dashboard:
             write_dashboard(Path(dashboard), batch.rows, report_dir, loaded)
+        if sliced:
+            write_manifest(out_path, *sliced, everyone, seed, loaded)
     except GraderError as error:
         raise fail(error) from None
     except OSError as exc:
@@ -317,6 +328,27 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
         click.echo(f"interrupted: {done} of {len(batch.rows)} finished; the gradebook is partial (the "
                    "rest keep any previous row; re-grade them with --only)", err=True)
     sys.exit(exit_code([r.status for r in batch.rows], [], interrupted=batch.interrupted))
+
+
+@cli.command("merge-shards")
+@click.argument("gradebooks", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", default="grades.csv", show_default=True, type=click.Path(dir_okay=False),
+              help="The class gradebook CSV (in an existing folder).")
+def merge_shards_cmd(gradebooks, out):
+    """Combine the gradebooks of `grade-all --shard K/N` (all N of them) into the class's.
+
+    The reports stay in each shard's reports folder (their names are unique in the class):
+    copy them into one folder."""
+    from .shards import merge_shards
+
+    try:
+        check_out("--out", Path(out))
+        count = merge_shards([Path(g) for g in gradebooks], Path(out))
+    except GraderError as error:
+        raise fail(error) from None
+    except OSError as exc:
+        raise fail(UsageError(f"cannot write the gradebook: {exc}")) from None
+    click.echo(f"gradebook: {out} ({count} submissions from {len(gradebooks)} shards)")
 
 
 @cli.group(cls=OneLineGroup)
