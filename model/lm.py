@@ -42,20 +42,23 @@ class Model:
         ids = [self._check(prefix, temperature) for prefix in prefixes]
         # the tokens fed before the first draw; an empty prefix is fed BOS twice, as it always was
         feeds = [[BOS] + row if row else [BOS, BOS] for row in ids]
-        out, live = [list(row) for row in ids], [True] * len(ids)
-        dec, tokens = Decoder(self.params, self.cfg, len(ids)), [feed[0] for feed in feeds]
-        while any(live) and dec.pos < self.cfg.block_size:
+        fed = np.array([len(feed) for feed in feeds])  # (B,)
+        out, live = [list(row) for row in ids], np.ones(len(ids), dtype=bool)  # (B,)
+        dec, tokens = Decoder(self.params, self.cfg, len(ids)), np.array([feed[0] for feed in feeds])
+        while live.any() and dec.pos < self.cfg.block_size:
             t = dec.pos
             cumulative = np.cumsum(softmax(dec.step(tokens) / temperature), -1)  # (B, V)
-            for row, feed in enumerate(feeds):
-                if t + 1 < len(feed):
-                    tokens[row] = feed[t + 1]
-                elif live[row]:
-                    token = min(int(np.searchsorted(cumulative[row], rngs[row].random(), side="right")),
-                                self.cfg.vocab_size - 1)
-                    live[row] = token != BOS
-                    out[row] += [token] if live[row] else []
-                    tokens[row] = token
+            for row in np.flatnonzero(t + 1 < fed):
+                tokens[row] = feeds[row][t + 1]
+            rows = np.flatnonzero(live & (t + 1 >= fed))  # (R,) the rows that draw now
+            draws = np.array([rngs[row].random() for row in rows])  # (R,) each from its own stream
+            # the first index whose cumulative probability exceeds the draw (searchsorted, right)
+            drawn = np.minimum((cumulative[rows] <= draws[:, None]).sum(-1), self.cfg.vocab_size - 1)
+            tokens[rows] = drawn
+            live[rows] = drawn != BOS
+            for row, token in zip(rows, drawn):
+                if token != BOS:
+                    out[row].append(int(token))
         return [decode(row) for row in out]
 
     def name_log_prob(self, name: str, prefix: str, temperature: float) -> float:
