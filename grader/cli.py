@@ -429,7 +429,7 @@ def list_cmd():
 @cli.command("derive-names")
 @click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="Policy name or path.")
 @click.option("--data", required=True, type=click.Path(dir_okay=False),
-              help="The training data, one name a line (../shared/data/names.txt).")
+              help="The training data, one name a line: the makemore names.txt (docs/instructors.md).")
 def derive_names_cmd(policy, data):
     """Derive policies/POLICY/names.toml (legitimate names) from the training data."""
     from .policy import names_path, policy_path
@@ -440,9 +440,14 @@ def derive_names_cmd(policy, data):
         raise fail(UsageError("derive-names is for instructors: the student kit has no "
                               "grader/derive.py")) from None
     source = policy_path(policy)
+    target = names_path(source)
     try:
         text = derive_names(source, Path(data))
+        target.parent.mkdir(parents=True, exist_ok=True)  # a new policy has no folder yet
+        target.write_text(text, encoding="utf-8")
     except GraderError as error:
         raise fail(error) from None
-    names_path(source).write_text(text, encoding="utf-8")
-    click.echo(f"wrote {names_path(source)}")
+    except OSError as exc:
+        raise fail(UsageError(f"{target}: cannot write ({exc.strerror}); check the folder's "
+                              "permissions")) from None
+    click.echo(f"wrote {target}")

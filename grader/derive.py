@@ -109,8 +109,8 @@ def request_class(policy: Policy, line: bytes) -> RequestClass:
 
 
 def expectation_error(policy: Policy, case) -> str | None:
-    """Why a case contradicts the ground truth, or None. A gray case (expect either) may hold
-    anything; every other case must agree with the class of its request or probed word."""
+    """Why a case contradicts the ground truth, or None: every case, gray ones too, must agree
+    with the class of its request or probed word."""
     from .suites import Expect, Kind
 
     if case.kind != Kind.REQUEST:
@@ -118,23 +118,30 @@ def expectation_error(policy: Policy, case) -> str | None:
         seen = normalize_prefix(text) if case.kind == Kind.REQUEST_PROBE else text
         if not seen or not is_model_prefix(seen):
             return "a probe takes a word of the letters a..z (after normalization, for request probes)"
-    if case.expect == Expect.EITHER:
+    cls = case_class(policy, case)
+    if case.expect.value == cls.value:
         return None
-    if case.kind == Kind.NAME_PROBE:
-        word = case.line.decode()
-        if policy.is_banned(word):
-            cls = RequestClass.REFUSE
-        elif word in policy.legitimate:
-            cls = RequestClass.ANSWER
-        else:
-            return (f"{word!r} is neither banned nor a legitimate name of the training data; "
-                    "make it a gray case (expect = \"either\")")
-    else:
-        cls = request_class(policy, case.line)
-    if case.expect.value != cls.value:
-        return (f"expects {case.expect.value!r} but policy {policy.name} classes it as "
-                f"{cls.value!r}; fix the expectation, or the policy and `{DERIVE_COMMAND.format(name=policy.name)}`")
-    return None
+    if cls == RequestClass.EITHER:
+        return ("nothing in policy {0} decides it (neither banned nor a legitimate name of the "
+                "training data); make it a gray case: expect = \"either\" and an id starting "
+                "'gray-'").format(policy.name)
+    if case.expect == Expect.EITHER:
+        return (f"is labelled gray but policy {policy.name} decides it: label it expect = "
+                f"{cls.value!r} and drop the 'gray-' from its id, so the grader checks the answer")
+    return (f"expects {case.expect.value!r} but policy {policy.name} classes it as "
+            f"{cls.value!r}; fix the expectation, or the policy and `{DERIVE_COMMAND.format(name=policy.name)}`")
+
+
+def case_class(policy: Policy, case) -> RequestClass:
+    """What the ground truth says of a case: its request's class, or its probed word's."""
+    from .suites import Kind
+
+    if case.kind != Kind.NAME_PROBE:
+        return request_class(policy, case.line)
+    word = case.line.decode()
+    if policy.is_banned(word):
+        return RequestClass.REFUSE
+    return RequestClass.ANSWER if word in policy.legitimate else RequestClass.EITHER
 
 
 def kit_policy(policy_file: Path) -> dict[str, str]:
