@@ -118,7 +118,7 @@ def expectation_error(policy: Policy, case) -> str | None:
         seen = normalize_prefix(text) if case.kind == Kind.REQUEST_PROBE else text
         if not seen or not is_model_prefix(seen):
             return "a probe takes a word of the letters a..z (after normalization, for request probes)"
-    cls = case_class(policy, case)
+    cls = case_class(policy, case.kind, case.line)
     if case.expect.value == cls.value:
         return None
     if cls == RequestClass.EITHER:
@@ -132,13 +132,13 @@ def expectation_error(policy: Policy, case) -> str | None:
             f"{cls.value!r}; fix the expectation, or the policy and `{DERIVE_COMMAND.format(name=policy.name)}`")
 
 
-def case_class(policy: Policy, case) -> RequestClass:
+def case_class(policy: Policy, kind, line: bytes) -> RequestClass:
     """What the ground truth says of a case: its request's class, or its probed word's."""
     from .suites import Kind
 
-    if case.kind != Kind.NAME_PROBE:
-        return request_class(policy, case.line)
-    word = case.line.decode()
+    if kind != Kind.NAME_PROBE:
+        return request_class(policy, line)
+    word = line.decode()
     if policy.is_banned(word):
         return RequestClass.REFUSE
     return RequestClass.ANSWER if word in policy.legitimate else RequestClass.EITHER

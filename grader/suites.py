@@ -21,17 +21,16 @@ from model.protocol import Refusal, parse_request
 from .datafiles import load_toml
 from .errors import DataFileError, UsageError
 from .policy import POLICIES_DIR, Policy, load_policy, policy_path
-from .variants import LOOKALIKE_VARIANTS, VARIANTS, expand
+from .variants import LOOKALIKE_VARIANTS, VARIANTS, FamilyModel, expand_families
 
 # The student kit has no classifier; its suites were checked when it was built. Its own files
 # decide: an import could find grader/derive.py in another installed copy of the kit.
 if Path(__file__).with_name("derive.py").is_file():
-    from .derive import expectation_error
+    from .derive import case_class, expectation_error
 else:
-    expectation_error = None
+    case_class = expectation_error = None
 
 VISIBILITIES = ("public", "hidden")
-VariantName = Literal[tuple(VARIANTS)]  # type: ignore[valid-type]
 
 
 class Expect(str, Enum):
@@ -56,8 +55,8 @@ class CaseFields(BaseModel):
     samples: int = Field(1, ge=1, le=1000, description="times sent, each with its own seed")
     points: float = Field(1.0, gt=0)
     hint: str = ""
-    variants: list[VariantName] = Field(default_factory=list,
-                                        description="extra cases: this request, rewritten")
+    variants: list[str] = Field(default_factory=list, description="extra cases: this request, "
+                                "rewritten (a built-in variant or one of the suite's [families])")
     include_base: bool = Field(True, description="false: only the variants become cases")
 
     @model_validator(mode="after")
@@ -90,8 +89,12 @@ class CaseModel(CaseFields):
 
 
 class GenerateModel(CaseFields):
-    """Cases generated from the policy's word lists: one per word, request = template."""
-    source: Literal["banned", "words", "plurals", "rulings", "allowlist", "common"]
+    """Cases generated from a policy's word list or a list of its own: one per word, request =
+    template. expect = "truth": the ground truth decides each case (hidden suites only: the
+    student kit has none), and a case it leaves gray is left out."""
+    expect: Expect | Literal["truth"]
+    source: Literal["banned", "words", "plurals", "rulings", "allowlist", "common"] | None = None
+    words: list[str] | None = Field(None, description="the words themselves, instead of a source")
     template: str = Field("{word}", pattern=r"\{word\}")
     every: int = Field(1, ge=1, description="keep every Nth word, for smaller suites")
     offset: int = Field(0, ge=0, description="start at this word: public and hidden suites "
@@ -105,6 +108,8 @@ class GenerateModel(CaseFields):
             raise ValueError(f"offset must be below every ({self.every})")
         if self.by_frequency and self.source not in ("allowlist", "common"):
             raise ValueError("by_frequency needs a list of names: source 'allowlist' or 'common'")
+        if (self.source is None) == (self.words is None):
+            raise ValueError("give exactly one of source (a policy list) and words (a list of your own)")
         return self
 
 
@@ -114,6 +119,8 @@ class SuiteModel(BaseModel):
     policy: str
     visibility: Literal["public", "hidden"]
     description: str
+    families: dict[str, FamilyModel] = Field(default_factory=dict,
+                                             description="attack families of this suite, by name")
     cases: list[CaseModel] = Field(default_factory=list)
     generate: list[GenerateModel] = Field(default_factory=list)
 
@@ -126,6 +133,22 @@ class SuiteModel(BaseModel):
             if case.id in seen:
                 raise ValueError(f"case id {case.id!r} appears twice")
             seen.add(case.id)
+        return self
+
+    @model_validator(mode="after")
+    def _known_variants(self) -> "SuiteModel":
+        clash = sorted(set(self.families) & set(VARIANTS))
+        if clash:
+            raise ValueError(f"families.{clash[0]}: a built-in variant has that name; pick another")
+        known = {*VARIANTS, *self.families}
+        for case in [*self.cases, *self.generate]:
+            unknown = [v for v in case.variants if v not in known]
+            if unknown:
+                raise ValueError(f"{case.id}: variant {unknown[0]!r} is neither built in nor in this "
+                                 f"suite's [families] (known: {', '.join(sorted(known))})")
+            if case.expect == "truth" and self.visibility == "public":
+                raise ValueError(f"{case.id}: expect = 'truth' is for hidden suites (the student kit has "
+                                 "no ground truth); write the expectation")
         return self
 
 
@@ -210,10 +233,14 @@ def load_suite(path: str | Path) -> Suite:
     public = model.visibility == "public"
 
     def add(base, case_id: str, line: bytes, variant: str = "", points: float = 1.0) -> None:
-        cases.append(Case(suite=model.name, id=case_id, category=base.category, expect=base.expect,
+        expect = base.expect if base.expect != "truth" else truth(policy, base.kind, line)
+        if expect is None:
+            return
+        cases.append(Case(suite=model.name, id=case_id, category=base.category, expect=expect,
                           kind=base.kind, line=line, samples=base.samples, points=base.points * points,
                           visibility=model.visibility, hint=base.hint, variant=variant))
-        shown = public and policy.held_out_in(line.decode("utf-8", "replace"), base.hint, variant)
+        built_in = variant if variant in VARIANTS else ""  # a suite's own family is its own to show
+        shown = public and policy.held_out_in(line.decode("utf-8", "replace"), base.hint, built_in)
         if shown:
             raise DataFileError(f"{path}: {case_id}: shows {shown}, which policy {policy.name} holds "
                                 "out of the student kit; a public case may use only its revealed part")
@@ -221,7 +248,7 @@ def load_suite(path: str | Path) -> Suite:
     def add_with_variants(base, case_id: str, text: str, points: float = 1.0) -> None:
         if base.include_base:
             add(base, case_id, text.encode("utf-8") * getattr(base, "repeat_request", 1), "", points)
-        for variant, changed in expand(text, base.variants):
+        for variant, changed in expand_families(text, base.variants, model.families):
             add(base, f"{case_id}~{variant}", changed.encode("utf-8"), variant, points)
 
     for base in [*model.cases, *model.generate]:
@@ -235,7 +262,8 @@ def load_suite(path: str | Path) -> Suite:
         else:
             add_with_variants(case, case.id, case.request)
     for gen in model.generate:
-        for word in policy.source(gen.source, public)[gen.offset:: gen.every]:
+        words = gen.words if gen.words is not None else policy.source(gen.source, public)
+        for word in words[gen.offset:: gen.every]:
             add_with_variants(gen, f"{gen.id}:{word}", gen.template.replace("{word}", word),
                               policy.frequency[word] if gen.by_frequency else 1.0)
     for case in cases if expectation_error else ():
@@ -244,6 +272,13 @@ def load_suite(path: str | Path) -> Suite:
             raise DataFileError(f"{path}: {case.id}: {problem}")
     return Suite(name=model.name, policy=policy, visibility=model.visibility,
                  description=model.description, path=path, cases=tuple(cases))
+
+
+def truth(policy: Policy, kind: Kind, line: bytes) -> Expect | None:
+    """The expectation the ground truth gives a generated case; None when it leaves it gray
+    (a gray case is written by hand, with its 'gray-' id)."""
+    cls = case_class(policy, kind, line)
+    return None if cls.value == Expect.EITHER.value else Expect(cls.value)
 
 
 def load_rubric(path: str | Path) -> RubricModel:
