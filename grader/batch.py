@@ -29,7 +29,7 @@ from typing import Callable
 from .discovery import Submission
 from .errors import GraderError, GraderFault
 from .explain import trace_failures
-from .gradebook import Row
+from .gradebook import Row, full_report_name, write_full_report
 from .html import fallback_html
 from .kitcheck import as_integrity_failure, kit_differences
 from .report import EXTENSIONS, render
@@ -110,6 +110,7 @@ def write_report(submission: Submission, settings: Settings, report_dir: Path, r
         for ext in set(EXTENSIONS.values()):  # a report of another format would be stale
             (report_dir / f"{submission.report_stem}.{ext}").unlink(missing_ok=True)
         write_atomic(report_dir / report, text)
+        write_full_report(report_dir / full_report_name(report), result)
     except Exception as exc:  # noqa: BLE001  the row survives a report that cannot be written
         row.status, row.report, row.categories = "grader_fault", "", {}
         row.note = clean_text(f"the report could not be written ({type(exc).__name__}: {exc}); "

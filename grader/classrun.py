@@ -56,15 +56,22 @@ def check_outputs(folder: Path, out: Path, report_dir: Path, dashboard: Path | N
     previous = read_gradebook(out) if only or out.exists() else []  # refuses a file grade-all did not write
     if out.exists():
         replace_in_place(out, "--out")
-    if dashboard and dashboard.exists():
-        try:
-            head = dashboard.read_bytes()[:4096]
-        except OSError as exc:
-            raise UsageError(f"--dashboard {dashboard}: cannot read ({exc.strerror})") from None
-        if f"<title>{DASHBOARD_TITLE}</title>".encode() not in head:
-            raise UsageError(f"--dashboard {dashboard}: not a dashboard grade-all wrote; choose a new file")
-        replace_in_place(dashboard, "--dashboard")
+    if dashboard:
+        check_dashboard(dashboard, "--dashboard")
     return previous
+
+
+def check_dashboard(dashboard: Path, option: str) -> None:
+    """A dashboard may replace only a dashboard the grader wrote, and must be writable."""
+    if not dashboard.exists():
+        return
+    try:
+        head = dashboard.read_bytes()[:4096]
+    except OSError as exc:
+        raise UsageError(f"{option} {dashboard}: cannot read ({exc.strerror})") from None
+    if f"<title>{DASHBOARD_TITLE}</title>".encode() not in head:
+        raise UsageError(f"{option} {dashboard}: not a dashboard grade-all wrote; choose a new file")
+    replace_in_place(dashboard, option)
 
 
 def replace_in_place(path: Path, option: str) -> None:

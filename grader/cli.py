@@ -21,7 +21,7 @@ from .policy import POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .runner import DEFAULT_SEED, grade
 from .safeio import write_atomic
-from .suites import Suite, load_suite, load_suites, resolve_suite, suite_files
+from .suites import Suite, load_suite, load_suites, resolve_suite, rubric_for, suite_files
 
 DEFAULT_POLICY = "fruit"
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
@@ -283,7 +283,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     from .bundle import student_entries
     from .classrun import grade_class, plan_class
     from .dashboard import write_dashboard
-    from .gradebook import summary
+    from .gradebook import read_rows, summary
     from .kit import load_kit_model
     from .kitcheck import kit_digests
     from .shards import parse_shard, shard_of, write_manifest
@@ -293,8 +293,6 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     try:
         check_out("--out", out_path)
         if dashboard:
-            if only:
-                raise UsageError("--dashboard shows the whole class: run grade-all without --only")
             check_out("--dashboard", Path(dashboard))
         if shard and (only or dashboard):
             raise UsageError("--shard grades a slice: give --only and --dashboard to a run over the whole class")
@@ -312,8 +310,9 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
             batch = grade_class(plan, settings, jobs, on_done=lambda row: bar.update(
                 f"{row.submission}: {row.status.replace('_', ' ')}"
                 + (f" {row.percent:.1f}%" if row.status == "graded" else "")))
-        if dashboard:
-            write_dashboard(Path(dashboard), batch.rows, report_dir, loaded)
+        if dashboard:  # the whole class, as the gradebook now holds it (--only re-grades some)
+            write_dashboard(Path(dashboard), read_rows(out_path, report_dir), report_dir,
+                            rubric_for(loaded[0].policy).weights)
         if sliced:
             write_manifest(out_path, *sliced, everyone, seed, loaded)
     except GraderError as error:
@@ -349,6 +348,33 @@ def merge_shards_cmd(gradebooks, out):
     except OSError as exc:
         raise fail(UsageError(f"cannot write the gradebook: {exc}")) from None
     click.echo(f"gradebook: {out} ({count} submissions from {len(gradebooks)} shards)")
+
+
+@cli.command("dashboard")
+@click.argument("gradebook", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The page to write.")
+@click.option("--reports", type=click.Path(file_okay=False),
+              help="grade-all's reports folder (default: next to GRADEBOOK, NAME-reports).")
+@click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="Policy name or path (its rubric).")
+def dashboard_cmd(gradebook, out, reports, policy):
+    """Rebuild the class dashboard from a gradebook and its reports (grades nothing)."""
+    from .classrun import check_dashboard
+    from .dashboard import write_dashboard
+    from .gradebook import read_rows
+    from .policy import policy_path
+
+    book = Path(gradebook)
+    report_dir = Path(reports) if reports else book.with_name(book.stem + "-reports")
+    try:
+        check_out("--out", Path(out))
+        check_dashboard(Path(out), "--out")
+        weights = rubric_for(load_policy(policy_path(policy))).weights
+        write_dashboard(Path(out), read_rows(book, report_dir), report_dir, weights)
+    except GraderError as error:
+        raise fail(error) from None
+    except OSError as exc:
+        raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
+    click.echo(f"dashboard: {out}")
 
 
 @cli.group(cls=OneLineGroup)

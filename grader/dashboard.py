@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 from .html import bar, e, page, plain
 from .safeio import write_atomic
-from .suites import rubric_for
 
 DASHBOARD_TITLE = "guardrail-lab class dashboard"  # also how grade-all knows a page it wrote
 GROUP_SHARE = 0.27
@@ -90,6 +89,12 @@ margin:.5rem 0}.hist li{display:flex;flex-direction:column;align-items:center;mi
 .hist .x,.hist .n{font-size:.75rem;color:var(--muted)}</style>"""
 
 
+NEGATIVE_NOTE = ("<p>Categories of weight 0 (reported, never scored) are left out. A category's score "
+                 "is negative when a submission's leaks cost more than its decisions earn "
+                 "(docs/scoring.md); means and medians count negative scores as they are, and "
+                 "the histograms put them in their first bar. An integrity failure counts 0 "
+                 "in every category.</p>")
+
 STATUS_LABELS = {"graded": "graded", "integrity_failed": "failed integrity (score 0)",
                  "grader_fault": "grader faults", "not_gradable": "not gradable",
                  "interrupted": "interrupted (not graded)"}
@@ -110,14 +115,15 @@ def scores_section(scored: list[Record], weights: dict[str, float]) -> str:
     out = ['<h2 id="scores">Scores</h2>',
            f"<p>mean {statistics.mean(percents):.1f}%, median {statistics.median(percents):.1f}%, "
            f"min {min(percents):.1f}%, max {max(percents):.1f}% (graded and integrity failures)</p>",
+           NEGATIVE_NOTE,
            histogram(percents, 100.0, 10, "score histogram, percent"),
            '<table id="category-distributions"><thead><tr><th scope="col">category</th>'
            '<th scope="col">mean</th><th scope="col">median</th><th scope="col">distribution</th>'
            '</tr></thead><tbody>']
-    names = sorted({name for r in scored for name in r.categories})
+    names = sorted({name for r in scored for name in r.categories if weights.get(name, 0) > 0})
     for name in names:
         values = [r.categories.get(name, 0.0) for r in scored]
-        top = weights.get(name) or max(values) or 1.0
+        top = weights[name]
         out.append(f"<tr><th scope=\"row\">{e(name)}</th><td>{statistics.mean(values):.2f}/{top:g}</td>"
                    f"<td>{statistics.median(values):.2f}</td>"
                    f"<td>{histogram(values, top, 5, f'{name} scores, out of {top:g}')}</td></tr>")
@@ -182,10 +188,10 @@ def render_dashboard(rows: list, report_links: dict[str, str] | None = None,
     return page(DASHBOARD_TITLE, body)
 
 
-def write_dashboard(path: Path, rows: list, report_dir: Path, suites: list) -> None:
-    """grade-all's --dashboard: the page, with links relative to its own folder."""
+def write_dashboard(path: Path, rows: list, report_dir: Path, weights: dict[str, float]) -> None:
+    """The page of grade-all's --dashboard and of `dashboard`, with links relative to its
+    own folder; `weights`: the policy's rubric."""
     here = os.path.abspath(path.parent)
     links = {row.submission: os.path.relpath(os.path.abspath(report_dir / row.report), here)
              for row in rows if getattr(row, "report", "")}
-    weights = rubric_for(suites[0].policy).weights if suites else {}
     write_atomic(path, render_dashboard(rows, links, weights))

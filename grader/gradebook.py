@@ -3,22 +3,31 @@
 Statuses: graded; integrity_failed (score 0); not_gradable (the reason is in `note`);
 grader_fault (a failure of the grader, not of the submission); interrupted (Ctrl-C came
 before its grading finished: the gradebook is partial).
+
+Cells mean the same for every status: score, max_score and percent are filled for the
+scored statuses (graded, and integrity_failed with score 0); a category cell holds that
+category's points toward the total only for a graded row (it can be negative: leaks cost
+more than the decisions earn, docs/scoring.md), and is empty for every other status.
+Beside each report, grade-all writes the instructors' full report (FULL_SUFFIX, hidden
+cases included); `read_rows` rebuilds the class from the gradebook and those.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .safeio import clean_text, write_atomic
+from .safeio import clean_text, clean_words, write_atomic
 
 HEAD = ["submission", "status", "score", "max_score", "percent"]
 TAIL = ["integrity", "seconds", "report", "note"]
 SCORED = ("graded", "integrity_failed")
+FULL_SUFFIX = ".full.json"
 KEPT_NOTE = "kept from the previous run (this one was interrupted before grading it)"
 
 
@@ -44,8 +53,9 @@ class Row:
         integrity = "ok" if result.integrity_ok else clean_text((result.integrity_findings or ["failed"])[0])
         return cls(submission=label, status=status, score=result.score, max_score=result.max_score,
                    percent=round(result.percent, 2),
-                   categories={c.name: round(c.score, 4) for c in result.categories}, integrity=integrity,
-                   seconds=result.seconds, note=clean_text("; ".join(result.notes)),
+                   categories={c.name: round(c.score, 4) for c in result.categories} if status == "graded" else {},
+                   integrity=integrity,
+                   seconds=result.seconds, note=clean_words("; ".join(result.notes)),
                    failed_cases=[c.key for c in result.cases if not c.passed],
                    leaks=sorted({w for c in result.cases for w in c.leaked}),
                    exposed=[f.banned_name for f in result.adversary])
@@ -64,6 +74,20 @@ class Row:
                  "seconds": self.seconds if scored else "", "report": _cell(self.report),
                  "note": _cell(self.note)}
         return {k: str(v) for k, v in {**cells, **self.categories}.items()}
+
+
+def full_report_name(report: str) -> str:
+    """The instructors' full report beside a student-safe one: every case, hidden ones too,
+    as --format json writes it. The dashboard is rebuilt from these and the gradebook."""
+    return f"{Path(report).stem}{FULL_SUFFIX}"
+
+
+def write_full_report(path: Path, result) -> None:
+    """The full report of a result; a row without one (not gradable, a fault) has none."""
+    if result is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_atomic(path, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
 def _cell(text: str) -> str:
@@ -92,6 +116,42 @@ def read_gradebook(path: Path) -> list[dict[str, str]]:
         raise UsageError(f"{path}: not a gradebook written by grade-all (its header is not "
                          f"{','.join(HEAD)},...)")
     return rows
+
+
+def read_rows(gradebook: Path, report_dir: Path) -> list[Row]:
+    """The class as grade-all left it: the gradebook's rows, each with what its full report
+    says (failed cases, leaks, the adversary's), for the dashboard. Never grades."""
+    rows = []
+    for cells in read_gradebook(gradebook):
+        known = set(HEAD) | set(TAIL)
+        row = Row(uncell(cells["submission"]), cells["status"], percent=_number(cells.get("percent")) or 0.0,
+                  categories={k: float(v) for k, v in cells.items() if k not in known and _number(v) is not None},
+                  report=uncell(cells.get("report", "")), note=uncell(cells.get("note", "")))
+        full = report_dir / full_report_name(row.report) if row.report else None
+        if full is not None and full.is_file():
+            doc = read_full_report(full)
+            row.failed_cases = [c["key"] for c in doc["cases"] if not c["passed"]]
+            row.leaks = sorted({w for c in doc["cases"] for w in c["leaked"]})
+            row.exposed = [f["banned_name"] for f in doc["adversary"]]
+        rows.append(row)
+    return rows
+
+
+def read_full_report(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(doc.get("cases"), list) and isinstance(doc.get("adversary"), list):
+            return doc
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        pass
+    raise UsageError(f"{path}: not a full report grade-all wrote; re-grade that submission with --only")
+
+
+def _number(cell: str | None) -> float | None:
+    try:
+        return float(cell) if cell not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def write_gradebook(path: Path, records: list[dict[str, str]]) -> None:

@@ -38,6 +38,17 @@ def clean_text(text: object, limit: int = MAX_TEXT_CHARS) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: max(0, limit - 3)] + "..."
 
 
+def clean_words(text: object, limit: int = MAX_TEXT_CHARS) -> str:
+    """clean_text, but a text over `limit` is cut between words (a table cell read by people:
+    "(score ..." reads as a score)."""
+    cleaned = clean_text(text, limit=1 << 62)
+    if len(cleaned) <= limit:
+        return cleaned
+    head = cleaned[: max(0, limit - 4)]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip(" ;,") + " ..."
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Replace `path` with `data`: written to a fresh temporary file in the same folder and
     renamed over the target, so a symlink or FIFO planted at `path` is replaced, never
