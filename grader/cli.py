@@ -461,7 +461,7 @@ def derive_names_cmd(policy, data):
     from .policy import names_path, policy_path
 
     try:
-        from .derive import derive_names
+        from .derive import check_training_data, derive_names
     except ImportError:
         raise fail(UsageError("derive-names is for instructors: the student kit has no "
                               "grader/derive.py")) from None
@@ -469,6 +469,7 @@ def derive_names_cmd(policy, data):
     target = names_path(source)
     try:
         text = derive_names(source, Path(data))
+        check_training_data(Path(data))
         target.parent.mkdir(parents=True, exist_ok=True)  # a new policy has no folder yet
         target.write_text(text, encoding="utf-8")
     except GraderError as error:

@@ -14,11 +14,12 @@ from enum import Enum
 from pathlib import Path
 
 from model.protocol import Refusal, is_model_prefix, normalize_prefix, parse_request
+from model.weights import WeightsError, load_weights
 
 from .datafiles import load_toml
 from .errors import DataFileError
-from .policy import (DERIVE_COMMAND, DerivedNamesModel, Policy, PolicyModel, banned_set, inputs_sha256,
-                     load_policy, names_path)
+from .policy import (DERIVE_COMMAND, KIT_ROOT, DerivedNamesModel, Policy, PolicyModel, banned_set,
+                     inputs_sha256, load_policy, names_path)
 from .reveal import RevealModel
 
 
@@ -41,6 +42,21 @@ def read_names(data: Path) -> tuple[list[str], str]:
     if bad:
         raise DataFileError(f"{data}: {bad[0]!r} is not a name of the letters a..z")
     return names, hashlib.sha256(raw).hexdigest()
+
+
+def check_training_data(data: Path, weights: Path = KIT_ROOT / "weights" / "model.json") -> None:
+    """The data must be the very list the kit's model learned from (its sha256 is in the
+    weights): the legitimate names are the names the model can produce."""
+    _, expected = read_names(data)
+    try:
+        trained_on = load_weights(weights)[2]["data_sha256"]
+    except (WeightsError, OSError, KeyError):
+        raise DataFileError(f"{weights}: cannot read the model's training-data hash; restore the "
+                            "shipped weights") from None
+    if expected != trained_on:
+        raise DataFileError(f"{data}: not the names list the kit's model was trained on (sha256 "
+                            f"{expected[:12]}..., the model's {trained_on[:12]}...); pass the makemore "
+                            "names.txt (docs/instructors.md, 'The names data')")
 
 
 def derive_names(policy_file: Path, data: Path) -> str:

@@ -315,20 +315,31 @@ words = ["kale", "leek"]
 plurals = true
 [rulings]
 why = "A name spelled exactly like a vegetable is banned."
-banned = []
+banned = ["kale"]
 [names]
 common = ["emma"]
 '''
 
 
+@needs_data
 def test_derive_names_makes_a_new_policy_its_folder(tmp_path):
+    (tmp_path / "vegetable.toml").write_text(VEGETABLE)
+    result = CliRunner().invoke(cli, ["derive-names", "--policy", str(tmp_path / "vegetable.toml"),
+                                      "--data", str(DATA)])
+    assert result.exit_code == 0, result.output
+    derived = (tmp_path / "vegetable" / "names.toml").read_text()
+    assert '"kaleb"' in derived and '"emma"' in derived
+    assert load_policy(tmp_path / "vegetable.toml").is_banned("leeks")
+
+
+def test_derive_names_wants_the_data_the_model_learned_from(tmp_path):
     (tmp_path / "vegetable.toml").write_text(VEGETABLE)
     (tmp_path / "names.txt").write_text("emma\nkaleb\nliam\n")
     result = CliRunner().invoke(cli, ["derive-names", "--policy", str(tmp_path / "vegetable.toml"),
                                       "--data", str(tmp_path / "names.txt")])
-    assert result.exit_code == 0, result.output
-    derived = (tmp_path / "vegetable" / "names.toml").read_text()
-    assert '"kaleb"' in derived and '"emma"' in derived
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "not the names list the kit's model was trained on" in result.output
+    assert not (tmp_path / "vegetable").exists()
 
 
 @pytest.mark.parametrize("missing", ["policy", "data"])
