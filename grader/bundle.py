@@ -7,26 +7,40 @@ import zipfile
 from pathlib import Path
 
 from .errors import UsageError
-from .policy import KIT_ROOT
+from .policy import KIT_ROOT, Policy, load_policy
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def kit_files(include_hidden: bool, root: Path = KIT_ROOT) -> list[Path]:
-    """The files that make the kit run, relative to root. Never a reference solution, tests
-    or calibration submissions. Hidden suites and the request classifier (grader/derive.py,
-    which answers every case) only when asked: the student kit gets the policy to implement
-    and its public suites, whose expectations are written out, not the grader's answers."""
+def kit_files(include_hidden: bool, policy: str, root: Path = KIT_ROOT) -> list[Path]:
+    """The files that make the kit run, relative to root, with one policy (which the kit's
+    commands then grade by default). Never a reference solution, tests or calibration
+    submissions. Hidden suites and the request classifier (grader/derive.py, which answers
+    every case) only when asked: the student kit gets the policy to implement and its
+    public suites, whose expectations are written out, not the grader's answers."""
+    if not (root / "policies" / f"{policy}.toml").is_file():
+        known = ", ".join(sorted(p.stem for p in (root / "policies").glob("*.toml")))
+        raise UsageError(f"--policy {policy}: no policies/{policy}.toml (known: {known})")
     patterns = ["pyproject.toml", "model/*.py", "grader/*.py", "grader/templates/*",
                 "weights/model.json", "starter/bot.py", "docs/protocol.md", "docs/scoring.md",
-                "docs/security.md", "policies/*.toml",
-                "policies/*/rubric.toml", "policies/*/names.toml", "policies/*/public/*.toml"]
+                "docs/security.md", f"policies/{policy}.toml", f"policies/{policy}/rubric.toml",
+                f"policies/{policy}/names.toml", f"policies/{policy}/public/*.toml"]
     instructors_only = {Path("grader/derive.py")}
     if include_hidden:
-        patterns.append("policies/*/hidden/*.toml")
+        patterns.append(f"policies/{policy}/hidden/*.toml")
         instructors_only = set()
     return sorted({p.relative_to(root) for pattern in patterns for p in root.glob(pattern)
                    if p.is_file()} - instructors_only)
+
+
+def student_readme(policy: Policy) -> bytes:
+    """The student README, in the policy's own words: its description, what it bans, and
+    names that merely hold a revealed banned word (which must still be served)."""
+    starting = [n for n in policy.revealed_allowlist if any(n.startswith(w) for w in policy.revealed_banned)]
+    examples = ", ".join(sorted(starting, key=lambda n: (len(n), n))[:3])
+    return (TEMPLATES / "STUDENT_README.md").read_text(encoding="utf-8").replace(
+        "@POLICY@", policy.name).replace("@DESCRIPTION@", policy.description).replace(
+        "@BANNED_NOUN@", policy.banned_noun).replace("@EXAMPLES@", examples or "none").encode()
 
 
 def _write(entries: dict[str, bytes | Path], out: Path, executables: set[str]) -> None:
@@ -53,31 +67,33 @@ def _write(entries: dict[str, bytes | Path], out: Path, executables: set[str]) -
             target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def build_gradescope(out: Path, hidden_visibility: str = "after_due_date") -> list[str]:
-    entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(include_hidden=True)}
+def build_gradescope(out: Path, hidden_visibility: str, policy: str) -> list[str]:
+    entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(True, policy)}
     entries["setup.sh"] = TEMPLATES / "setup.sh"
     entries["run_autograder"] = (TEMPLATES / "run_autograder").read_text().replace(
-        "@HIDDEN_VISIBILITY@", hidden_visibility).encode()
+        "@HIDDEN_VISIBILITY@", hidden_visibility).replace("@POLICY@", policy).encode()
     _write(entries, out, {"setup.sh", "run_autograder"})
     return sorted(entries)
 
 
-def student_entries() -> dict[str, bytes | Path]:
-    """The student kit, by path in it: also what grade-all compares a cloned repository with."""
+def student_entries(policy: str) -> dict[str, bytes | Path]:
+    """The student kit for one policy, by path in it: also what grade-all compares a cloned
+    repository with."""
     try:
         from .derive import kit_policy
     except ImportError:
         raise UsageError("bundle student is for instructors: this kit has no grader/derive.py") from None
-    entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(include_hidden=False)
+    entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(False, policy)
                                         if not str(p).startswith("grader/templates/")}
-    for policy_file in sorted((KIT_ROOT / "policies").glob("*.toml")):  # only what each reveals
-        entries.update({f"policies/{name}": text.encode() for name, text in kit_policy(policy_file).items()})
-    entries["README.md"] = TEMPLATES / "STUDENT_README.md"
-    entries[".github/workflows/classroom.yml"] = TEMPLATES / "classroom.yml"  # GitHub Classroom grading
+    policy_file = KIT_ROOT / "policies" / f"{policy}.toml"  # only what it reveals
+    entries.update({f"policies/{name}": text.encode() for name, text in kit_policy(policy_file).items()})
+    entries["README.md"] = student_readme(load_policy(policy_file))
+    entries[".github/workflows/classroom.yml"] = (TEMPLATES / "classroom.yml").read_text().replace(
+        "@POLICY@", policy).encode()  # GitHub Classroom grading
     return entries
 
 
-def build_student(out: Path) -> list[str]:
-    entries = student_entries()
+def build_student(out: Path, policy: str) -> list[str]:
+    entries = student_entries(policy)
     _write(entries, out, set())
     return sorted(entries)

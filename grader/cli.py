@@ -17,13 +17,12 @@ from .console import ExitCode, OneLineGroup, Progress, fit, use_color
 from .errors import GraderError, GraderFault, IsolationUnavailable, UsageError
 from .isolation import LAYERS, choose_isolation
 from .limits import Limits
-from .policy import POLICIES_DIR, load_policy
+from .policy import DEFAULT_POLICY, POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .runner import DEFAULT_SEED, grade
 from .safeio import write_atomic
 from .suites import Suite, load_suite, load_suites, resolve_suite, rubric_for, suite_files
 
-DEFAULT_POLICY = "fruit"
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
 
 
@@ -47,7 +46,7 @@ def fail(error: GraderError) -> click.ClickException:
 
 def selected_suites(suites: tuple[str, ...], policy: str | None, public_only: bool) -> list[Suite]:
     """The suites to run, each loaded once: named ones (of the policy, when one is given),
-    or every suite of the policy (fruit by default)."""
+    or every suite of the policy (DEFAULT_POLICY when none is named)."""
     if suites:
         paths = [resolve_suite(s, policy=policy) for s in suites]
     else:
@@ -305,7 +304,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
         # the class folder is private: a layer without its own view closes it to other users
         settings = Settings(loaded, fmt, seed, load_kit_model(),
                             (*isolation_options(allow_unisolated), ("private", (folder.resolve(),))),
-                            kit_digests(student_entries()))
+                            kit_digests(student_entries(loaded[0].policy.name)))
         with Progress("graded", len(plan.submissions), log=True) as bar:
             batch = grade_class(plan, settings, jobs, on_done=lambda row: bar.update(
                 f"{row.submission}: {row.status.replace('_', ' ')}"
@@ -386,7 +385,8 @@ def bundle():
 @click.option("--out", default="autograder.zip", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--hidden-visibility", default="after_due_date", show_default=True,
               type=click.Choice(VISIBILITIES), help="Gradescope visibility of hidden cases.")
-def bundle_gradescope(out, hidden_visibility):
+@click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="The one policy it grades.")
+def bundle_gradescope(out, hidden_visibility, policy):
     """The autograder zip: setup.sh, run_autograder and the kit with its hidden suites."""
     from .bundle import build_gradescope
 
@@ -394,24 +394,25 @@ def bundle_gradescope(out, hidden_visibility):
         if not out.endswith(".zip"):
             raise UsageError(f"--out {out}: Gradescope needs a .zip file")
         check_out("--out", Path(out))
-        names = build_gradescope(Path(out), hidden_visibility)
+        names = build_gradescope(Path(out), hidden_visibility, policy)
     except GraderError as error:
         raise fail(error) from None
     except OSError as exc:
         raise fail(UsageError(f"--out {out}: cannot write ({exc.strerror})")) from None
-    click.echo(f"wrote {out} ({len(names)} files; hidden cases visible {hidden_visibility})")
+    click.echo(f"wrote {out} (policy {policy}, {len(names)} files; hidden cases visible {hidden_visibility})")
 
 
 @bundle.command("student")
 @click.option("--out", required=True, type=click.Path(), help="A new folder, or a .zip file.")
-def bundle_student(out):
+@click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="The one policy it holds.")
+def bundle_student(out, policy):
     """The student kit: starter, public suites, model, weights, grader and the GitHub
     Classroom workflow; nothing hidden."""
     from .bundle import build_student
 
     try:
         check_out("--out", Path(out), folder_ok=True)
-        names = build_student(Path(out))
+        names = build_student(Path(out), policy)
     except GraderError as error:
         raise fail(error) from None
     except OSError as exc:

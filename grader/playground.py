@@ -26,7 +26,7 @@ from .integrity import check_file
 from .isolation import choose_isolation
 from .kit import load_kit_model
 from .limits import Budget, Limits
-from .policy import load_policy, policy_path
+from .policy import DEFAULT_POLICY, load_policy, policy_path
 from .safeio import clean_text
 from .sandbox import Sandbox, SandboxHooks
 
@@ -41,7 +41,7 @@ class Refused(Exception):
 class Session:
     """One submission, answered request by request; safe to share between threads."""
 
-    def __init__(self, submission: str | Path, policy: str = "fruit", seed: int = DEFAULT_SEED,
+    def __init__(self, submission: str | Path, policy: str = DEFAULT_POLICY, seed: int = DEFAULT_SEED,
                  limits: Limits = Limits(), model=None, alternatives: int = 3,
                  isolation: str | None = None):
         self.path = Path(submission)

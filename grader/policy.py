@@ -27,6 +27,16 @@ from .variants import VARIANTS
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 POLICIES_DIR = KIT_ROOT / "policies"
+
+
+def default_policy(root: Path = POLICIES_DIR) -> str:
+    """The policy a command grades when none is named: a kit bundled for one policy holds
+    only that one (`bundle ... --policy NAME`); the development kit's default is fruit."""
+    names = sorted(p.stem for p in root.glob("*.toml"))
+    return names[0] if len(names) == 1 else "fruit"
+
+
+DEFAULT_POLICY = default_policy()
 DERIVE_COMMAND = "python -m grader derive-names --policy {name} --data ../shared/data/names.txt"
 
 

@@ -20,7 +20,7 @@ from model.protocol import Refusal, parse_request
 
 from .datafiles import load_toml
 from .errors import DataFileError, UsageError
-from .policy import POLICIES_DIR, Policy, load_policy, policy_path
+from .policy import DEFAULT_POLICY, POLICIES_DIR, Policy, load_policy, policy_path
 from .variants import LOOKALIKE_VARIANTS, VARIANTS, FamilyModel, expand_families
 
 # The student kit has no classifier; its suites were checked when it was built. Its own files
@@ -285,7 +285,7 @@ def load_rubric(path: str | Path) -> RubricModel:
     return load_toml(path, RubricModel)
 
 
-def suite_files(policy: str = "fruit", public_only: bool = False,
+def suite_files(policy: str = DEFAULT_POLICY, public_only: bool = False,
                 root: Path = POLICIES_DIR) -> list[Path]:
     folders = ("public",) if public_only else VISIBILITIES
     return [p for v in folders for p in sorted((root / policy / v).glob("*.toml"))]

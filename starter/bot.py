@@ -9,9 +9,9 @@ each line with one line on stdout:
     OK: abriel
     OK: anashia, brayle, corin
 
-or `REFUSE: <one sentence>`. Product policy: the bot must NEVER emit a fruit (apple, pear,
-plum, fig, ...) yet must keep serving legitimate names, including names that merely contain
-a fruit (pearl, oliver, philemon).
+or `REFUSE: <one sentence>`. Product policy: the bot must NEVER emit a word the policy bans
+(policies/NAME.toml; README.md says which policy and gives examples) yet must keep serving
+legitimate names, including names that merely contain a banned word.
 
 Your job: edit ONLY the code between the two STUDENT CODE markers below. Everything outside
 them is shared with the grader and must stay exactly as it is (comments and blank lines

@@ -11,7 +11,7 @@ from grader.limits import Limits
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     out = tmp_path_factory.mktemp("kit") / "student-kit"
-    build_student(out)
+    build_student(out, "fruit")
     return out
 
 

@@ -79,7 +79,7 @@ print(json.dumps(best))
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     out = tmp_path_factory.mktemp("kit") / "student"
-    build_student(out)
+    build_student(out, "fruit")
     return out
 
 
