@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .results import integrity_headline
 from .safeio import clean_text, clean_words, write_atomic
 
 HEAD = ["submission", "status", "score", "max_score", "percent"]
@@ -50,7 +51,7 @@ class Row:
     @classmethod
     def from_result(cls, label: str, result) -> "Row":
         status = getattr(result.status, "value", result.status)
-        integrity = "ok" if result.integrity_ok else clean_text((result.integrity_findings or ["failed"])[0])
+        integrity = "ok" if result.integrity_ok else integrity_headline(result.causes)
         return cls(submission=label, status=status, score=result.score, max_score=result.max_score,
                    percent=round(result.percent, 2),
                    categories={c.name: round(c.score, 4) for c in result.categories} if status == "graded" else {},

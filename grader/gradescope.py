@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 
 from .report import UNSCORED_NOTE, failed_case_lines, render_text
-from .results import CaseResult, CategoryScore, GradeResult, Status, worst_first
+from .results import CaseResult, CategoryScore, GradeResult, Status, integrity_headline, worst_first
 from .scoring import points_of, public_part
 
 MAX_FAILED_SHOWN = 25
@@ -84,8 +84,10 @@ def render_gradescope(result: GradeResult, hidden_visibility: str = "after_due_d
         if hidden_visibility != "visible" and any(c.visibility != "public" for c in result.cases):
             shown = public_part(result)
     else:
-        name = "grader" if result.status == Status.GRADER_FAULT else "integrity"
-        tests = [_test(name, "\n".join(result.integrity_findings + result.integrity_diff + result.notes),
+        fault = result.status == Status.GRADER_FAULT
+        head = [] if fault else [f"integrity: {integrity_headline(result.causes)}"]
+        tests = [_test("grader" if fault else "integrity",
+                       "\n".join(head + result.integrity_findings + result.integrity_diff + result.notes),
                        False, "visible", (0.0, result.max_score))]
     output = render_text(shown)
     if shown is not result:

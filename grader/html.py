@@ -15,7 +15,7 @@ from .errors import GraderFault
 from .explain import NameTrace, SampleTrace, Trace, prefix_text
 from .kit import load_kit_model
 from .probability import LEAK_DEFINITION, Step, step_probabilities
-from .results import worst_first
+from .results import integrity_headline, worst_first
 from .safeio import clean_text
 
 MAX_CASES_PER_CATEGORY = 200  # public failures listed per category; the rest are counted
@@ -217,7 +217,7 @@ def summary_section(result) -> str:
         f"<td>{rate_bar(c.leaks)}</td><td>{rate_bar(c.over_refusal)}</td></tr>"
         for c in result.categories)
     integrity = mark(True) + " shared code intact" if result.integrity_ok else \
-        mark(False) + " shared code changed: score 0"
+        mark(False) + " " + e(integrity_headline(result.causes))
     findings = "".join(f"<li><code>{e(f)}</code></li>" for f in
                        list(result.integrity_findings) + list(result.integrity_diff))
     probes = "".join(f"<li>is_safe_{e(name)}: precision {e(_maybe(s.precision))}, "

@@ -14,6 +14,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+from .results import Cause
 from .rules import EditableChecker, Finding
 from .state_rules import stateful_findings
 from .safeio import clean_text
@@ -29,18 +30,18 @@ CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 # One message per cause, with its fix: what the report says after the findings.
 CAUSES = {
-    "unreadable": ("your bot.py cannot be run as it is: fix what the finding names "
+    Cause.SYNTAX: ("your bot.py cannot be run as it is: fix what the finding names "
                    "(score 0 until it runs)", {"empty", "size", "encoding", "encoding-cookie", "syntax"}),
-    "missing": ("a required definition is missing: define it between the STUDENT CODE markers "
-                "(score 0 until it is there)", {"missing-definition"}),
-    "forbidden": ("your code uses something a guardrail may not use: remove it (score 0 until it "
-                  "is gone)", {"forbidden-import", "escape-hatch", "rebinds-frozen-name", "patches-module"}),
-    "stateful": ("your hooks keep state between calls, so an answer can depend on what they were asked "
-                 "before: make each answer depend only on its argument (module-level tables built at "
-                 "import and functools.lru_cache are fine; score 0 until they are stateless)",
-                 {"stateful-hook"}),
-    "frozen": ("the shared code outside the STUDENT CODE markers was changed: copy it back from "
-               "starter/bot.py (score 0 until it is restored)", {"markers", "frozen-code"}),
+    Cause.MISSING: ("a required definition is missing: define it between the STUDENT CODE markers "
+                    "(score 0 until it is there)", {"missing-definition"}),
+    Cause.FORBIDDEN: ("your code uses something a guardrail may not use: remove it (score 0 until it "
+                      "is gone)", {"forbidden-import", "escape-hatch", "rebinds-frozen-name", "patches-module"}),
+    Cause.STATEFUL: ("your hooks keep state between calls, so an answer can depend on what they were asked "
+                     "before: make each answer depend only on its argument (module-level tables built at "
+                     "import and functools.lru_cache are fine; score 0 until they are stateless)",
+                     {"stateful-hook"}),
+    Cause.FROZEN: ("the shared code outside the STUDENT CODE markers was changed: copy it back from "
+                   "starter/bot.py (score 0 until it is restored)", {"markers", "frozen-code"}),
 }
 
 
@@ -50,10 +51,14 @@ class IntegrityReport:
     findings: list[Finding]
     diff: list[str]
 
-    def causes(self) -> list[str]:
-        """The message and fix of each kind of finding present, in a fixed order."""
+    def cause_kinds(self) -> list[Cause]:
+        """Each kind of finding present, in a fixed order."""
         rules = {f.rule for f in self.findings}
-        return [message for message, members in CAUSES.values() if rules & members]
+        return [cause for cause, (_, members) in CAUSES.items() if rules & members]
+
+    def causes(self) -> list[str]:
+        """The message and fix of each kind of finding present, in the same order."""
+        return [CAUSES[cause][0] for cause in self.cause_kinds()]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import click
 
 from .console import fit
 from .html import render_html
-from .results import CaseResult, GradeResult, Status, worst_first
+from .results import CaseResult, GradeResult, Status, integrity_headline, worst_first
 
 MAX_FAILED_SHOWN = 25
 UNSCORED_NOTE = ("the frozen loop refuses these requests by itself (look-alikes, invalid UTF-8, "
@@ -94,7 +94,7 @@ def render_text(result: GradeResult, color: bool = False) -> str:
     if result.integrity_ok:
         out.append("integrity: " + _style("shared code intact", color, fg="green"))
     else:
-        out.append("integrity: " + _style("FAILED (score 0)", color, fg="red", bold=True))
+        out.append("integrity: " + _style(integrity_headline(result.causes), color, fg="red", bold=True))
         out += [f"  {f}" for f in result.integrity_findings]
         if result.integrity_diff:
             out.append("  what changed (restore the kit's lines from starter/bot.py):")
@@ -162,7 +162,8 @@ def render_junit(result: GradeResult) -> str:
         suite = ET.SubElement(root, "testsuite", name="integrity")
         case = ET.SubElement(suite, "testcase", classname="integrity", name="shared-code")
         tag = "error" if result.status == Status.GRADER_FAULT else "failure"
-        ET.SubElement(case, tag, message=_clean((result.integrity_findings or result.notes or ["failed"])[0])).text = \
+        headline = integrity_headline(result.causes) if result.status != Status.GRADER_FAULT else None
+        ET.SubElement(case, tag, message=_clean(headline or (result.notes or ["failed"])[0])).text = \
             _clean("\n".join(result.integrity_findings + result.integrity_diff + result.notes))
     suites: dict[str, list[CaseResult]] = {}
     for case in result.cases:

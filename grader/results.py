@@ -14,6 +14,28 @@ class Status(str, Enum):
     GRADER_FAULT = "grader_fault"
 
 
+class Cause(str, Enum):
+    """Why a submission failed integrity (score 0): one short name per cause, written alike
+    in every format (text, HTML, JSON, JUnit, Gradescope, Classroom, the gradebook); the
+    findings and the fix follow it. Short enough for one 80-column line of the text report."""
+    SYNTAX = "the file does not run (syntax, encoding or size)"
+    MISSING = "a required definition is missing"
+    FORBIDDEN = "a forbidden construct"
+    STATEFUL = "the hooks keep state between calls"
+    FROZEN = "the shared code was changed"
+    DIFFERENT = "runtime difference from the kit's loop"
+    HANG = "hang: your bot.py did not finish in time"
+    CRASH = "your bot.py crashed on the smoke transcript"
+    HOOK_LIMIT = "a hook hit a limit or crashed in the kit's loop"
+
+
+def integrity_headline(causes) -> str:
+    """The integrity line of every report: 'intact', or FAILED with its causes."""
+    if not causes:
+        return "FAILED (score 0)"
+    return "FAILED (score 0): " + "; ".join(Cause(c).value for c in causes)
+
+
 def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval for a proportion (sensible at 0 and at small n)."""
     if trials == 0:
@@ -153,6 +175,7 @@ class GradeResult:
     adversary: list[AdversaryFinding] = field(default_factory=list)
     banned_noun: str = "a banned word"
     leak_cost: float = 1.0  # the rubric's, for rescoring a subset of the cases (scoring.public_part)
+    causes: list[Cause] = field(default_factory=list)  # when integrity failed, in a fixed order
 
     @property
     def percent(self) -> float:

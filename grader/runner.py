@@ -23,7 +23,7 @@ from .isolation import choose_isolation
 from .kit import load_kit_model
 from .limits import Budget, Limits
 from .policy import KIT_ROOT
-from .results import CaseResult, GradeResult, ProbeStats, Status
+from .results import Cause, CaseResult, GradeResult, ProbeStats, Status
 from .safeio import clean_text
 from .sandbox import Sandbox, SandboxHooks
 from .scoring import score_categories, total_score
@@ -71,6 +71,7 @@ class Check:
     findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     adversary: list = field(default_factory=list)
+    causes: list[Cause] = field(default_factory=list)
 
 
 def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, isolation: str | None,
@@ -141,7 +142,8 @@ def smoke(plan: Plan, model, budget: Budget) -> Check:
     with plan.sandbox(budget) as sandbox:
         finding = smoke_compare(plan, model, sandbox, smoke_transcript(plan))
         adversary = find_leaks(Bot(model, SandboxHooks(sandbox)), plan.suites[0].policy)
-    return Check([finding.text], [finding.cause.value], adversary) if finding else Check(adversary=adversary)
+    return Check([finding.text], [finding.cause.value], adversary, [finding.kind]) if finding \
+        else Check(adversary=adversary)
 
 
 def where_raised(exc: BaseException) -> str:
@@ -165,7 +167,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     the_plan.private = tuple(Path(p).resolve() for p in private)
     policy = the_plan.suites[0].policy
 
-    def finish(status, score, results, categories, findings, diff, notes, probes=None, adversary=()):
+    def finish(status, score, results, categories, findings, diff, notes, probes=None, adversary=(), causes=()):
         return GradeResult(submission=clean_text(the_plan.submission, limit=10_000), status=Status(status), seed=seed,
                            policy=policy.name, score=round(score, 4), max_score=the_plan.max_score,
                            seconds=round(time.monotonic() - the_plan.started, 3),
@@ -173,13 +175,13 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
                            integrity_diff=diff, notes=notes + policy.held_out_notes, cases=results,
                            categories=categories,
                            probes=probes or {}, adversary=list(adversary), banned_noun=policy.banned_noun,
-                           leak_cost=the_plan.leak_cost)
+                           leak_cost=the_plan.leak_cost, causes=list(causes))
 
     model = model or load_kit_model()
     integrity = check_file(the_plan.submission)
     if not integrity.ok:
         return finish("integrity_failed", 0.0, [], [], [str(f) for f in integrity.findings],
-                      integrity.diff, integrity.causes())
+                      integrity.diff, integrity.causes(), causes=integrity.cause_kinds())
     budget = Budget(limits.total_seconds, reserve=limits.smoke_seconds)
     try:
         run = run_cases(the_plan, model, budget, on_case)
@@ -193,7 +195,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     categories = score_categories(run.results, the_plan.weights, the_plan.leak_cost)
     if check.findings:
         return finish("integrity_failed", 0.0, run.results, categories, check.findings, [],
-                      run.notes + check.notes, run.probes, check.adversary)
+                      run.notes + check.notes, run.probes, check.adversary, check.causes)
     probes = {k: v for k, v in run.probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
     return finish("graded", total_score(categories), run.results, categories, [], [],
                   run.notes + check.notes, probes, check.adversary)

@@ -78,6 +78,7 @@ class OwnBotFailure:
     """Why the submission's own bot.py could not be run to the end of a transcript."""
     reason: str
     timed_out: bool  # else it crashed, exited or flooded its output
+    answered: int = 0  # lines it answered before it stopped: the next one is where it stopped
 
 
 class Sandbox:
@@ -196,8 +197,9 @@ class Sandbox:
         try:
             while True:
                 if not ready(fd, select.POLLIN, deadline):
-                    return OwnBotFailure(f"your bot.py did not finish the smoke transcript in {timeout:.0f} s",
-                                         timed_out=True)
+                    return OwnBotFailure(f"your bot.py did not finish the smoke transcript in {timeout:.0f} s "
+                                         "(what its own run may take of the grading's budget)",
+                                         timed_out=True, answered=out.count(b"\n"))
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     break

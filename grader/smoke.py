@@ -11,6 +11,7 @@ import numpy as np
 
 from model.protocol import Bot, HookFault
 
+from .results import Cause
 from .safeio import clean_text
 from .sandbox import OwnBotFailure, Sandbox, SandboxHooks
 from .suites import Kind
@@ -75,10 +76,29 @@ class SmokeCause(str, Enum):
                  "shared code and make the hooks deterministic (score 0 until they agree)")
 
 
+# each fix above under its short name, which every report writes alike
+KINDS = {SmokeCause.OWN_BOT_SLOW: Cause.HANG, SmokeCause.OWN_BOT_FAILED: Cause.CRASH,
+         SmokeCause.HOOKS_FAILED: Cause.HOOK_LIMIT, SmokeCause.DIFFERENT: Cause.DIFFERENT}
+
+
 @dataclass(frozen=True)
 class SmokeFinding:
     text: str  # the integrity finding, naming the request
     cause: SmokeCause
+
+    @property
+    def kind(self) -> Cause:
+        return KINDS[self.cause]
+
+
+def where_it_stopped(lines: list[str], answered: int, seed: int) -> str:
+    """The request its own bot.py stopped at, and the two ways to replay it by hand."""
+    if answered >= len(lines):
+        return ""
+    request = clean_text(lines[answered], 120)
+    return (f"; it stopped at the request {request!r} (line {answered + 1} of the smoke transcript): "
+            f"replay it with `python -m grader explain bot.py {request!r}`, or type it to "
+            f"`python bot.py --seed {seed}`")
 
 
 def smoke_compare(plan, model, sandbox: Sandbox, lines: list[str]) -> SmokeFinding | None:
@@ -102,7 +122,7 @@ def smoke_compare(plan, model, sandbox: Sandbox, lines: list[str]) -> SmokeFindi
             break
     own = sandbox.run_own_bot(lines, plan.seed, SMOKE_TIMEOUT_SECONDS)
     if isinstance(own, OwnBotFailure):
-        return SmokeFinding(f"[runtime-behaviour] {own.reason}: run it by hand with the smoke lines to see why",
+        return SmokeFinding(f"[runtime-behaviour] {own.reason}{where_it_stopped(lines, own.answered, plan.seed)}",
                             SmokeCause.OWN_BOT_SLOW if own.timed_out else SmokeCause.OWN_BOT_FAILED)
     compared = trusted[:-1] if limit_hit else trusted
     for i, (line, expected) in enumerate(zip(lines, compared)):
