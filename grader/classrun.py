@@ -15,7 +15,7 @@ from .batch import Batch, Settings, grade_all, write_report
 from .dashboard import DASHBOARD_TITLE
 from .discovery import Skipped, Submission, find_submissions, select
 from .errors import UsageError
-from .gradebook import Row, merge, read_gradebook, uncell, write_gradebook
+from .gradebook import Row, full_report_name, merge, read_gradebook, uncell, write_gradebook
 from .safeio import write_atomic
 
 MARKER = ".guardrail-reports"  # marks a folder grade-all may replace
@@ -145,6 +145,7 @@ def remove_replaced_reports(report_dir: Path, previous: list[dict[str, str]], ro
         if row.status != "interrupted" and name and name != row.report and Path(name).name == name \
                 and not name.startswith("."):
             (report_dir / name).unlink(missing_ok=True)
+            (report_dir / full_report_name(name)).unlink(missing_ok=True)
 
 
 def publish_reports(staged: Path, report_dir: Path) -> None:

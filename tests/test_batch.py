@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
+from grader.gradebook import FULL_SUFFIX, full_report_name
 from grader.limits import Limits
 from grader.runner import grade
 from sandboxes import descendants
@@ -26,6 +27,11 @@ STARTER = ROOT / "starter" / "bot.py"
 HANG = splice(with_hooks(name_body="while True:\n    pass"))
 BROKEN = "def is_safe_name(:\n"
 FAST = Limits(call_seconds=0.5, total_seconds=4, start_seconds=10, cpu_seconds=20, max_restarts=1)
+
+
+def student_reports(folder: Path) -> list[str]:
+    """The reports folder without the instructors' full reports beside each report."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(FULL_SUFFIX))
 
 
 def grade_all(folder: Path, out: Path, *extra: str):
@@ -73,7 +79,9 @@ def test_every_submission_gets_one_row_and_its_own_report(tmp_path, fast_limits)
     reports = tmp_path / "grades-reports"
     names = [r["report"] for r in rows.values()]
     assert len(set(n.casefold() for n in names)) == len(rows)
-    assert sorted(p.name for p in reports.iterdir()) == sorted(names + [".guardrail-reports"])
+    assert student_reports(reports) == sorted(names + [".guardrail-reports"])
+    full = sorted(p.name for p in reports.iterdir() if p.name.endswith(FULL_SUFFIX))
+    assert full == sorted(full_report_name(r["report"]) for r in rows.values())  # every row has a result
     assert rows["alice/bot.py"]["report"].startswith("alice__bot.py-")  # the clash gets a hash
     assert rows["deep/nested/bot.py"]["report"] == "deep__nested__bot.py.txt"
     assert "\x1b" not in out.read_text() + result.stdout
@@ -96,7 +104,7 @@ def test_a_second_run_replaces_the_reports_and_only_updates_one_row(tmp_path):
     (folder / "c.py").unlink()
     assert grade_all(folder, out).exit_code == 0
     reports = tmp_path / "grades-reports"
-    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
+    assert student_reports(reports) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
     before = gradebook(out)
     (folder / "b.py").write_text(REFERENCE.read_text())
     result = grade_all(folder, out, "--only", "b.py")
@@ -104,7 +112,7 @@ def test_a_second_run_replaces_the_reports_and_only_updates_one_row(tmp_path):
     after = gradebook(out)
     assert {k: after["a.py"][k] for k in before["a.py"]} == before["a.py"]  # as it was
     assert gradebook(out)["b.py"]["status"] == "graded" and gradebook(out)["b.py"]["percent"] == "100.0"
-    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
+    assert student_reports(reports) == [".guardrail-reports", "a.py.txt", "b.py.txt"]
     unknown = grade_all(folder, out, "--only", "zed.py")
     assert unknown.exit_code == 2 and unknown.stderr.startswith("Error: --only zed.py: no submission")
 
@@ -248,7 +256,7 @@ def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch, spa
     assert rows["a.py"]["status"] == "graded"
     assert rows["hang0.py"]["percent"] == "20.0" and rows["hang0.py"]["note"].startswith("kept from the previous")
     assert {rows[f"hang{i}.py"]["status"] for i in range(1, 4)} == {"interrupted"}
-    assert sorted(p.name for p in reports.iterdir()) == [".guardrail-reports", "a.py.txt",
+    assert student_reports(reports) == [".guardrail-reports", "a.py.txt",
                                                          *(f"hang{i}.py.txt" for i in range(4))]
     assert (reports / "hang0.py.txt").read_text() == "the previous report"
     assert "interrupted: grading was interrupted" in (reports / "hang1.py.txt").read_text()
@@ -315,4 +323,5 @@ def test_only_removes_the_report_a_new_name_replaces(tmp_path):
     assert grade_all(folder, out, "--only", "alice.py").exit_code == 0
     report = gradebook(out)["alice.py"]["report"]
     assert report.startswith("alice.py-")
-    assert sorted(p.name for p in (tmp_path / "grades-reports").iterdir()) == [".guardrail-reports", report]
+    assert student_reports(tmp_path / "grades-reports") == [".guardrail-reports", report]
+    assert sorted(p.name for p in (tmp_path / "grades-reports").glob(f"*{FULL_SUFFIX}")) == [full_report_name(report)]

@@ -334,7 +334,7 @@ def test_derive_names_makes_a_new_policy_its_folder(tmp_path):
 
 def test_derive_names_wants_the_data_the_model_learned_from(tmp_path):
     (tmp_path / "vegetable.toml").write_text(VEGETABLE)
-    (tmp_path / "names.txt").write_text("emma\nkaleb\nliam\n")
+    (tmp_path / "names.txt").write_text("emma\nkale\nkaleb\nliam\n")
     result = CliRunner().invoke(cli, ["derive-names", "--policy", str(tmp_path / "vegetable.toml"),
                                       "--data", str(tmp_path / "names.txt")])
     assert result.exit_code == 2 and result.output.count("\n") == 1
