@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 
 from .report import failed_case_lines
-from .results import GradeResult, Status
+from .results import GradeResult, Status, integrity_headline
 
 MAX_CASES_SHOWN = 10
 RUNNERS = ("categories", "earned", "missed")
@@ -65,7 +65,7 @@ def _problem(result: GradeResult, status: Status) -> dict:
     if status == Status.GRADER_FAULT:
         return _test("grader", False, message="the grader failed, not your submission",
                      details="\n".join(result.notes), status="error")
-    return _test("integrity", False, message="the shared code was changed: score 0",
+    return _test("integrity", False, message=f"integrity: {integrity_headline(result.causes)}",
                  details="\n".join(result.integrity_findings + result.integrity_diff))
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import grader.runner
 
+from grader.classroom import render_classroom
 from grader.gradebook import Row
 from grader.html import render_html
 from grader.integrity import IntegrityReport
@@ -20,7 +21,7 @@ from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
-LIMITS = Limits(call_seconds=1.0, total_seconds=20, smoke_seconds=10, start_seconds=10, cpu_seconds=20,
+LIMITS = Limits(call_seconds=2.0, total_seconds=40, smoke_seconds=20, start_seconds=20, cpu_seconds=40,
                 max_restarts=2)
 # its own bot.py (run as `bot.py --seed N`) hangs at 'emma'; in the kit's loop the hooks answer
 HANGS = with_hooks(prelude="import sys\nOWN_RUN = '--seed' in sys.argv", request_body="""
@@ -37,7 +38,8 @@ def headlines(result) -> dict[str, str]:
     html = render_html(result, {}, model=None).split('id="score"')[1].split("</p>")[0]
     return {"text": text.removeprefix("integrity: "), "junit": junit,
             "gradescope": gradescope.removeprefix("integrity: "),
-            "gradebook": Row.from_result("x", result).integrity, "html": html}
+            "gradebook": Row.from_result("x", result).integrity, "html": html,
+            "classroom": json.dumps(json.loads(render_classroom(result, 100)), ensure_ascii=False)}
 
 
 @pytest.mark.parametrize("source, cause", [
