@@ -113,7 +113,7 @@ def test_an_old_bwrap_on_path_gives_way_to_the_wheel(tmp_path, monkeypatch):
 
 
 def clone_of_the_template(folder: Path, bot: Path) -> Path:
-    build_student(folder)
+    build_student(folder, "fruit")
     (folder / ".git").mkdir()
     shutil.copy(bot, folder / "starter" / "bot.py")
     return folder
