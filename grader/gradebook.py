@@ -51,7 +51,8 @@ class Row:
     @classmethod
     def from_result(cls, label: str, result) -> "Row":
         status = getattr(result.status, "value", result.status)
-        integrity = "ok" if result.integrity_ok else integrity_headline(result.causes)
+        integrity = "ok" if result.integrity_ok else clean_words("; ".join(
+            [integrity_headline(result.causes), *result.integrity_findings[:1]]), 1000)
         return cls(submission=label, status=status, score=result.score, max_score=result.max_score,
                    percent=round(result.percent, 2),
                    categories={c.name: round(c.score, 4) for c in result.categories} if status == "graded" else {},
