@@ -10,55 +10,18 @@ from __future__ import annotations
 
 import ast
 import builtins
-import dataclasses
-import functools
 import importlib
 import inspect
-import string
-import typing
 from dataclasses import dataclass
 
-# A guardrail needs string processing and nothing else: only these modules may be imported
-# (an allowlist ends the game of naming every escape hatch), and from the kit only the
-# public names of model.protocol.
-ALLOWED_MODULES = {
-    "__future__", "re", "regex", "unicodedata", "functools", "itertools", "collections", "math",
-    "typing", "dataclasses", "enum", "bisect", "heapq", "difflib", "textwrap", "model.protocol",
-}
-FORBIDDEN_NAMES = {
-    "globals", "locals", "vars", "dir", "exec", "eval", "compile", "__import__", "getattr",
-    "setattr", "delattr", "hasattr", "breakpoint", "open", "input", "help", "memoryview",
-    "exit", "quit", "type", "object",
-}
-# typing hands out annotations, and also functions that evaluate strings (get_type_hints) or
-# hand back type itself (get_origin): only names that do neither may be imported from it
-TYPING_NAMES = {
-    "Any", "AbstractSet", "Callable", "ClassVar", "Collection", "Container", "Counter", "DefaultDict",
-    "Deque", "Dict", "Final", "FrozenSet", "Hashable", "Iterable", "Iterator", "List", "Literal",
-    "Mapping", "Match", "MutableMapping", "MutableSequence", "MutableSet", "NamedTuple", "NoReturn",
-    "Optional", "OrderedDict", "Pattern", "Sequence", "Set", "Sized", "TYPE_CHECKING", "Tuple", "Union",
-    "cast", "final", "overload",
-}
-# library functions that read or set attributes named by a string, or build a class from one
-# (functools.wraps(assigned=...), make_dataclass(namespace=...)): a getattr by another name
-BY_NAME = (functools.update_wrapper, functools.wraps, dataclasses.make_dataclass, typing.get_type_hints,
-           typing.get_origin, typing.get_args, typing.ForwardRef)
-# the special methods a class here may define: none of them changes how Python looks up
-# attributes, checks instances or builds classes (__instancecheck__, __getattr__, __mro_entries__...)
-SAFE_SPECIAL_METHODS = {
-    "__init__", "__post_init__", "__repr__", "__str__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
-    "__ge__", "__hash__", "__len__", "__bool__", "__contains__", "__iter__", "__call__", "__getitem__",
-}
-# builtin types whose class pattern matches the subject itself: str(x) binds the string
-SELF_MATCHING = {"bool", "bytearray", "bytes", "dict", "float", "frozenset", "int", "list", "set", "str", "tuple"}
-FORMAT_METHODS = {"format", "format_map"}
-# what an allowed module must not hand over under another name: the forbidden builtins
-# (type and object among them: their subclasses and attributes reach everything)
-WAYS_OUT = tuple(getattr(builtins, name) for name in sorted(FORBIDDEN_NAMES) if hasattr(builtins, name)) + BY_NAME
-FRAME_ATTRIBUTES = {  # public names that still lead to frames, code and globals
-    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals",
-    "f_back", "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts", "mro",
-}
+from .rule_shapes import (
+    dotted, format_fields_reach, parsed_expression, special, string_constants, type_aliases, type_shaped,
+)
+from .rule_tables import (
+    ALLOWED_MODULES, FORBIDDEN_NAMES, FORMAT_APIS, FORMAT_FUNCTIONS, FORMAT_METHODS, FRAME_ATTRIBUTES,
+    MODULE_NAMES, SAFE_SPECIAL_METHODS, SELF_MATCHING, WAYS_OUT,
+)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -70,52 +33,6 @@ class Finding:
         return f"line {self.line}: [{self.rule}] {self.message}"
 
 
-def format_fields_reach(template: str) -> bool:
-    """True when a format string's fields look up attributes or items ({0.__class__})."""
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError:
-        return True
-    return any(f is not None and ("." in f or "[" in f) or "{" in (spec or "") for _, f, spec, _ in parsed)
-
-
-def dotted(node: ast.AST) -> tuple[str, ...]:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return tuple(reversed(parts))
-    return ()
-
-
-def special(name: str) -> bool:
-    return len(name) > 4 and name.startswith("__") and name.endswith("__")
-
-
-def string_constants(node: ast.AST, deep: bool) -> list[ast.Constant]:
-    """The string constants of an annotation (deep: anywhere in it) or of a subscript's index
-    (the index itself and the items of tuples and lists in it): what typing reads as code."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return [node]
-    if deep:
-        return [n for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    if isinstance(node, (ast.Tuple, ast.List)):
-        return [c for item in node.elts for c in string_constants(item, False)]
-    return []
-
-
-def parsed_expression(node: ast.Constant) -> ast.expr | None:
-    """A string as the expression typing would evaluate, on the string's line; None when it
-    is not one (then nothing can evaluate it)."""
-    try:
-        tree = ast.parse(node.value.strip(), mode="eval")
-    except (SyntaxError, ValueError):
-        return None
-    return ast.increment_lineno(tree, node.lineno - 1).body
-
-
 class EditableChecker(ast.NodeVisitor):
     """The rules for code between the markers. `check` runs them over the editable part."""
 
@@ -125,12 +42,18 @@ class EditableChecker(ast.NodeVisitor):
         self.modules: dict[str, str] = {}  # local name -> allowed module it stands for
         self.classes: set[str] = set()  # classes defined here by a class statement
         self.assigned: set[str] = set()  # names the editable part assigns (may hold anything)
+        self.aliases: set[str] = set()  # of those, the ones that hold only a type expression
+        self.parents: dict[int, ast.AST] = {}  # id(node) -> its parent
+        self.enums: set[str] = set()  # enum classes by name: imported from enum, or derived here
         self.in_class = False
         self.findings: list[Finding] = []
 
     def check(self, nodes: list[ast.stmt]) -> list[Finding]:
         self.assigned = {n.id for node in nodes for n in ast.walk(node)
                          if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        self.aliases = type_aliases(nodes)
+        self.parents = {id(child): parent for node in nodes for parent in ast.walk(node)
+                        for child in ast.iter_child_nodes(parent)}
         for node in nodes:
             self.visit(node)
         return self.findings
@@ -165,7 +88,7 @@ class EditableChecker(ast.NodeVisitor):
             return
         metaclass = inspect.isclass(value) and issubclass(value, type)
         if inspect.ismodule(value) or metaclass or any(value is way_out for way_out in WAYS_OUT) or \
-                module == "typing" and name not in TYPING_NAMES:
+                module in MODULE_NAMES and name not in MODULE_NAMES[module]:
             self.add(node, "escape-hatch", f"{module}.{name} leads outside a guardrail (it hands out "
                      "modules, classes of classes, or reads attributes or code from strings); "
                      "import what you need directly")
@@ -180,6 +103,8 @@ class EditableChecker(ast.NodeVisitor):
             if not same_import:  # importing the shared helper again under its name is harmless
                 self._bind(node, alias.asname or alias.name)
             self.imported.add(alias.asname or alias.name)
+            if node.module == "enum":
+                self.enums.add(alias.asname or alias.name)
 
     def _bind(self, node: ast.AST, name: str) -> None:
         if name in self.frozen:
@@ -191,6 +116,10 @@ class EditableChecker(ast.NodeVisitor):
             self._bind(node, node.id)
         if node.id in FORBIDDEN_NAMES:
             self.add(node, "escape-hatch", f"{node.id} is not allowed in a guardrail")
+        elif node.id in self.modules and isinstance(node.ctx, ast.Load) and \
+                not isinstance(self.parents.get(id(node)), ast.Attribute):
+            self.add(node, "escape-hatch", f"the module {node.id} may only be used as "
+                     f"{node.id}.name (bound or passed on, its names would go unchecked)")
         elif special(node.id):
             self.add(node, "escape-hatch", f"the special name {node.id} is not allowed in a guardrail "
                      "(special names steer the interpreter: __name__, __class__, __match_args__...)")
@@ -219,7 +148,7 @@ class EditableChecker(ast.NodeVisitor):
                      "defined here or one imported by name")
         for attr in node.kwd_attrs:
             self._attribute_rule(node, attr)
-            if attr in FORMAT_METHODS:
+            if attr in FORMAT_APIS:
                 self.add(node, "escape-hatch", f"a class pattern may not take .{attr} (a format "
                          "string reaches attributes); use an f-string")
         self.generic_visit(node)
@@ -234,17 +163,24 @@ class EditableChecker(ast.NodeVisitor):
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         # a plain (dotted) name evaluates to a value and runs nothing: d["type"] stays legal
-        self._code_strings([c for c in string_constants(node.slice, deep=False)
+        self._code_strings([c for c in string_constants(node.slice)
                             if not dotted(parsed_expression(c) or ast.Constant(None))])
         self.generic_visit(node)
 
+    def _annotation_rule(self, annotation: ast.expr | None) -> None:
+        """Library code evaluates annotations (a string, or a name holding one, runs as code):
+        an annotation must be a plain type expression naming no value the editable part assigns."""
+        names_ok = lambda name: name not in self.assigned or name in self.aliases  # noqa: E731
+        if annotation is not None and not type_shaped(annotation, names_ok):
+            self.add(annotation, "escape-hatch", "an annotation must be a plain type (names, "
+                     "list[str], str | None), not a string, a call or a name holding a value")
+
     def visit_arg(self, node: ast.arg) -> None:
-        if node.annotation is not None:
-            self._code_strings(string_constants(node.annotation, deep=True))
+        self._annotation_rule(node.annotation)
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        self._code_strings(string_constants(node.annotation, deep=True))
+        self._annotation_rule(node.annotation)
         self.generic_visit(node)
 
     def visit_Global(self, node: ast.Global) -> None:
@@ -255,8 +191,7 @@ class EditableChecker(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._bind(node, node.name)
-        if node.returns is not None:
-            self._code_strings(string_constants(node.returns, deep=True))
+        self._annotation_rule(node.returns)
         if special(node.name) and not (self.in_class and node.name in SAFE_SPECIAL_METHODS):
             self.add(node, "escape-hatch", f"defining {node.name} is not allowed in a guardrail (it "
                      f"changes how Python looks things up); a class may define {', '.join(sorted(SAFE_SPECIAL_METHODS))}")
@@ -281,16 +216,32 @@ class EditableChecker(ast.NodeVisitor):
                 self.add(node, "escape-hatch", "a base class must be a class defined here, a builtin "
                          "type or one imported by name")
         self.classes.add(node.name)
+        if any(self._is_enum(base) for base in node.bases):
+            self.enums.add(node.name)
         in_class, self.in_class = self.in_class, True
         self.generic_visit(node)
         self.in_class = in_class
+
+    def _is_enum(self, node: ast.expr) -> bool:
+        return isinstance(node, ast.Name) and node.id in self.enums or \
+            isinstance(node, ast.Attribute) and self.modules.get(dotted(node)[0] if dotted(node) else "") == "enum"
+
+    def visit_Call(self, node: ast.Call) -> None:
+        """An enum class called with names (Enum('E', {...})) builds a class from strings: its
+        names may be special ones (__match_args__) that a class statement may not define."""
+        if self._is_enum(node.func) and (len(node.args) > 1 or any(k.arg != "value" for k in node.keywords)):
+            self.add(node, "escape-hatch", "an enum's functional form (Enum('E', names)) is not "
+                     "allowed in a guardrail; write a class statement")
+        self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         path = dotted(node)
         own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
         self._attribute_rule(node, node.attr, own)
         if node.attr in FORMAT_METHODS:
-            self._format_rule(node)
+            self._format_rule(node, node.value)
+        elif node.attr in FORMAT_FUNCTIONS:
+            self._format_rule(node, self._template_argument(node))
         if isinstance(node.value, ast.Name) and node.value.id in self.modules:
             self._reach_rule(node, self.modules[node.value.id], node.attr)
         if isinstance(node.ctx, (ast.Store, ast.Del)):
@@ -300,13 +251,24 @@ class EditableChecker(ast.NodeVisitor):
                          "modules or shared code is not allowed")
         self.generic_visit(node)
 
-    def _format_rule(self, node: ast.Attribute) -> None:
-        """Any route to a format method (called, stored, passed to map or partial, unbound
+    def _template_argument(self, node: ast.Attribute) -> ast.expr | None:
+        """The template a regex format function is called with (the module's function takes the
+        pattern first); None when it is not called here (bound, passed on) or not given plainly."""
+        call = self.parents.get(id(node))
+        if not (isinstance(call, ast.Call) and call.func is node):
+            return None
+        for keyword in call.keywords:
+            if keyword.arg in ("format", "template"):
+                return keyword.value
+        index = 1 if isinstance(node.value, ast.Name) and node.value.id in self.modules else 0
+        return call.args[index] if len(call.args) > index else None
+
+    def _format_rule(self, node: ast.Attribute, template: ast.expr | None) -> None:
+        """Any route to a format API (called, stored, passed to map or partial, unbound
         str.format) gets its template from a string literal whose fields reach nothing."""
-        template = node.value
         if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
-            self.add(node, "escape-hatch", f".{node.attr} is allowed only on a string literal; "
-                     "use an f-string")
+            self.add(node, "escape-hatch", f".{node.attr} is allowed only with a string literal "
+                     "as its template, called in place; use an f-string")
         elif format_fields_reach(template.value):
             self.add(node, "escape-hatch", "a format field may not reach attributes or items "
                      "({0.x} or {0[x]}); use an f-string")

@@ -76,6 +76,36 @@ EVALUATED_STRING = {
                     return x
             except TypeError:
                 pass""",
+    "singledispatch reads a name holding the string": """
+        from functools import singledispatch
+        CODE = "__import__('sys').setrecursionlimit(1234) or int"
+        @singledispatch
+        def base(x):
+            return x
+        def probe(x: CODE):
+            return x
+        def LEAK():
+            base.register(probe)""",
+    "singledispatch reads a built string": """
+        import functools
+        @functools.singledispatch
+        def base(x):
+            return x
+        def probe(x: "__imp" + "ort__('sys').setrecursionlimit(1234) or int"):
+            return x
+        def LEAK():
+            base.register(probe)""",
+    "singledispatchmethod reads annotations": """
+        from functools import singledispatchmethod
+        CODE = "__import__('sys').setrecursionlimit(1234) or int"
+        def LEAK():
+            class C:
+                @singledispatchmethod
+                def m(self, x):
+                    return x
+                @m.register
+                def n(self, x: CODE):
+                    return x""",
     "a string in a typing subscript": """
         import typing
         Hint = typing.List["__import__('sys').setrecursionlimit(1234)"]
@@ -108,6 +138,23 @@ FORMAT_ROUTE = {
         def LEAK():
             functools.update_wrapper(holder, normalize_prefix, assigned=(), updated=("__globals__",))
             return sys.platform  # the kit's globals are now this module's""",
+    "regex.subf fills a template": """
+        import regex
+        def LEAK():
+            return regex.subf("(.+)", "{0.__class__.__base__.__subclasses__}", "x")""",
+    "Pattern.subfn fills a template": """
+        import regex
+        def LEAK():
+            return regex.compile("(.+)").subfn("{0.__class__.__base__.__subclasses__}", "x")[0]""",
+    "Match.expandf fills a template": """
+        import regex
+        def LEAK():
+            return regex.match("(.)", "x").expandf("{0.__class__.__base__.__subclasses__}")""",
+    "regex.subf handed on": """
+        import regex
+        F = regex.compile("(.+)").subf
+        def LEAK():
+            return F("{0.__class__.__base__.__subclasses__}", "x")""",
 }
 HOLES = {**CLASS_PATTERN, **EVALUATED_STRING, **FORMAT_ROUTE}
 
@@ -121,7 +168,7 @@ def escapes(exploit: str) -> bool:
         exec(textwrap.dedent(exploit), namespace)  # noqa: S102  the test's own fixture
         reached = namespace["LEAK"]()
         return reached == sys.platform or getattr(reached, "__name__", "") == "Meta" or \
-            sys.getrecursionlimit() == 1234
+            sys.getrecursionlimit() == 1234 or "method __subclasses__" in str(reached)
     finally:
         sys.setrecursionlimit(limit)
 
@@ -144,12 +191,16 @@ def test_the_gate_refuses_each_way_out(name):
     "match 'x':\n    case str(s):\n        pass",
     "class Point:\n    def __init__(self, x):\n        self.x = x\n    def __repr__(self):\n        return 'P'\n"
     "def f(p):\n    match p:\n        case Point(x=0):\n            return 1",
-    "from typing import Optional\ndef f(x: 'Optional[str]') -> 'list[str]':\n    return []",
-    "from typing import NamedTuple\nclass Pair(NamedTuple):\n    a: str\n    b: 'int'",
+    "from typing import Optional\ndef f(x: Optional[str], y: str | None = None) -> list[str]:\n    return []",
+    "from typing import NamedTuple\nclass Pair(NamedTuple):\n    a: str\n    b: int",
+    "import typing\nHint = dict[str, typing.Callable[..., bool]]\ndef f(x: Hint) -> Hint:\n    return x",
+    "import regex\nX = regex.subf('(a)', '{1}!', 'a')\nY = regex.match('(.)', 'x').expandf(template='<{0}>')",
+    "import functools\nimport collections\nW = functools.reduce(max, [1])\nC = collections.Counter('ab')",
     "T = {'type': 1, 'apple-pie': 2}\nX = T['type'] + T['apple-pie']",
     "X = '{} and {:>3}'.format('a', 'b')\nY = list(map('{}!'.format, ['a']))",
     "class Word(str):\n    pass\nclass Fruit(ValueError):\n    pass",
     "from enum import Enum\nclass Kind(Enum):\n    A = 1\ndef f(k):\n    match k:\n        case Kind.A:\n            return 1",
+    "import enum\nclass Kind(enum.Enum):\n    A = 1\nK = Kind(1)\nJ = Kind(value=1)",
 ])
 def test_ordinary_code_stays_legal(code):
     assert gate(with_hooks(prelude=code)) == []
@@ -160,6 +211,21 @@ def test_ordinary_code_stays_legal(code):
     "class C:\n    __slots__ = ('a',)",
     "X = __name__",
     "def f(x: 'type'):\n    pass",
+    "def f(x: 'str'):\n    pass",
+    "CODE = 'int'\ndef f(x: CODE):\n    pass",
+    "Hint = 'int'\nHint = int\ndef f(x) -> Hint:\n    pass",
+    "def f(x: list[str].copy()):\n    pass",
+    "from typing import List\nX: List['int'] = []",
+    "import functools\nF = functools\nD = F.singledispatch",
+    "import functools as ft\nD = ft.singledispatchmethod",
+    "from collections import namedtuple",
+    "import dataclasses\nX = dataclasses.make_dataclass",
+    "import regex\nT = '{0}'\nX = regex.subf('(a)', T, 'a')",
+    "import regex\nX = list(map(regex.compile('a').subf, ['{0}'], ['a']))",
+    "def f(x):\n    match x:\n        case str(expandf=e):\n            return e",
+    "from enum import Enum\nE = Enum('E', {'__match_args__': ('__class__',), 'A': 1})",
+    "import enum\nE = enum.IntEnum('E', names='A B')",
+    "from enum import Enum as B\nclass Base(B):\n    pass\nE = Base('E', [('__match_args__', ())])",
     "def f() -> '__import__(\"os\")':\n    pass",
     "from typing import ForwardRef",
     "import typing\nT = typing.Type",
