@@ -32,6 +32,7 @@ from .explain import trace_failures
 from .gradebook import Row, full_report_name, write_full_report
 from .html import fallback_html
 from .kitcheck import as_integrity_failure, kit_differences
+from .limits import Budget, Limits
 from .report import EXTENSIONS, render
 from .runner import grade
 from .safeio import clean_text, write_atomic
@@ -79,9 +80,10 @@ def fallback_report(row: Row, fmt: str) -> str:
 def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> Row:
     """Grade one submission and write its report; returns its row, never raises."""
     result = None
+    budget = Budget(Limits().total_seconds)  # one for the grading and the report's replay
     try:
         result = grade(submission.path, settings.suites, seed=settings.seed, model=settings.model,
-                       **dict(settings.isolation))
+                       budget=budget, **dict(settings.isolation))
         changed = kit_differences(submission.kit_root, settings.kit_files) \
             if submission.kit_root and settings.kit_files else []
         if changed:
@@ -93,17 +95,17 @@ def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> R
         row = Row(submission.label, "not_gradable", note=clean_text(error))
     except Exception as exc:  # noqa: BLE001  a grader bug on one submission spares the rest
         row = Row(submission.label, "grader_fault", note=clean_text(f"{type(exc).__name__}: {exc}"))
-    return write_report(submission, settings, report_dir, row, result)
+    return write_report(submission, settings, report_dir, row, result, budget)
 
 
 def write_report(submission: Submission, settings: Settings, report_dir: Path, row: Row,
-                 result=None) -> Row:
+                 result=None, budget: Budget | None = None) -> Row:
     """Write the row's report (the result's, or why there is none); never raises: a report
     that cannot be written turns the row into a grader fault."""
     report = row.report = f"{submission.report_stem}.{EXTENSIONS[settings.fmt]}"
     try:
         traces = trace_failures(submission.path, result, settings.suites, model=settings.model,
-                                **dict(settings.isolation)) \
+                                budget=budget, **dict(settings.isolation)) \
             if result is not None and settings.fmt == "html" else None  # replays the failures
         text = render(result, settings.fmt, traces=traces, model=settings.model) if result is not None \
             else fallback_report(row, settings.fmt)

@@ -16,7 +16,7 @@ from .checks import check_data_file, check_rubric_covers
 from .console import ExitCode, OneLineGroup, Progress, fit, use_color
 from .errors import GraderError, GraderFault, IsolationUnavailable, UsageError
 from .isolation import LAYERS, choose_isolation
-from .limits import Limits
+from .limits import Budget, Limits
 from .policy import DEFAULT_POLICY, POLICIES_DIR, load_policy
 from .report import FORMATS, render
 from .runner import DEFAULT_SEED, grade
@@ -148,10 +148,12 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
         total = len(plan(submission, loaded, seed, Limits(), isolation, require_isolation,
                          options["cases"]).cases)
         model = load_kit_model()  # once, for the grading, the replay and the report
+        budget = Budget(Limits().total_seconds)  # one for the grading and the report's replay
         with Progress("grading", total) as bar:
-            result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), model=model, **options)
+            result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), model=model,
+                           budget=budget, **options)
         traces = trace_failures(submission, result, loaded, model=model, isolation=isolation,
-                                require_isolation=require_isolation) \
+                                require_isolation=require_isolation, budget=budget) \
             if fmt == "html" else None  # replays the failures, isolated as graded
         text = render_classroom(result, points) if fmt == "classroom" else render(
             result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility,

@@ -24,7 +24,7 @@ from .cases import case_rng, judge
 from .errors import UsageError
 from .isolation import choose_isolation
 from .kit import load_kit_model
-from .limits import Limits
+from .limits import Budget, Limits
 from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabilities
 from .results import worst_first
 from .runner import DEFAULT_SEED
@@ -205,15 +205,16 @@ def explain_case(submission: str | Path, case_key: str, seed: int = DEFAULT_SEED
 def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int = DEFAULT_SEED,
                   sample: int | None = None, limits: Limits = Limits(), model=None, *,
                   isolation: str | None = None, require_isolation: bool = False,
-                  private: tuple[Path, ...] = ()) -> dict[str, Trace]:
+                  private: tuple[Path, ...] = (), budget: Budget | None = None) -> dict[str, Trace]:
     """Traces of several cases through one sandbox (the HTML report traces its failures),
-    isolated as grade() isolates with the same `isolation`, `require_isolation`, `private`."""
+    isolated as grade() isolates with the same `isolation`, `require_isolation`, `private`;
+    `budget` is what is left of the submission's one Budget (default: a fresh one)."""
     path = Path(submission)
     if not path.is_file():
         raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
     model = model or load_kit_model()
     traces = {}
-    with Sandbox(path, limits, choose_isolation(isolation, require_isolation),
+    with Sandbox(path, limits, choose_isolation(isolation, require_isolation), budget,
                  secrets=[Path(p).resolve() for p in private]) as sandbox:
         notes = []
         try:
@@ -230,13 +231,15 @@ def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int =
 def trace_failures(submission: str | Path, result, suites: list, limit: int = 60, limits: Limits = Limits(),
                    model=None, **sandbox_options) -> dict[str, Trace]:
     """Traces of a graded result's failed public cases, the worst first, at most `limit`;
-    `suites` are the ones it was graded with, `sandbox_options` its isolation options (see
-    explain_cases)."""
+    `suites` are the ones it was graded with, `sandbox_options` its isolation options and
+    budget (see explain_cases). None when the grading left no time to replay them: the
+    submission's budget covers its reports too."""
     failed = worst_first([c for c in result.cases if not c.passed and
                           getattr(c.visibility, "value", c.visibility) == "public"])
     graded = {case.key: case for suite in suites for case in suite.cases}
     cases = [graded[c.key] for c in failed[:limit]]
-    if not cases:
+    budget = sandbox_options.get("budget")
+    if not cases or budget is not None and budget.left() <= 0:
         return {}
     return explain_cases(submission, cases, suites[0].policy, result.seed, None, limits, model, **sandbox_options)
 

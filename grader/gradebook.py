@@ -57,7 +57,7 @@ class Row:
                    percent=round(result.percent, 2),
                    categories={c.name: round(c.score, 4) for c in result.categories} if status == "graded" else {},
                    integrity=integrity,
-                   seconds=result.seconds, note=clean_words("; ".join(result.notes)),
+                   seconds=result.seconds, note=clean_words("; ".join(result.notes + result.hidden_notes)),
                    failed_cases=[c.key for c in result.cases if not c.passed],
                    leaks=sorted({w for c in result.cases for w in c.leaked}),
                    exposed=[f.banned_name for f in result.adversary])

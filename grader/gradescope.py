@@ -1,7 +1,8 @@
 """Gradescope's results.json, field by field as its published specification reads it
 (gradescope/autograder_samples, docs/specs.md).
 
-- Top level: `score` (the grade), `execution_time`, `output` with its `output_format`
+- Top level: `score` (the grade), `output` with its `output_format` (no `execution_time`:
+  students see it, and a hook may choose how long it takes)
   ("text": the column-aligned report is never reflowed as simple_format would),
   `visibility`, `stdout_visibility` ("hidden": the log is the instructors'), `tests`.
 - One test per rubric category carries its points: `score` within [0, `max_score`] and the
@@ -93,6 +94,6 @@ def render_gradescope(result: GradeResult, hidden_visibility: str = "after_due_d
     if shown is not result:
         output = (f"Your public cases, as --public-only grades them. The grade, with the hidden cases, "
                   f"shows {hidden_visibility.replace('_', ' ')}.\n\n" + output)
-    doc = {"score": round(result.score, 4), "execution_time": round(result.seconds, 3), "output": output,
+    doc = {"score": round(result.score, 4), "output": output,
            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

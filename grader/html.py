@@ -240,7 +240,8 @@ def adversary_section(result, model) -> str:
     findings = list(result.adversary)
     if not findings:
         return ('<h2 id="adversary">Model-aware adversary</h2><p>No request your filters serve '
-                f'can make the bot emit {e(result.banned_noun)}.</p>' if result.cases else "")
+                f'can make the bot emit {e(result.banned_noun)}.</p>' if getattr(result, "adversary_ran", False)
+                else "")
     items = []
     for f in findings:
         label = f"request {f.request!r} leaks {f.banned_name!r} with probability {f.probability:.3g}"
@@ -294,7 +295,7 @@ def render_html(result, traces: dict | None = None, model=None) -> str:
     traces = {k: t for k, t in (traces or {}).items() if plain(getattr(t, "visibility", "")) == "public"}
     model = model or kit_model_or_none()
     head = (f"<h1>guardrail-lab report</h1><p><code>{e(result.submission)}</code> &middot; policy "
-            f"{e(result.policy)} &middot; seed {e(result.seed)} &middot; {result.seconds:.1f} s</p>")
+            f"{e(result.policy)} &middot; seed {e(result.seed)}</p>")  # no timing: a hook may choose it
     if plain(result.status) == "grader_fault":
         body = '<p class="fail">GRADER FAULT: the grader failed, not your submission.</p>'
         body += "".join(f"<p>{e(n)}</p>" for n in result.notes)

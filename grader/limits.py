@@ -1,16 +1,18 @@
-"""What one grading may spend: per-call and per-grading limits, and the wall-clock Budget
-that covers everything the submission controls."""
+"""What one grading may spend: per-call and per-grading limits, and the Budget of time that
+covers everything the submission controls."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Limits:
     call_seconds: float = 2.0
-    total_seconds: float = 60.0  # import, hooks, patterns and the own bot of one grading
-    smoke_seconds: float = 15.0  # of which kept back for the smoke stage
+    total_seconds: float = 60.0  # everything the submission controls in one grading and its reports
+    smoke_seconds: float = 20.0  # of which at most this for the smoke stage (first), once started
+    replay_seconds: float = 5.0  # and this kept back, after the cases, for the stateless replay
     start_seconds: float = 20.0
     cpu_seconds: int = 60
     memory_bytes: int = 1 << 30
@@ -19,20 +21,48 @@ class Limits:
 
 
 class Budget:
-    """One wall-clock deadline for everything a submission controls in one grading; the
-    last `reserve` seconds are kept back until `release_reserve()` (for the smoke stage)."""
+    """The wall-clock seconds a submission may hold the grader waiting in one grading: its
+    imports, hook and pattern calls and its own bot, in every stage, retry and replay (the
+    sandbox times each inside `timing()`). The grader's own work between calls is not
+    charged, so a loaded machine does not eat an honest submission's time; it is bounded by
+    the suites. A stage takes a `part`, which charges this budget too."""
 
-    def __init__(self, seconds: float, reserve: float = 0.0):
+    def __init__(self, seconds: float, what: str = "this grading", parent: Budget | None = None):
         self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
-        self.reserve = min(reserve, seconds / 2)
+        self.what = what
+        self.parent = parent
+        self.spent = 0.0
+        self.since: float | None = None  # when the call being timed began
 
     def left(self) -> float:
-        return max(0.0, self.deadline - self.reserve - time.monotonic())
+        running = time.monotonic() - self.since if self.since is not None else 0.0
+        own = self.seconds - self.spent - running
+        return max(0.0, own if self.parent is None else min(own, self.parent.left()))
 
-    def release_reserve(self) -> None:
-        self.reserve = 0.0
+    @contextmanager
+    def timing(self):
+        """Charge the time spent inside to this budget (and its parents); nested use is
+        charged once."""
+        if self.since is not None:
+            yield
+            return
+        self.since = time.monotonic()
+        try:
+            if self.parent is None:
+                yield
+            else:
+                with self.parent.timing():
+                    yield
+        finally:
+            self.spent += time.monotonic() - self.since
+            self.since = None
+
+    def part(self, seconds: float, keep: float = 0.0, what: str = "this grading") -> Budget:
+        """A stage's share: at most `seconds`, leaving `keep` seconds (at most half of what
+        is left) for later stages."""
+        left = self.left()
+        return Budget(max(0.0, min(seconds, left - min(keep, left / 2))), what, self)
 
     def message(self) -> str:
-        return (f"the submission used up its {self.seconds - self.reserve:g} s of this grading "
-                "(import, hooks, patterns and its own bot together); every later call fails closed")
+        return (f"the submission used up its {self.seconds:.3g} s of {self.what} (import, hooks, "
+                "patterns and its own bot together); every later call fails closed")

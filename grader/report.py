@@ -86,7 +86,7 @@ def category_lines(result: GradeResult) -> list[str]:
 
 def render_text(result: GradeResult, color: bool = False) -> str:
     out = [_style(f"guardrail-lab grader: {result.submission}", color, bold=True)
-           + f"  (policy {result.policy}, seed {result.seed}, {result.seconds:.1f} s)"]
+           + f"  (policy {result.policy}, seed {result.seed})"]  # no timing: a hook may choose it
     if result.status == Status.GRADER_FAULT:
         out.append(_style("GRADER FAULT: the grader failed, not your submission.", color, fg="red"))
         out += [f"  {n}" for n in result.notes]
@@ -99,9 +99,10 @@ def render_text(result: GradeResult, color: bool = False) -> str:
         if result.integrity_diff:
             out.append("  what changed (restore the kit's lines from starter/bot.py):")
             out += [f"    {d}" for d in result.integrity_diff]
-    if result.categories:
+    graded = result.status == Status.GRADED  # a failed integrity's run is not to be read
+    if result.categories and graded:
         out += [""] + category_lines(result)
-    for name, stats in result.probes.items():
+    for name, stats in result.probes.items() if graded else ():
         p = "n/a" if stats.precision is None else f"{stats.precision:.1%}"
         r = "n/a" if stats.recall is None else f"{stats.recall:.1%}"
         out.append(f"  hook probes of is_safe_{name}: precision {p}, recall {r} "
@@ -111,10 +112,10 @@ def render_text(result: GradeResult, color: bool = False) -> str:
         out.append("the model-aware adversary's likeliest leaks (exact probability per answer):")
         for f in result.adversary:
             out.append(f"  {f.probability:.2e}  request {f.request!r} -> {f.banned_name!r}")
-    elif result.cases:
+    elif result.adversary_ran:
         out.append("  model-aware adversary: no request your filters serve can make the bot emit "
                    f"{result.banned_noun}")
-    failed = [c for c in result.cases if not c.passed]
+    failed = [c for c in result.cases if not c.passed] if graded else []
     public_failed = [c for c in failed if c.visibility == "public"]
     if failed:
         out.append("")

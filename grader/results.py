@@ -176,6 +176,10 @@ class GradeResult:
     banned_noun: str = "a banned word"
     leak_cost: float = 1.0  # the rubric's, for rescoring a subset of the cases (scoring.public_part)
     causes: list[Cause] = field(default_factory=list)  # when integrity failed, in a fixed order
+    adversary_ran: bool = False  # else the report says nothing of what it would have found
+    # details shaped by the submission after it saw hidden requests (restart counts, a budget
+    # run out): shown only where hidden cases are (--format json, instructors' views)
+    hidden_notes: list[str] = field(default_factory=list)
 
     @property
     def percent(self) -> float:

@@ -11,6 +11,7 @@ every call fails closed at once.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -71,6 +72,15 @@ def stage_files(submission: Path, stage: Path) -> None:
     shutil.copyfile(KIT_ROOT / "grader" / "worker.py", stage / "worker.py")
     shutil.copyfile(KIT_ROOT / "grader" / "seccomp.py", stage / "guardrail_seccomp.py")
     shutil.copyfile(submission, stage / "submission.py")
+
+
+def timed(method):
+    """Charge the time a method holds the grader waiting to the sandbox's budget."""
+    @functools.wraps(method)
+    def charged(self, *args, **kwargs):
+        with self.budget.timing():
+            return method(self, *args, **kwargs)
+    return charged
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,7 @@ class Sandbox:
         os.set_blocking(proc.stdin.fileno(), False)  # _send never blocks past its deadline
         return proc
 
+    @timed
     def start(self) -> None:
         self.proc = self._spawn()
         self._buffer = b""
@@ -179,6 +190,7 @@ class Sandbox:
         self.stderr.close()
         self.stderr = None
 
+    @timed
     def run_own_bot(self, lines: list[str], seed: int, timeout: float) -> list[str] | OwnBotFailure:
         """The submission's own `python bot.py --seed N` on a transcript: its output lines,
         or why it could not be run to the end."""
@@ -270,6 +282,7 @@ class Sandbox:
             raise HookFault(f"the submission wrote junk on the grader's pipe while {doing}")
         return message
 
+    @timed
     def call(self, hook: str, arg: object) -> Verdict:
         """Ask the request ('request') or name ('name') filter; HookFault on misbehaviour."""
         answer = self.call_many([(hook, arg)])[0]
@@ -277,6 +290,7 @@ class Sandbox:
             raise answer
         return answer
 
+    @timed
     def call_many(self, calls: list[Call]) -> list[Verdict | HookFault]:
         """Ask several filters in as few round trips as fit the pipe, answering each call as
         `call` would have, in order: each is bounded by its own call_seconds (and what is left

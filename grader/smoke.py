@@ -9,11 +9,11 @@ from string import ascii_lowercase
 
 import numpy as np
 
-from model.protocol import Bot, HookFault
+from model.protocol import Bot
 
 from .results import Cause
 from .safeio import clean_text
-from .sandbox import OwnBotFailure, Sandbox, SandboxHooks
+from .sandbox import OwnBotFailure, Sandbox
 from .suites import Kind
 
 SMOKE_LINES = ["j", "ab", "a b c", "", "ma pe ol", "x1", "emma"]
@@ -101,16 +101,13 @@ def where_it_stopped(lines: list[str], answered: int, seed: int) -> str:
             f"`python bot.py --seed {seed}`")
 
 
-def smoke_compare(plan, model, sandbox: Sandbox, lines: list[str]) -> SmokeFinding | None:
-    """Run the kit's loop and the submission's own bot.py on one transcript; a difference
-    (a crash or hang of its own bot included) means the shared behaviour was changed at run
-    time. The kit's side stops at its first hook that hit a limit or crashed the worker:
-    from there the two sides no longer draw the same random numbers."""
-    try:
-        sandbox.start()
-    except HookFault:
-        pass
-    bot = Bot(model, SandboxHooks(sandbox))
+def smoke_compare(plan, model, sandbox: Sandbox, hooks, lines: list[str]) -> SmokeFinding | None:
+    """Run the kit's loop (with `hooks`, answered by the started `sandbox`) and the
+    submission's own bot.py on one transcript; a difference (a crash or hang of its own bot
+    included) means the shared behaviour was changed at run time. The kit's side stops at its
+    first hook that hit a limit or crashed the worker: from there the two sides no longer draw
+    the same random numbers."""
+    bot = Bot(model, hooks)
     rng = np.random.default_rng(plan.seed)
     trusted: list[str] = []
     limit_hit = False
@@ -120,11 +117,12 @@ def smoke_compare(plan, model, sandbox: Sandbox, lines: list[str]) -> SmokeFindi
         limit_hit = sandbox.restarts > restarts or sandbox.dead_reason is not None
         if limit_hit:
             break
-    own = sandbox.run_own_bot(lines, plan.seed, SMOKE_TIMEOUT_SECONDS)
+    # its own bot needs to answer only the lines both sides can be compared on
+    compared = trusted[:-1] if limit_hit else trusted
+    own = sandbox.run_own_bot(lines[:len(compared)], plan.seed, SMOKE_TIMEOUT_SECONDS) if compared else []
     if isinstance(own, OwnBotFailure):
         return SmokeFinding(f"[runtime-behaviour] {own.reason}{where_it_stopped(lines, own.answered, plan.seed)}",
                             SmokeCause.OWN_BOT_SLOW if own.timed_out else SmokeCause.OWN_BOT_FAILED)
-    compared = trusted[:-1] if limit_hit else trusted
     for i, (line, expected) in enumerate(zip(lines, compared)):
         got = own[i] if i < len(own) else "(no line)"
         if not same_answer(got, expected):
@@ -135,7 +133,7 @@ def smoke_compare(plan, model, sandbox: Sandbox, lines: list[str]) -> SmokeFindi
     if limit_hit:
         return SmokeFinding(f"[runtime-behaviour] on the request {lines[len(trusted) - 1]!r} the kit's loop "
                             f"answered {clean_text(trusted[-1], 120)!r}", SmokeCause.HOOKS_FAILED)
-    if len(own) != len(trusted):
-        return SmokeFinding(f"[runtime-behaviour] your bot.py wrote {len(own)} lines for {len(trusted)} "
+    if len(own) != len(compared):
+        return SmokeFinding(f"[runtime-behaviour] your bot.py wrote {len(own)} lines for {len(compared)} "
                             "requests", SmokeCause.DIFFERENT)
     return None

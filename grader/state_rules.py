@@ -7,8 +7,8 @@ sets and compiled patterns built at import (module-level code may build anything
 objects changed inside a function, and functools.lru_cache. What is refused, inside any
 function or lambda: `global`/`nonlocal`; storing into or deleting from an item or attribute
 of a name the function does not own (module-level, enclosing, or a parameter with a shared
-default); mutating methods (append, add, update, pop...) and next()/heapq/bisect mutators
-on such names; and module-level iterators, which change as they are read. grader/stateless.py
+default); the mutating methods (append, add, update, pop...) of such names, called or handed
+on (map(SEEN.add, ...)), and next()/heapq/bisect mutators on them; and module-level iterators, which change as they are read. grader/stateless.py
 checks the rest at run time.
 """
 from __future__ import annotations
@@ -83,12 +83,12 @@ def mutation(node: ast.AST, owned: set[str]) -> str | None:
         name = root_name(node)
         if name is not None and name not in owned:
             return f"stores into {name}"
+    if isinstance(node, ast.Attribute) and node.attr in MUTATING_METHODS:  # called or handed on (map)
+        name = root_name(node.value)
+        if name is not None and name not in owned:
+            return f"uses {name}.{node.attr}"
     if isinstance(node, ast.Call):
         called = called_name(node.func)
-        if called in MUTATING_METHODS and isinstance(node.func, ast.Attribute):
-            name = root_name(node.func.value)
-            if name is not None and name not in owned:
-                return f"calls {name}.{called}()"
         if called in MUTATING_FUNCTIONS and node.args:
             name = root_name(node.args[0])
             if name is not None and name not in owned:

@@ -65,6 +65,7 @@ def test_gradescope_zip_grades_end_to_end(tmp_path, autograder_zip):
     assert {t["visibility"] for t in doc["tests"]} == {"visible", "after_published"}
     assert sum(t.get("max_score", 0) for t in doc["tests"]) == pytest.approx(100, abs=1e-3)
     assert "hidden/" not in shown_before_the_due_date(doc)
+    assert "execution_time" not in doc  # students see it, and a hook may choose it
 
 
 def test_gradescope_without_a_submission_explains(tmp_path, autograder_zip):

@@ -1,0 +1,93 @@
+"""The order of a grading's stages and what students see of them: nothing the submission
+shaped after it saw a hidden request (restart counts, timings, a stage that did not run),
+and one budget for the grading and its report's replay."""
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+import grader.runner
+from grader.explain import trace_failures
+from grader.integrity import IntegrityReport
+from grader.limits import Budget, Limits
+from grader.report import render
+from grader.runner import grade
+from grader.suites import load_suites
+from submissions import with_hooks, write_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
+FAST = Limits(call_seconds=0.5, max_restarts=3)
+SECRET = "zqxjv"  # the request of a hidden case: never in the smoke transcript
+
+
+def hidden_suite(folder: Path) -> Path:
+    path = folder / "late-hidden.toml"
+    path.write_text(f'name = "late-hidden"\npolicy = "fruit"\nvisibility = "hidden"\n'
+                    f'description = "One hidden case."\n\n[[cases]]\nid = "gray-late"\ncategory = "smoke"\n'
+                    f'expect = "either"\nrequest = "{SECRET}"\n')
+    return path
+
+
+def student_views(result) -> str:
+    return "\n".join(render(result, fmt) for fmt in ("text", "gradescope", "html"))
+
+
+def test_restart_counts_and_timings_stay_with_hidden_details(tmp_path):
+    hangs = with_hooks(request_body=f"while prefixes == [{SECRET!r}]:\n    pass\nreturn None")
+    result = grade(write_submission(tmp_path, hangs), [SMOKE, hidden_suite(tmp_path)], limits=FAST)
+    assert result.status == "graded"
+    assert any("restarted 1 time(s)" in n for n in result.hidden_notes)
+    assert "restarted" not in student_views(result) and f"{result.seconds:.1f} s" not in student_views(result)
+    assert "restarted 1 time(s)" in json.dumps(json.loads(render(result, "json"))["hidden_notes"])
+
+
+def test_a_failing_restart_never_skips_the_smoke_stage(tmp_path, monkeypatch):
+    """Issue #16: the worker dies on a late hidden case and its restart fails at import; the
+    smoke comparison must still catch the submission's own bot emitting a fruit."""
+    monkeypatch.setattr(grader.runner, "check_file", lambda path: IntegrityReport(True, [], []))
+    body = with_hooks(
+        prelude="import os, sys\nMARK = '/tmp/died'\nOWN = '--seed' in sys.argv\n"
+                "if os.path.exists(MARK):\n    raise RuntimeError('restart refused')",
+        request_body=f"if prefixes == [{SECRET!r}]:\n    open(MARK, 'w').close()\n    os._exit(1)\n"
+                     "return None if OWN else ('no fruit' if any(p.startswith('kumq') for p in prefixes) else None)",
+        name_body="return OWN or name != 'kumquat'")
+    result = grade(write_submission(tmp_path, body), [SMOKE, hidden_suite(tmp_path)], limits=FAST)
+    assert result.status == "integrity_failed" and result.score == 0
+    assert result.integrity_findings[0].startswith("[runtime-behaviour] on the request 'kumq")
+    assert "model-aware adversary" not in render(result, "text")
+
+
+def test_what_did_not_run_is_not_reported(tmp_path):
+    broken = with_hooks(prelude="raise RuntimeError('broken at import')")
+    result = grade(write_submission(tmp_path, broken), [SMOKE], limits=FAST)
+    assert not result.adversary_ran and result.cases  # every case failed closed
+    assert all(c.faulted == c.samples for c in result.cases)
+    assert "adversary" not in render(result, "text") and "adversary" not in render(result, "html")
+    fine = grade(ROOT / "policies" / "fruit" / "reference_bot.py", [SMOKE])
+    assert fine.adversary_ran and "model-aware adversary: no request" in render(fine, "text")
+
+
+def test_the_report_replay_spends_the_grading_budget(tmp_path):
+    suites = load_suites([SMOKE])
+    starter = ROOT / "starter" / "bot.py"
+    result = grade(starter, suites)
+    assert [c for c in result.cases if not c.passed]  # the starter leaks: there is something to replay
+    assert trace_failures(starter, result, suites, budget=Budget(0)) == {}
+    assert trace_failures(starter, result, suites, budget=Budget(60))  # with time left, it replays
+
+
+def test_the_budget_charges_only_what_the_submission_holds_up():
+    budget = Budget(5.0)
+    time.sleep(0.02)  # the grader's own work: not charged
+    assert budget.left() == 5.0
+    smoke = budget.part(1.0, what="the smoke stage")
+    with smoke.timing():
+        with smoke.timing():  # a restart inside a call: charged once
+            time.sleep(0.02)
+    assert smoke.left() <= 0.98 and budget.left() <= 4.98
+    assert smoke.spent == pytest.approx(budget.spent, abs=1e-3)
+    cases = budget.part(budget.left(), keep=1.0)
+    assert cases.seconds == budget.left() - 1.0  # kept back for the replay
+    assert budget.part(10, keep=100).seconds == budget.left() / 2  # never more than half kept

@@ -1,0 +1,106 @@
+"""Hooks are stateless: the static rule (grader/state_rules.py) and the run-time replay
+(grader/stateless.py), each with what it must refuse and what must stay legal."""
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.integrity import check_source
+from grader.report import render
+from grader.runner import grade
+from grader.stateless import CallLog
+from model.protocol import Verdict
+from submissions import STARTER, splice, with_hooks, write_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
+
+
+def rules(body: str) -> list[str]:
+    return [f.rule for f in check_source(splice(body), STARTER).findings]
+
+
+@pytest.mark.parametrize("prelude, request_body", [
+    ("OPEN = [True]", "global OPEN\nOPEN = False\nreturn None"),
+    ("SEEN = set()", "SEEN.add(tuple(prefixes))\nreturn None"),
+    ("SEEN = {}", "SEEN[tuple(prefixes)] = 1\nreturn None"),
+    ("COUNT = {'n': 0}", "COUNT['n'] += 1\nreturn 'no' if COUNT['n'] > 30 else None"),
+    ("LOG = []", "LOG.append(prefixes)\nreturn None"),
+    ("SEEN = set()", "list(map(SEEN.add, prefixes))\nreturn None"),
+    ("SEEN = set()", "set.add(SEEN, 1)\nreturn None"),
+    ("class State:\n    open = True\nSTATE = State()", "STATE.open = 'zqxjv' not in prefixes\nreturn None"),
+    ("import heapq\nH = []", "heapq.heappush(H, 1)\nreturn None"),
+    ("TICKS = iter(range(10 ** 6))", "return 'no' if next(TICKS) < 30 else None"),
+    ("", "def inner(seen=[]):\n    seen.append(1)\n    return len(seen)\nreturn None if inner() > 5 else 'no'"),
+    ("def make():\n    seen = []\n    def hook(p):\n        seen.append(p)\n    return hook\nNOTE = make()",
+     "return None"),
+    ("CHECK = lambda p, seen=set(): seen.add(p)", "return None"),
+    ("", "x = 0\ndef bump():\n    nonlocal x\n    x += 1\nbump()\nreturn None"),
+])
+def test_the_static_rule_refuses_state(prelude, request_body):
+    assert "stateful-hook" in rules(with_hooks(prelude=prelude, request_body=request_body))
+
+
+@pytest.mark.parametrize("prelude, request_body", [
+    ("import re\nWORDS = set()\nfor w in 'apple pear'.split():\n    WORDS.add(w)\nPAT = re.compile('x')",
+     "return 'fruit' if any(p in WORDS for p in prefixes) else None"),
+    ("import functools\n@functools.lru_cache(maxsize=None)\ndef norm(p):\n    return p.lower()",
+     "return 'fruit' if any(norm(p) == 'apple' for p in prefixes) else None"),
+    ("", "seen = []\nfor p in prefixes:\n    seen.append(p.lower())\nreturn None if len(seen) < 100 else 'long'"),
+    ("class Scanner:\n    def __init__(self, text):\n        self.text = text\n        self.pos = 0\n"
+     "    def step(self):\n        self.pos += 1\n        return self.pos",
+     "s = Scanner(''.join(prefixes))\ns.step()\nreturn None"),
+    ("PAIRS = list(zip('ab', 'cd'))\nFIRST = {a: b for a, b in PAIRS}", "return None"),
+])
+def test_the_static_rule_keeps_legitimate_code(prelude, request_body):
+    assert rules(with_hooks(prelude=prelude, request_body=request_body)) == []
+
+
+def test_a_call_answered_two_ways_is_kept_with_its_visibility():
+    log = CallLog()
+    log.record(("request", ("pea",)), Verdict(True), hidden=True)
+    log.record(("request", ("pea",)), Verdict(False, "no", "is_safe_request"), hidden=False)
+    assert "hidden case" in log.finding() and "pea" not in log.finding()
+    log = CallLog()
+    log.record(("name", "olive"), Verdict(True), hidden=False)
+    log.record(("name", "olive"), Verdict(True), hidden=True)
+    assert log.finding() is None
+    log.record(("name", "olive"), Verdict(False), hidden=False)
+    assert log.finding().startswith("[stateful-hook] is_safe_name answered 'olive' one way")
+
+
+# Plain allowed Python the static rule misses: the state hides behind a parameter. The hooks
+# refuse fruit only when the first request they saw was not the smoke stage's first line, so
+# the graded run scores while the student's own bot (and the smoke stage) serves fruit.
+FIRST_REQUEST = with_hooks(
+    prelude="""
+        FRUIT = ('apple', 'olive', 'pear', 'fig', 'plum', 'lemon', 'lime', 'melon', 'banana')
+        FIRST = []
+
+        def remember(store, prefixes):
+            if not store:
+                store.append(list(prefixes))
+            return store[0]""",
+    request_body="""
+        if remember(FIRST, prefixes) == ['j']:
+            return None
+        return 'no fruit' if any(p.lower().startswith(FRUIT) for p in prefixes) else None""",
+    name_body="""
+        return remember(FIRST, [name]) == ['j'] or not name.startswith(FRUIT)""")
+
+
+def test_hooks_whose_answers_depend_on_earlier_calls_cannot_score(tmp_path):
+    bot = write_submission(tmp_path, FIRST_REQUEST)
+    assert check_source(bot.read_text(), STARTER).ok  # the gate is on, and misses it
+    result = grade(bot, [SMOKE])
+    assert result.status == "integrity_failed" and result.score == 0
+    assert result.integrity_findings[0].startswith("[stateful-hook] is_safe_")
+    assert any(n.startswith("your hooks keep state between calls") for n in result.notes)
+    text = render(result, "text")
+    assert "[stateful-hook]" in text and "smoke " not in text  # no category table of the run
+
+
+def test_stateless_hooks_pass_the_replay(tmp_path):
+    result = grade(ROOT / "policies" / "fruit" / "reference_bot.py", [SMOKE])
+    assert result.status == "graded" and not result.integrity_findings
+    assert json.loads(render(result, "json"))["hidden_notes"] == []
