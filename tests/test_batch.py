@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
 STARTER = ROOT / "starter" / "bot.py"
 HANG = splice(with_hooks(name_body="while True:\n    pass"))
+# hangs while importing: still running seconds later (a hook that hangs fails the smoke stage at once)
+SLOW_START = splice(with_hooks(prelude="while True:\n    pass"))
 BROKEN = "def is_safe_name(:\n"
 FAST = Limits(call_seconds=0.5, total_seconds=4, start_seconds=10, cpu_seconds=20, max_restarts=1)
 
@@ -223,7 +225,7 @@ def test_ctrl_c_stops_within_2_s_with_a_partial_gradebook(tmp_path, scratch, spa
     folder.mkdir()
     (folder / "a.py").write_text(REFERENCE.read_text())
     for i in range(4):
-        (folder / f"hang{i}.py").write_text(HANG)
+        (folder / f"hang{i}.py").write_text(SLOW_START)
     out, reports = tmp_path / "g.csv", tmp_path / "g-reports"
     reports.mkdir()  # a previous run's: hang0.py keeps its row and report
     (reports / ".guardrail-reports").write_text("")
