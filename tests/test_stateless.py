@@ -36,6 +36,20 @@ def rules(body: str) -> list[str]:
      "return None"),
     ("CHECK = lambda p, seen=set(): seen.add(p)", "return None"),
     ("", "x = 0\ndef bump():\n    nonlocal x\n    x += 1\nbump()\nreturn None"),
+    # through an alias, a shared default, a helper's parameter, a method's self, a cache's counters
+    ("STATE = {'n': 0}", "s = STATE\ns['n'] += 1\nreturn None"),
+    ("CACHE = {}", "c = CACHE\nc.setdefault('n', 0)\nreturn None"),
+    ("CACHE = {'k': []}", "c = CACHE.get('k')\nc.append(1)\nreturn None"),
+    ("def helper(x, seen=[]):\n    seen += [x]\n    return len(seen)", "helper(1)\nreturn None"),
+    ("def helper(x, seen={'a'}):\n    return x", "return None"),
+    ("LOG = []\ndef keep(store, p):\n    store.append(p)", "keep(LOG, prefixes)\nreturn None"),
+    ("LOG = []\ndef keep(store, p):\n    store += [p]", "keep(LOG, prefixes)\nreturn None"),
+    ("class Tally:\n    n = 0\n    def bump(self):\n        self.n += 1\n        return self.n\nT = Tally()",
+     "T.bump()\nreturn None"),
+    ("import functools\n@functools.lru_cache(maxsize=None)\ndef tick(x):\n    return x",
+     "tick(0)\nreturn None if tick.cache_info().hits < 30 else 'no'"),
+    ("def gen():\n    n = 0\n    while True:\n        n += 1\n        yield n\nG = [gen()]",
+     "g = G[0]\ng.send(None)\nreturn None"),
 ])
 def test_the_static_rule_refuses_state(prelude, request_body):
     assert "stateful-hook" in rules(with_hooks(prelude=prelude, request_body=request_body))
@@ -48,8 +62,11 @@ def test_the_static_rule_refuses_state(prelude, request_body):
      "return 'fruit' if any(norm(p) == 'apple' for p in prefixes) else None"),
     ("", "seen = []\nfor p in prefixes:\n    seen.append(p.lower())\nreturn None if len(seen) < 100 else 'long'"),
     ("class Scanner:\n    def __init__(self, text):\n        self.text = text\n        self.pos = 0\n"
-     "    def step(self):\n        self.pos += 1\n        return self.pos",
-     "s = Scanner(''.join(prefixes))\ns.step()\nreturn None"),
+     "    def at(self, i):\n        return self.text[i]",
+     "s = Scanner(''.join(prefixes))\ns.at(0)\nreturn None"),
+    ("", "parts = ''.join(prefixes).split()\nparts.append('')\nn = len(parts)\nn += 1\n"
+     "found = {}\nfound['k'] = [p.lower() for p in prefixes]\nreturn None"),
+    ("def pad(word, fill=' ', width=(1, 2)):\n    word = word + fill\n    return word", "return None"),
     ("PAIRS = list(zip('ab', 'cd'))\nFIRST = {a: b for a, b in PAIRS}", "return None"),
 ])
 def test_the_static_rule_keeps_legitimate_code(prelude, request_body):
@@ -69,24 +86,29 @@ def test_a_call_answered_two_ways_is_kept_with_its_visibility():
     assert log.finding().startswith("[stateful-hook] is_safe_name answered 'olive' one way")
 
 
-# Plain allowed Python the static rule misses: the state hides behind a parameter. The hooks
-# refuse fruit only when the first request they saw was not the smoke stage's first line, so
-# the graded run scores while the student's own bot (and the smoke stage) serves fruit.
+# Plain allowed Python the static rule misses: a shared generator, advanced by a for loop,
+# counts the calls, and the hooks serve fruit on every other one.
 FIRST_REQUEST = with_hooks(
     prelude="""
         FRUIT = ('apple', 'olive', 'pear', 'fig', 'plum', 'lemon', 'lime', 'melon', 'banana')
-        FIRST = []
 
-        def remember(store, prefixes):
-            if not store:
-                store.append(list(prefixes))
-            return store[0]""",
+        def counter():
+            n = 0
+            while True:
+                n += 1
+                yield n
+
+        TICKS = [counter()]
+
+        def odd_call():
+            for n in TICKS[0]:
+                return n % 2 == 1""",
     request_body="""
-        if remember(FIRST, prefixes) == ['j']:
+        if odd_call():
             return None
         return 'no fruit' if any(p.lower().startswith(FRUIT) for p in prefixes) else None""",
     name_body="""
-        return remember(FIRST, [name]) == ['j'] or not name.startswith(FRUIT)""")
+        return odd_call() or not name.startswith(FRUIT)""")
 
 
 def test_hooks_whose_answers_depend_on_earlier_calls_cannot_score(tmp_path):
