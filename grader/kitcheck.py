@@ -13,7 +13,8 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from .results import GradeResult, Status
+from .results import Cause, GradeResult, Status
+from .safeio import clean_text
 
 KIT_FOLDERS = ("grader/", "model/", "weights/", "policies/", ".github/")
 SKIPPED = {"__pycache__"}  # written by any local run; never read by grading
@@ -76,9 +77,10 @@ def kit_differences(root: Path, expected: tuple[tuple[str, str], ...]) -> list[s
 
 def as_integrity_failure(result: GradeResult, differences: list[str]) -> GradeResult:
     """The result of a repository whose kit files differ: an integrity failure, score 0."""
-    named = differences[:MAX_NAMED] + ([f"... and {len(differences) - MAX_NAMED} more"]
+    named = [clean_text(d, 200) for d in differences[:MAX_NAMED]] + ([f"... and {len(differences) - MAX_NAMED} more"]
                                        if len(differences) > MAX_NAMED else [])
     finding = ("the repository's kit files differ from the instructor's (" + ", ".join(named)
                + "): restore them from the template repository")
     return replace(result, status=Status.INTEGRITY_FAILED, score=0.0, integrity_ok=False,
-                   integrity_findings=[finding, *result.integrity_findings])
+                   integrity_findings=[finding, *result.integrity_findings],
+                   causes=[Cause.FROZEN, *(c for c in result.causes if c != Cause.FROZEN)])

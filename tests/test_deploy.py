@@ -180,3 +180,18 @@ def test_the_starters_junit_report_validates_against_jenkins_schema(tmp_path):
                                           "--format", "junit", "--out", str(out)])
         assert result.exit_code == 0, result.output
         schema.validate(str(out))
+
+
+def test_a_cloned_repositorys_hostile_file_name_reaches_no_report_raw():
+    """File names in a student's repository are the student's text: cleaned, and the
+    failure carries the changed-shared-code cause like every other integrity failure."""
+    from grader.kitcheck import as_integrity_failure
+    from grader.results import Cause, GradeResult, Status
+
+    result = GradeResult(submission="s/bot.py", status=Status.GRADED, seed=1, policy="fruit", score=5.0,
+                         max_score=5.0, seconds=0.0, integrity_ok=True, integrity_findings=[],
+                         integrity_diff=[], notes=[], cases=[], categories=[])
+    failed = as_integrity_failure(result, ["grader/\x1b[2Jevil\u202e.py: added"])
+    assert failed.status == Status.INTEGRITY_FAILED and failed.score == 0.0
+    assert failed.causes == [Cause.FROZEN]
+    assert "\x1b" not in failed.integrity_findings[0] and "\u202e" not in failed.integrity_findings[0]
