@@ -23,7 +23,7 @@ def kit_files(include_hidden: bool, policy: str, root: Path = KIT_ROOT) -> list[
         raise UsageError(f"--policy {policy}: no policies/{policy}.toml (known: {known})")
     patterns = ["pyproject.toml", "model/*.py", "grader/*.py", "grader/templates/*",
                 "weights/model.json", "starter/bot.py", "docs/protocol.md", "docs/scoring.md",
-                "docs/security.md", f"policies/{policy}.toml", f"policies/{policy}/rubric.toml",
+                "docs/security.md", "docs/deploy.md", f"policies/{policy}.toml", f"policies/{policy}/rubric.toml",
                 f"policies/{policy}/names.toml", f"policies/{policy}/public/*.toml"]
     instructors_only = {Path("grader/derive.py")}
     if include_hidden:

@@ -1,6 +1,6 @@
 """A GradeResult as GitHub Classroom's autograding reporter reads it
 (classroom-resources/autograding-grading-reporter v1, run by the workflow in
-grader/templates/classroom.yml).
+.github/workflows/classroom.yml of the student kit).
 
 The reporter takes one base64 JSON object `{"version": 1, "status", "max_score", "tests"}`
 per runner. It records on the assignment "Points T/M": T the sum of every test's `score`

@@ -458,7 +458,7 @@ def list_cmd():
 @cli.command("derive-names")
 @click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="Policy name or path.")
 @click.option("--data", required=True, type=click.Path(dir_okay=False),
-              help="The training data, one name a line: the makemore names.txt (docs/instructors.md).")
+              help="The training data, one name a line: makemore's names.txt.")
 def derive_names_cmd(policy, data):
     """Derive policies/POLICY/names.toml (legitimate names) from the training data."""
     from .policy import names_path, policy_path

@@ -1,5 +1,5 @@
 """Gradescope's results.json, field by field as its published specification reads it
-(gradescope/autograder_samples, docs/specs.md).
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/).
 
 - Top level: `score` (the grade), `output` with its `output_format` (no `execution_time`:
   students see it, and a hook may choose how long it takes)

@@ -5,7 +5,7 @@ no request classifier. Deciding what a whole request should get is the assignmen
 grader's own answer to it lives in grader/derive.py, which the student kit leaves out.
 
 The legitimate names come from the training data: `python -m grader derive-names` writes
-policies/NAME/names.toml (docs/instructors.md), and the loader refuses a stale one.
+policies/NAME/names.toml (the instructors' guide), and the loader refuses a stale one.
 """
 from __future__ import annotations
 

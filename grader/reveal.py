@@ -3,7 +3,7 @@
 The skill graded is a filter that generalizes beyond the examples it was shown, so the kit
 shows a share of the lexicon, of the look-alike table and of the normalization forms (the
 request variants); the hidden suites draw from the whole policy, the public ones only from
-what is revealed. The rule, documented in docs/instructors.md: the items a table always
+what is revealed. The rule, documented in the instructors' guide: the items a table always
 reveals (`always`, e.g. the examples of the policy's definition), then the others ordered by
 sha256("SEED:ITEM") and the first round(share * count) of them. share = 1 reveals everything,
 which stays an explicit choice of the instructor.

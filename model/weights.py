@@ -1,4 +1,4 @@
-"""The weights file: JSON with "config", "state_dict" and "meta" (docs/weights.md).
+"""The weights file: JSON with "config", "state_dict" and "meta" (the schema: WeightsModel below).
 
 One loader validates everything and raises WeightsError naming the key and the problem.
 """

@@ -1,6 +1,7 @@
 """What the platforms' own published code and specifications read in our reports, written
-out independently of the writers: Gradescope's results.json (gradescope/autograder_samples,
-docs/specs.md) and GitHub Classroom's autograding-grading-reporter v1 (src/*.js)."""
+out independently of the writers: Gradescope's results.json (the repository
+gradescope/autograder_samples, its docs/specs.md) and GitHub Classroom's
+autograding-grading-reporter v1 (src/*.js)."""
 from __future__ import annotations
 
 import math
