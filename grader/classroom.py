@@ -48,13 +48,13 @@ def split_points(grade: float, points: float) -> tuple[float, float]:
 def category_tests(result: GradeResult, scale: float) -> list[dict]:
     tests = []
     for cat in result.categories:
-        failed = [c for c in result.cases if c.category == cat.name and not c.passed]
+        failed = [c for c in result.cases if c.category == cat.name and c.scored and not c.passed]
         shown = [c for c in failed if c.visibility == "public"][:MAX_CASES_SHOWN]
         details = "\n".join(line for case in shown for line in failed_case_lines(case, color=False))
         if len(failed) > len(shown):
             details += f"\n  ... and {len(failed) - len(shown)} more failed case(s)"
         name = (f"{cat.name}: {cat.score * scale:.2f}/{cat.weight * scale:.2f} points, "
-                f"{cat.cases - cat.failed}/{cat.cases} cases passed")
+                f"{cat.counts.describe()}")
         tests.append(_test(name, cat.failed == 0 and not failed, message=f"{len(failed)} case(s) failed" if failed else "",
                            details=details.strip("\n")))
     return tests

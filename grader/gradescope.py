@@ -35,10 +35,9 @@ def _details(cases: list[CaseResult]) -> str:
 
 
 def _summary(cat: CategoryScore) -> str:
-    scored = cat.cases - cat.unscored
-    return (f"{scored - cat.failed}/{scored} cases passed; leak rate {cat.leaks.describe()}; "
+    return (f"{cat.counts.describe()}; leak rate {cat.leaks.describe()}; "
             f"over-refusal {cat.over_refusal.describe()}"
-            + (f"; {cat.unscored} not scored: {UNSCORED_NOTE}" if cat.unscored else ""))
+            + (f"; not scored: {UNSCORED_NOTE}" if cat.unscored else ""))
 
 
 def _test(name: str, output: str, passed: bool, visibility: str, points: tuple[float, float] | None) -> dict:

@@ -204,16 +204,11 @@ def case_block(case, trace: Trace | None, submission: str) -> str:
             + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + f"</dl>{more}</details>")
 
 
-def scored(category) -> int:
-    """The category's scored cases (the loop's own refusals are shown but not scored)."""
-    return category.cases - getattr(category, "unscored", 0)
-
-
 def summary_section(result) -> str:
     rows = "".join(
         f"<tr><th scope=\"row\">{e(c.name)}</th>"
         f"<td>{bar(c.score / c.weight if c.weight else 0, f'{c.score:.1f} of {c.weight:.1f}')}"
-        f" {c.score:.1f}/{c.weight:.1f}</td><td>{scored(c) - c.failed}/{scored(c)}</td>"
+        f" {c.score:.1f}/{c.weight:.1f}</td><td>{e(c.counts.describe())}</td>"
         f"<td>{rate_bar(c.leaks)}</td><td>{rate_bar(c.over_refusal)}</td></tr>"
         for c in result.categories)
     integrity = mark(True) + " shared code intact" if result.integrity_ok else \

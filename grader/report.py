@@ -65,8 +65,7 @@ def _rate(rate) -> str:
 
 def _passed(cat: CategoryScore) -> str:
     """Scored cases passed, `*` when the category has unscored ones (the footnote counts them)."""
-    scored = cat.cases - cat.unscored
-    return (f"{scored - cat.failed}/{scored}" if scored else "none") + ("*" if cat.unscored else "")
+    return cat.counts.passed_of_scored + ("*" if cat.unscored else "")
 
 
 def category_lines(result: GradeResult) -> list[str]:

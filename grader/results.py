@@ -129,6 +129,33 @@ class CategoryScore:
     leaks: Rate
     over_refusal: Rate
 
+    @property
+    def counts(self) -> CaseCounts:
+        """Its cases as every report counts them."""
+        scored = self.cases - self.unscored
+        return CaseCounts(passed=scored - self.failed, scored=scored, unscored=self.unscored)
+
+
+@dataclass(frozen=True)
+class CaseCounts:
+    """A category's cases the one way every format counts them: the scored cases passed of
+    the scored ones ("none" when none is scored, never 0/0), and apart, the cases the frozen
+    loop refuses by itself, which are shown but never scored."""
+    passed: int
+    scored: int
+    unscored: int
+
+    @property
+    def passed_of_scored(self) -> str:
+        return f"{self.passed}/{self.scored}" if self.scored else "none"
+
+    def describe(self) -> str:
+        """The sentence the formats with room for one print."""
+        if not self.scored:
+            return f"{self.unscored} cases, none scored"
+        return f"{self.passed}/{self.scored} scored cases passed" + (
+            f", {self.unscored} not scored" if self.unscored else "")
+
 
 @dataclass
 class ProbeStats:
@@ -189,6 +216,7 @@ class GradeResult:
         doc = asdict(self)
         doc["percent"] = round(self.percent, 2)
         for cat, raw in zip(self.categories, doc["categories"]):
+            raw.update(passed=cat.counts.passed, scored=cat.counts.scored)
             for name in ("leaks", "over_refusal"):
                 rate = getattr(cat, name)
                 raw[name].update(rate=rate.value, ci95=list(rate.interval))

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from grader.classroom import RUNNERS, render_classroom
 from grader.cli import cli
+from grader.results import CaseCounts
 from platforms import (check_results_json, reporter_console_points, reporter_points,
                        shown_before_the_due_date)
 
@@ -114,7 +115,8 @@ def runners_of(text: str) -> dict[str, dict]:
 
 
 def test_classroom_points_are_the_grade_exactly_and_the_console_agrees():
-    awkward = [SimpleNamespace(name=f"c{i}", score=score, weight=20.0, cases=4, failed=1)
+    awkward = [SimpleNamespace(name=f"c{i}", score=score, weight=20.0, cases=4, failed=1,
+                               counts=CaseCounts(passed=3, scored=4, unscored=0))
                for i, score in enumerate([12.345, 7.77, -3.9, 19.01, 0.1])]
     for score in (sum(c.score for c in awkward), 0.0, 100.0, 33.333):  # a grade floored at 0, a full one
         result = SimpleNamespace(status="graded", score=score, max_score=100.0, seconds=1.0,

@@ -165,8 +165,8 @@ def test_gradescope_shows_students_only_public_cases_until_the_hidden_ones_show(
     everything = [c for c in graded.cases if c.category == "over_refusal" and c.scored]
     shown = next(t for t in doc["tests"] if t["name"].startswith("over_refusal: public cases"))
     assert shown["visibility"] == "visible" and "score" not in shown
-    assert shown["output"].startswith(f"{sum(c.passed for c in public)}/{len(public)} cases passed")
-    assert f"/{len(everything)} cases passed" not in before  # no count that includes hidden cases
+    assert shown["output"].startswith(f"{sum(c.passed for c in public)}/{len(public)} scored cases passed")
+    assert f"/{len(everything)} scored cases passed" not in before  # no count that includes hidden cases
     assert "over-refusal-hidden/" in next(t for t in pointed if t["name"] == "over_refusal")["output"]
     for visibility in ("visible", "hidden", "after_published"):
         again = json.loads(render_gradescope(graded, visibility))
@@ -233,6 +233,37 @@ def test_reports_say_what_is_not_scored(graded):
     assert set(WRITERS) >= {"text", "json", "gradescope", "junit"}
     assert json.loads(render(graded, "json"))["cases"][0]["kind"] == "request"
 
+
+
+def test_every_format_counts_scored_and_unscored_cases_alike(graded):
+    """Text, JSON, JUnit, HTML, Gradescope and Classroom count each category's cases as its
+    cases do: scored ones passed of the scored, the frozen loop's own refusals apart."""
+    from grader.classroom import render_classroom
+    from grader.report import render_html
+    text = render_text(graded)
+    doc = json.loads(render(graded, "json"))
+    junit = ET.fromstring(render_junit(graded))
+    html = render_html(graded)
+    gradescope = {t["name"]: t["output"] for t in json.loads(render_gradescope(graded, "visible"))["tests"]}
+    classroom = [t["name"] for t in json.loads(render_classroom(graded))["categories"]["tests"]]
+    assert any(c.unscored for c in graded.categories) and any(c.counts.scored for c in graded.categories)
+    for cat, raw in zip(graded.categories, doc["categories"]):
+        mine = [c for c in graded.cases if c.category == cat.name]
+        scored = [c for c in mine if c.scored]
+        counts = cat.counts
+        assert (counts.passed, counts.scored, counts.unscored) == (
+            sum(c.passed for c in scored), len(scored), len(mine) - len(scored))
+        row = next(line for line in text.splitlines() if line.startswith(f"  {cat.name} "))
+        assert row.split()[2] == (f"{counts.passed}/{counts.scored}" if scored else "none") + "*" * bool(counts.unscored)
+        assert (f"{cat.name} {counts.unscored}" in " ".join(text.split())) == bool(counts.unscored)
+        assert (raw["passed"], raw["scored"], raw["unscored"]) == (counts.passed, counts.scored, counts.unscored)
+        cases = [c for c in junit.iter("testcase") if c.get("classname").endswith(f".{cat.name}")]
+        assert len(cases) == len(mine)
+        assert sum(c.find("skipped") is not None for c in cases) == counts.unscored
+        assert sum(c.find("failure") is not None for c in cases) == counts.scored - counts.passed
+        assert f"<td>{counts.describe()}</td>" in html
+        assert f"\n{counts.describe()};" in "\n" + gradescope[cat.name]
+        assert any(name.startswith(f"{cat.name}: ") and name.endswith(counts.describe()) for name in classroom)
 
 
 def test_a_negative_category_is_explained(graded):
