@@ -85,15 +85,17 @@ def find_case(case_key: str) -> tuple[Case, Suite]:
     if not case_id:
         raise UsageError(f"{case_key!r}: a case key is SUITE/ID, e.g. direct/apple")
     try:
-        suite = load_suite(resolve_suite(suite_name))
+        path = resolve_suite(suite_name)
+        suite = load_suite(path)
     except UsageError as error:  # its message names --suite, which explain has not
         raise UsageError(f"{case_key!r}: suite {str(error).removeprefix('--suite ')}") from None
     for case in suite.cases:
         if case.id == case_id:
             return case, suite
     close = difflib.get_close_matches(case_id, [c.id for c in suite.cases], n=3)
-    hint = f"; did you mean {', '.join(f'{suite_name}/{c}' for c in close)}?" if close else ""
-    raise UsageError(f"{case_key!r}: suite {suite_name!r} has no such case{hint}")
+    hint = (f"did you mean {', '.join(f'{suite_name}/{c}' for c in close)}?" if close
+            else f"its case ids are the `id`s of {path}")
+    raise UsageError(f"{case_key!r}: suite {suite_name!r} has no such case; {hint}")
 
 
 class Replayer:

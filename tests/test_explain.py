@@ -121,7 +121,8 @@ def test_explain_command(half_filter):
     assert done.exit_code == 0, done.output
     assert "case sampler/ol" in done.output and "P(this request leaks) =" in done.output
     wrong = CliRunner().invoke(cli, ["explain", str(half_filter), "sampler/nope"])
-    assert wrong.exit_code == 2 and "has no such case" in wrong.output
+    assert wrong.exit_code == 2 and "has no such case; its case ids are the `id`s of " in wrong.output
+    assert "sampler.toml" in wrong.output and len(wrong.output.strip().splitlines()) == 1
 
 
 def test_repeated_prefixes_are_counted():
