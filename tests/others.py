@@ -1,27 +1,39 @@
-"""An interpreter other users can run, with this kit installed, for the tests that become an
+"""An interpreter other users can run, with this kit importable, for the tests that become an
 ordinary user (uid 65534): a venv of Debian's python3 beside a copy of the kit, in a folder
-every user can read. The interpreter running the tests may live in root's private home
+every user can read. The venv gets the kit's dependencies (pyproject.toml's, and its test extra
+for .ci/run, which runs pytest in it) and a .pth naming the copy: what an editable install
+gives, without building the kit (half the time of `pip install -e`). The interpreter running the tests may live in root's private home
 (pyenv under /root, mode 0700), as on a fresh machine.
 
 Made once per kit content and reused only if root owns it and no one else can write it
 (a folder in /tmp that another user planted is never run). .ci/run makes it first
 (`python tests/others.py` prints the interpreter) and passes it in GUARDRAIL_OTHERS_PYTHON.
+
+Each is ~140-300 MB, so only the current one is kept: a process using a folder holds a shared
+lock on its FOLDER.use until it exits, and one that finds its own folder removes every other
+folder of this user's that no process uses or builds (both locks free). A folder made before
+these locks existed (no FOLDER.use) is removed once it is a day old.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = "/usr/bin/python3"
 KIT_PARTS = ("pyproject.toml", "grader", "model", "weights", "policies", "starter", "tests")
+UNLOCKED_AGE = 24 * 3600  # a folder without FOLDER.use is someone's only when younger than this
+_in_use: list = []  # the shared locks this process holds on the folders it uses, until it exits
 
 
 class Unavailable(Exception):
@@ -34,8 +46,8 @@ def _kit_files() -> list[Path]:
                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
 
 
-def _digest() -> str:
-    sha = hashlib.sha256(SYSTEM_PYTHON.encode())
+def _digest(extra: str) -> str:
+    sha = hashlib.sha256(f"{SYSTEM_PYTHON}\0{extra}".encode())
     for path in _kit_files():
         sha.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return sha.hexdigest()[:16]
@@ -50,7 +62,12 @@ def _trusted(folder: Path) -> bool:
     return True
 
 
-def _build(folder: Path) -> None:
+def _requirements(extra: str) -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return project["dependencies"] + (project["optional-dependencies"][extra] if extra else [])
+
+
+def _build(folder: Path, extra: str) -> None:
     kit = folder / "kit"
     for path in _kit_files():
         target = kit / path.relative_to(ROOT)
@@ -59,24 +76,65 @@ def _build(folder: Path) -> None:
     made = subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(folder / "venv")], capture_output=True, text=True)
     if made.returncode != 0:
         raise Unavailable(f"{SYSTEM_PYTHON} -m venv failed (install python3-venv): {made.stderr.strip()[-300:]}")
-    pip = subprocess.run([str(folder / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                          "-e", f"{kit}[test]"], capture_output=True, text=True, timeout=900)
+    python = str(folder / "venv" / "bin" / "python")
+    pip = subprocess.run([python, "-m", "pip", "install", "--quiet", *_requirements(extra)],
+                         capture_output=True, text=True, timeout=900)
     if pip.returncode != 0:
-        raise Unavailable(f"installing the kit into a venv of {SYSTEM_PYTHON} failed: {pip.stderr.strip()[-300:]}")
+        raise Unavailable(f"installing the kit's dependencies into a venv of {SYSTEM_PYTHON} failed: "
+                          f"{pip.stderr.strip()[-300:]}")
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "guardrail_kit.pth").write_text(f"{kit}\n")
     for path in [folder, *folder.rglob("*")]:  # readable (and runnable) by every user, writable by us only
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
 
 
-def python_for_others() -> str:
-    """The path of a python that uid 65534 can run, with this kit importable; raises
-    Unavailable with the reason."""
+def _lock(folder: Path, kind: str):
+    return open(folder.with_name(f"{folder.name}.{kind}"), "a")
+
+
+def _free(lock) -> bool:
+    """Takes the lock exclusively if no one holds it; the caller closes it to release."""
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _remove_stale(current: Path) -> None:
+    """Every other folder of ours that no process builds or uses (both locks free)."""
+    mine = re.compile(rf"guardrail-others-{os.geteuid()}-[0-9a-f]{{16}}")
+    for folder in current.parent.iterdir():
+        if folder == current or not mine.fullmatch(folder.name):
+            continue
+        info = folder.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            continue  # a link or a folder someone else planted: not ours to remove
+        locked = folder.with_name(f"{folder.name}.use").exists()
+        if not locked and time.time() - info.st_mtime < UNLOCKED_AGE:
+            continue
+        with _lock(folder, "lock") as build:
+            if not _free(build):
+                continue
+            if not locked:
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
+            with _lock(folder, "use") as use:
+                if _free(use):
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+def python_for_others(extra: str = "") -> str:
+    """The path of a python that uid 65534 can run, with this kit importable (and the
+    dependencies of pyproject's optional `extra`); raises Unavailable with the reason."""
     given = os.environ.get("GUARDRAIL_OTHERS_PYTHON")
     if given:
         return given
     if not Path(SYSTEM_PYTHON).exists():
         raise Unavailable(f"no {SYSTEM_PYTHON} to make a venv that other users can run")
-    folder = Path(tempfile.gettempdir()) / f"guardrail-others-{os.geteuid()}-{_digest()}"
+    folder = Path(tempfile.gettempdir()) / f"guardrail-others-{os.geteuid()}-{_digest(extra)}"
     with open(folder.with_name(folder.name + ".lock"), "a") as lock:  # pytest-xdist workers: one builds
         fcntl.flock(lock, fcntl.LOCK_EX)
         if folder.exists() and (not _trusted(folder) or not (folder / "done").exists()):
@@ -84,7 +142,7 @@ def python_for_others() -> str:
         if not folder.exists():
             folder.mkdir(mode=0o700)  # the venv records its path: built where it stays
             try:
-                _build(folder)
+                _build(folder, extra)
             except (OSError, subprocess.SubprocessError) as exc:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise Unavailable(f"could not make a venv for other users: {exc}") from None
@@ -92,10 +150,14 @@ def python_for_others() -> str:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
             (folder / "done").write_text("")
+        use = _lock(folder, "use")  # taken before the build lock is let go: never removed in between
+        fcntl.flock(use, fcntl.LOCK_SH)
+        _in_use.append(use)
+    _remove_stale(folder)
     return str(folder / "venv" / "bin" / "python")
 
 if __name__ == "__main__":
     try:
-        print(python_for_others())
+        print(python_for_others(extra="test"))  # .ci/run runs pytest with it
     except Unavailable as exc:
         sys.exit(f"others.py: {exc}")
