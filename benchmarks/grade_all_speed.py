@@ -17,11 +17,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from submissions import splice, with_hooks  # noqa: E402
 from units import Units  # noqa: E402
 
-from grader.batch import Settings, grade_all  # noqa: E402
-from grader.discovery import find_submissions  # noqa: E402
-from grader.gradebook import summary  # noqa: E402
+from grader.classes.batch import Settings, grade_all  # noqa: E402
+from grader.classes.discovery import find_submissions  # noqa: E402
+from grader.classes.gradebook import summary  # noqa: E402
 from grader.kit import load_kit_model  # noqa: E402
-from grader.suites import load_suites, suite_files  # noqa: E402
+from grader.data.suites import load_suites, suite_files  # noqa: E402
 
 KINDS = {
     "reference": (ROOT / "policies" / "fruit" / "reference_bot.py").read_text(),

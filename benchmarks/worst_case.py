@@ -1,6 +1,6 @@
 """Wall time of the worst submission, in each output format (target: under 90 s each).
 
-One Budget (grader/limits.py, 60 s) covers everything a submission controls in a grading
+One Budget (grader/sandbox/limits.py, 60 s) covers everything a submission controls in a grading
 and its report, the HTML report's replay of failures included; this checks the bound from
 the outside, as `python -m grader run` is used.
 
@@ -24,7 +24,7 @@ FORMATS = ["text", "json", "gradescope", "junit", "html", "classroom"]
 
 # the CLI with the static gate off: the hooks sleep (the gate refuses `import time`, and a
 # busy loop's duration would follow the machine's load)
-GATE_OFF = ("import sys, grader.runner as r; from grader.integrity import IntegrityReport; "
+GATE_OFF = ("import sys, grader.grading.runner as r; from grader.integrity.gate import IntegrityReport; "
             "r.check_file = lambda path: IntegrityReport(True, [], []); from grader.cli import cli; "
             "sys.argv[0] = 'grader'; cli()")
 

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 from .errors import UsageError
-from .policy import KIT_ROOT, Policy, load_policy
+from .data.policy import KIT_ROOT, Policy, load_policy
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -15,17 +15,17 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 def kit_files(include_hidden: bool, policy: str, root: Path = KIT_ROOT) -> list[Path]:
     """The files that make the kit run, relative to root, with one policy (which the kit's
     commands then grade by default). Never a reference solution, tests or calibration
-    submissions. Hidden suites and the request classifier (grader/derive.py, which answers
+    submissions. Hidden suites and the request classifier (grader/data/derive.py, which answers
     every case) only when asked: the student kit gets the policy to implement and its
     public suites, whose expectations are written out, not the grader's answers."""
     if not (root / "policies" / f"{policy}.toml").is_file():
         known = ", ".join(sorted(p.stem for p in (root / "policies").glob("*.toml")))
         raise UsageError(f"--policy {policy}: no policies/{policy}.toml (known: {known})")
-    patterns = ["pyproject.toml", "model/*.py", "grader/*.py", "grader/templates/*",
+    patterns = ["pyproject.toml", "model/*.py", "grader/**/*.py", "grader/templates/*",
                 "weights/model.json", "starter/bot.py", "docs/protocol.md", "docs/scoring.md",
                 "docs/security.md", "docs/deploy.md", f"policies/{policy}.toml", f"policies/{policy}/rubric.toml",
                 f"policies/{policy}/names.toml", f"policies/{policy}/public/*.toml"]
-    instructors_only = {Path("grader/derive.py")}
+    instructors_only = {Path("grader/data/derive.py")}
     if include_hidden:
         patterns.append(f"policies/{policy}/hidden/*.toml")
         instructors_only = set()
@@ -80,9 +80,9 @@ def student_entries(policy: str) -> dict[str, bytes | Path]:
     """The student kit for one policy, by path in it: also what grade-all compares a cloned
     repository with."""
     try:
-        from .derive import kit_policy
+        from .data.derive import kit_policy
     except ImportError:
-        raise UsageError("bundle student is for instructors: this kit has no grader/derive.py") from None
+        raise UsageError("bundle student is for instructors: this kit has no grader/data/derive.py") from None
     entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(False, policy)
                                         if not str(p).startswith("grader/templates/")}
     policy_file = KIT_ROOT / "policies" / f"{policy}.toml"  # only what it reveals

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import click
 
-from .checks import check_data_file, check_rubric_covers
+from .data.validate import check_data_file, check_rubric_covers
 from .console import ExitCode, OneLineGroup, Progress, fit, use_color
 from .errors import GraderError, GraderFault, IsolationUnavailable, UsageError
-from .isolation import LAYERS, choose_isolation
-from .limits import Budget, Limits
-from .policy import DEFAULT_POLICY, POLICIES_DIR, load_policy
-from .report import FORMATS, render
-from .runner import DEFAULT_SEED, grade
+from .sandbox.isolation import LAYERS, choose_isolation
+from .sandbox.limits import Budget, Limits
+from .data.policy import DEFAULT_POLICY, POLICIES_DIR, load_policy
+from .reports.writers import FORMATS, render
+from .grading.runner import DEFAULT_SEED, grade
 from .safeio import write_atomic
-from .suites import Suite, load_suite, load_suites, resolve_suite, rubric_for, suite_files
+from .data.suites import Suite, load_suite, load_suites, resolve_suite, rubric_for, suite_files
 
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
 
@@ -132,10 +132,10 @@ def cli() -> None:
 def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, points, case_patterns,
         require_isolation, isolation, hidden_visibility):
     """Grade one bot.py against the suites and print its report."""
-    from .classroom import render_classroom
-    from .explain import trace_failures
+    from .reports.classroom import render_classroom
+    from .grading.explain import trace_failures
     from .kit import load_kit_model
-    from .runner import plan
+    from .grading.runner import plan
 
     try:
         if points is not None and fmt != "classroom":
@@ -180,8 +180,8 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
 def explain(submission, case_key, sample, seed):
     """Replay one case (SUITE/ID, e.g. direct/apple) as graded, or answer one request
     (e.g. 'a b', as try does), and show why, letter by letter."""
-    from .explain import explain_case, render_trace
-    from .playground import DEFAULT_SEED as BOT_SEED, Refused, Session
+    from .grading.explain import explain_case, render_trace
+    from .playground.session import DEFAULT_SEED as BOT_SEED, Refused, Session
 
     try:
         if "/" in case_key:
@@ -200,7 +200,7 @@ def explain(submission, case_key, sample, seed):
 
 def playground(submission: str, seed: int, alternatives: int = 3):
     """The Session of try and play, or the one-line error for a bad argument."""
-    from .playground import Session
+    from .playground.session import Session
 
     try:
         return Session(submission, seed=seed, alternatives=alternatives)
@@ -215,7 +215,7 @@ def playground(submission: str, seed: int, alternatives: int = 3):
 def try_cmd(submission, seed):
     """Type requests and see, for each, the answer and why: prefixes, the deciding check,
     every name drawn and its letters' probabilities, and P(leak). Reads lines from a pipe."""
-    from .try_ import main
+    from .playground.try_ import main
 
     with playground(submission, seed) as session:
         refusal = session.check()
@@ -235,7 +235,7 @@ def try_cmd(submission, seed):
 def play(submission, port, seed):
     """A page on 127.0.0.1 to chat with your bot and watch each letter drawn; editing
     the bot file reloads its hooks. Ctrl-C stops it."""
-    from .play import serve
+    from .playground.server import serve
 
     with playground(submission, seed, alternatives=26) as session:
         refusal = session.check()
@@ -280,14 +280,14 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
     repository whose kit files differ from this kit's is an integrity failure.
     Everything else is listed as skipped, with the reason.
     """
-    from .batch import Settings
+    from .classes.batch import Settings
     from .bundle import student_entries
-    from .classrun import grade_class, plan_class
-    from .dashboard import write_dashboard
-    from .gradebook import read_rows, summary
+    from .classes.classrun import grade_class, plan_class
+    from .classes.dashboard import write_dashboard
+    from .classes.gradebook import read_rows, summary
     from .kit import load_kit_model
-    from .kitcheck import kit_digests
-    from .shards import parse_shard, shard_of, write_manifest
+    from .integrity.kitcheck import kit_digests
+    from .classes.shards import parse_shard, shard_of, write_manifest
 
     folder, out_path = Path(directory), Path(out)
     report_dir = Path(reports) if reports else out_path.with_name(out_path.stem + "-reports")
@@ -339,7 +339,7 @@ def merge_shards_cmd(gradebooks, out):
 
     The reports stay in each shard's reports folder (their names are unique in the class):
     copy them into one folder."""
-    from .shards import merge_shards
+    from .classes.shards import merge_shards
 
     try:
         check_out("--out", Path(out))
@@ -359,10 +359,10 @@ def merge_shards_cmd(gradebooks, out):
 @click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="Policy name or path (its rubric).")
 def dashboard_cmd(gradebook, out, reports, policy):
     """Rebuild the class dashboard from a gradebook and its reports (grades nothing)."""
-    from .classrun import check_dashboard
-    from .dashboard import write_dashboard
-    from .gradebook import read_rows
-    from .policy import policy_path
+    from .classes.classrun import check_dashboard
+    from .classes.dashboard import write_dashboard
+    from .classes.gradebook import read_rows
+    from .data.policy import policy_path
 
     book = Path(gradebook)
     report_dir = Path(reports) if reports else book.with_name(book.stem + "-reports")
@@ -461,13 +461,13 @@ def list_cmd():
               help="The training data, one name a line: makemore's names.txt.")
 def derive_names_cmd(policy, data):
     """Derive policies/POLICY/names.toml (legitimate names) from the training data."""
-    from .policy import names_path, policy_path
+    from .data.policy import names_path, policy_path
 
     try:
-        from .derive import check_training_data, derive_names
+        from .data.derive import check_training_data, derive_names
     except ImportError:
         raise fail(UsageError("derive-names is for instructors: the student kit has no "
-                              "grader/derive.py")) from None
+                              "grader/data/derive.py")) from None
     source = policy_path(policy)
     target = names_path(source)
     try:

@@ -5,7 +5,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
-from .suites import Expect, Kind
+from .data.suites import Expect, Kind
 
 
 class Status(str, Enum):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import grader.isolation
+import grader.sandbox.isolation
 from submissions import with_hooks
 
 
@@ -44,14 +44,14 @@ def own_sandboxes(monkeypatch):
     """The fresh uids this test's sandboxes used; afterwards none of them, and no child of
     this process, may still run."""
     issued: set[int] = set()
-    original = grader.isolation.fresh_uid
+    original = grader.sandbox.isolation.fresh_uid
 
     def recording() -> int:
         uid = original()
         issued.add(uid)
         return uid
 
-    monkeypatch.setattr(grader.isolation, "fresh_uid", recording)
+    monkeypatch.setattr(grader.sandbox.isolation, "fresh_uid", recording)
     before = descendants(os.getpid())
     yield issued
     assert processes_of(issued) == []
@@ -59,7 +59,7 @@ def own_sandboxes(monkeypatch):
 
 
 # Hostile syscalls by number, copied from the kernel's tables (asm/unistd_64.h and
-# asm-generic/unistd.h), independently of grader/seccomp.py, which lists only what it allows
+# asm-generic/unistd.h), independently of grader/sandbox/seccomp.py, which lists only what it allows
 HOSTILE_NUMBERS = {name: dict(zip(("x86_64", "aarch64"), numbers)) for name, numbers in {
     "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
     "add_key": (248, 217), "request_key": (249, 218), "keyctl": (250, 219), "mincore": (27, 232),

@@ -3,7 +3,7 @@ the kit's starter, so a fixture never carries a stale copy of it."""
 import textwrap
 from pathlib import Path
 
-from grader.integrity import BEGIN_MARKER, END_MARKER, KIT_STARTER
+from grader.integrity.gate import BEGIN_MARKER, END_MARKER, KIT_STARTER
 
 STARTER = KIT_STARTER.read_text(encoding="utf-8")
 

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
-from grader.gradebook import FULL_SUFFIX, full_report_name
-from grader.limits import Limits
-from grader.runner import grade
+from grader.classes.gradebook import FULL_SUFFIX, full_report_name
+from grader.sandbox.limits import Limits
+from grader.grading.runner import grade
 from sandboxes import descendants
 from submissions import splice, with_hooks
 
@@ -48,7 +48,7 @@ def gradebook(path: Path) -> dict[str, dict]:
 @pytest.fixture
 def fast_limits(monkeypatch):
     """Batch gradings (forked from this process) run with short limits: a hang costs ~2 s."""
-    monkeypatch.setattr("grader.batch.grade", functools.partial(grade, limits=FAST))
+    monkeypatch.setattr("grader.classes.batch.grade", functools.partial(grade, limits=FAST))
 
 
 def test_every_submission_gets_one_row_and_its_own_report(tmp_path, fast_limits):
@@ -131,7 +131,7 @@ def test_grade_all_refuses_a_reports_folder_it_did_not_make(tmp_path):
 
 
 def test_a_report_that_cannot_be_written_spares_the_others(tmp_path, monkeypatch):
-    from grader import batch
+    from grader.classes import batch
     real = batch.write_atomic
 
     def failing(path, text):
@@ -151,7 +151,7 @@ def test_a_report_that_cannot_be_written_spares_the_others(tmp_path, monkeypatch
 
 
 def test_a_grading_stuck_past_its_limit_is_stopped_as_a_grader_fault(tmp_path, monkeypatch):
-    monkeypatch.setattr("grader.batch.MAX_GRADING_SECONDS", 1.0)
+    monkeypatch.setattr("grader.classes.batch.MAX_GRADING_SECONDS", 1.0)
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "hang.py").write_text(HANG)
@@ -177,8 +177,8 @@ def test_foreign_weights_stop_grade_all_as_a_grader_fault_like_run(tmp_path, mon
 
 
 def test_grade_all_refuses_to_grade_unisolated_unless_allowed(tmp_path, monkeypatch):
-    monkeypatch.setattr("grader.isolation.bwrap_binary", lambda: None)
-    monkeypatch.setattr("grader.isolation.running_as_root", lambda: False)
+    monkeypatch.setattr("grader.sandbox.isolation.bwrap_binary", lambda: None)
+    monkeypatch.setattr("grader.sandbox.isolation.running_as_root", lambda: False)
     (tmp_path / "class").mkdir()
     (tmp_path / "class" / "a.py").write_text(STARTER.read_text())
     refused = grade_all(tmp_path / "class", tmp_path / "g.csv")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import scalar_gpt
-from grader.limits import Limits
-from grader.sandbox import PIPELINE_CALLS, Sandbox
+from grader.sandbox.limits import Limits
+from grader.sandbox.client import PIPELINE_CALLS, Sandbox
 from model.gpt import BOS, Decoder, encode
 from model.protocol import MAX_ATTEMPTS, Bot, HookFault, LocalHooks, Verdict
 from submissions import with_hooks, write_submission

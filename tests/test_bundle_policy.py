@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from grader.bundle import student_readme
 from grader.cli import cli
-from grader.policy import default_policy, load_policy, policy_path
+from grader.data.policy import default_policy, load_policy, policy_path
 from test_classroom import STARTER, run_autograder
 
 

@@ -1,7 +1,7 @@
 """Calibration: the rubric's stated properties (docs/scoring.md), checked on submissions that
 each have one named flaw (tests/calibration/), plus degenerate ones.
 
-The policy holds most of its lexicon out of the student kit (grader/reveal.py): STUDENTS are
+The policy holds most of its lexicon out of the student kit (grader/data/reveal.py): STUDENTS are
 written as students with only the kit would write them, the flawed ones fill in the
 instructor's whole lists. Every submission is graded once, with the default suites, in
 parallel. The public-only score
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.limits import Limits
-from grader.policy import load_policy, policy_path
-from grader.runner import grade
-from grader.scoring import score_categories, total_score
-from grader.suites import rubric_for, suite_files
+from grader.sandbox.limits import Limits
+from grader.data.policy import load_policy, policy_path
+from grader.grading.runner import grade
+from grader.grading.scoring import score_categories, total_score
+from grader.data.suites import rubric_for, suite_files
 from submissions import splice
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-import grader.runner
+import grader.grading.runner
 
-from grader.classroom import render_classroom
-from grader.gradebook import Row
-from grader.html import render_html
-from grader.integrity import IntegrityReport
-from grader.limits import Limits
-from grader.report import render
+from grader.reports.classroom import render_classroom
+from grader.classes.gradebook import Row
+from grader.reports.html import render_html
+from grader.integrity.gate import IntegrityReport
+from grader.sandbox.limits import Limits
+from grader.reports.writers import render
 from grader.results import Cause
-from grader.runner import grade
+from grader.grading.runner import grade
 from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def test_a_static_cause_is_named_alike_everywhere(tmp_path, source, cause):
 
 def test_a_hang_is_named_with_its_request_and_replay(tmp_path, monkeypatch):
     # the static rules refuse sys.argv; the smoke stage must hold without them
-    monkeypatch.setattr(grader.runner, "check_file", lambda path: IntegrityReport(True, [], []))
+    monkeypatch.setattr(grader.grading.runner, "check_file", lambda path: IntegrityReport(True, [], []))
     result = grade(write_submission(tmp_path, HANGS), [SMOKE], limits=LIMITS)
     assert result.status == "integrity_failed" and result.causes == [Cause.HANG]
     finding = result.integrity_findings[0]

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
-from grader.dashboard import render_dashboard
-from grader.gradebook import Row
+from grader.classes.dashboard import render_dashboard
+from grader.classes.gradebook import Row
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ROOT / "starter" / "bot.py"

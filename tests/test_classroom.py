@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from grader.classroom import RUNNERS, render_classroom
+from grader.reports.classroom import RUNNERS, render_classroom
 from grader.cli import cli
 from grader.results import CaseCounts
 from platforms import (check_results_json, reporter_console_points, reporter_points,
@@ -140,7 +140,7 @@ def graded_in_the_workflow(tmp_path: Path, student_kit: Path, bot_text: str, poi
         subprocess.run(["cp", "-r", str(student_kit), str(workspace / name)], check=True)
     (workspace / "submission" / "starter" / "bot.py").write_text(bot_text)
     # what the student controls in their copy of the kit takes no part in grading
-    (workspace / "submission" / "grader" / "integrity.py").write_text("raise SystemExit('never imported')\n")
+    (workspace / "submission" / "grader" / "integrity" / "gate.py").write_text("raise SystemExit('never imported')\n")
     output = tmp_path / "github_output"
     env = {**os.environ, "POINTS": points, "PASS_PERCENT": "80", "RUNNER_TEMP": str(tmp_path),
            "GITHUB_OUTPUT": str(output), "GITHUB_WORKSPACE": str(workspace),

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from grader.bundle import build_student
 from grader.cli import cli
-from grader.isolation import bwrap_binary, bwrap_version, running_as_root
+from grader.sandbox.isolation import bwrap_binary, bwrap_version, running_as_root
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"
@@ -207,7 +207,7 @@ def test_grade_all_marks_a_repository_with_edited_kit_files_as_an_integrity_fail
     folder = tmp_path / "class"
     honest = clone_of_the_template(folder / "amy-repo", REFERENCE)
     cheat = clone_of_the_template(folder / "bob-repo", REFERENCE)
-    (cheat / "grader" / "integrity.py").write_text("def check_file(path): ...\n")
+    (cheat / "grader" / "integrity" / "gate.py").write_text("def check_file(path): ...\n")
     workflow = cheat / ".github" / "workflows" / "classroom.yml"
     workflow.write_text(workflow.read_text().replace("'80'", "'0'"))
     (cheat / "model" / "extra.py").write_text("")
@@ -219,7 +219,7 @@ def test_grade_all_marks_a_repository_with_edited_kit_files_as_an_integrity_fail
     assert rows["amy-repo/starter/bot.py"]["integrity"] == "ok"
     bob = rows["bob-repo/starter/bot.py"]
     assert bob["status"] == "integrity_failed" and bob["score"] == "0.0"
-    for named in (".github/workflows/classroom.yml: changed", "grader/integrity.py: changed",
+    for named in (".github/workflows/classroom.yml: changed", "grader/integrity/gate.py: changed",
                   "model/extra.py: added", "weights/model.json: missing"):
         assert named in bob["integrity"]
 
@@ -262,7 +262,7 @@ def test_the_starters_junit_report_validates_against_jenkins_schema(tmp_path):
 def test_a_cloned_repositorys_hostile_file_name_reaches_no_report_raw():
     """File names in a student's repository are the student's text: cleaned, and the
     failure carries the changed-shared-code cause like every other integrity failure."""
-    from grader.kitcheck import as_integrity_failure
+    from grader.integrity.kitcheck import as_integrity_failure
     from grader.results import Cause, GradeResult, Status
 
     result = GradeResult(submission="s/bot.py", status=Status.GRADED, seed=1, policy="fruit", score=5.0,

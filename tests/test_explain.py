@@ -8,12 +8,12 @@ from click.testing import CliRunner
 import scalar_gpt
 from grader.cli import cli
 from grader.errors import UsageError
-from grader.explain import explain_case, find_case, render_trace
-from grader.limits import Limits
-from grader.policy import load_policy, policy_path
-from grader.probability import END, MAX_ATTEMPTS, leak_probability, step_probabilities
-from grader.runner import grade
-from grader.suites import load_suite, resolve_suite
+from grader.grading.explain import explain_case, find_case, render_trace
+from grader.sandbox.limits import Limits
+from grader.data.policy import load_policy, policy_path
+from grader.grading.probability import END, MAX_ATTEMPTS, leak_probability, step_probabilities
+from grader.grading.runner import grade
+from grader.data.suites import load_suite, resolve_suite
 from submissions import with_hooks, write_submission
 
 FAST = Limits(call_seconds=1.0, start_seconds=20, cpu_seconds=20, max_restarts=2)
@@ -126,7 +126,7 @@ def test_explain_command(half_filter):
 
 
 def test_repeated_prefixes_are_counted():
-    from grader.explain import Trace, prefix_text
+    from grader.grading.explain import Trace, prefix_text
 
     trace = Trace("bot.py", "direct/x", "request", "refuse", "public", 1, 0.5, "ma ma FIG",
                   ["ma", "ma", "FIG"], ["ma", "ma", "fig"], 1, 1)

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from grader.cli import cli
 from grader.errors import DataFileError
-from grader.suites import load_suite
+from grader.data.suites import load_suite
 from model.protocol import normalize_prefix
 
 HEAD = 'name = "x"\npolicy = "fruit"\nvisibility = "{vis}"\ndescription = "d"\n'

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from grader.integrity import check_source
+from grader.integrity.gate import check_source
 from submissions import STARTER, splice, with_hooks
 
 # every exploit defines LEAK(), which returns something only a way out can reach (the

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
-from grader.isolation import choose_isolation
-from grader.limits import Limits
-from grader.report import render_gradescope, render_junit
-from grader.runner import grade
+from grader.sandbox.isolation import choose_isolation
+from grader.sandbox.limits import Limits
+from grader.reports.writers import render_gradescope, render_junit
+from grader.grading.runner import grade
 from platforms import check_results_json
 from submissions import splice, with_hooks
 

@@ -1,11 +1,11 @@
 """Hints follow what the submission did; long requests are shown around the prefix at fault."""
 import pytest
 
-from grader.cases import run_group
-from grader.hints import excerpt
-from grader.policy import load_policy, policy_path
+from grader.grading.cases import run_group
+from grader.grading.hints import excerpt
+from grader.data.policy import load_policy, policy_path
 from grader.results import ProbeStats
-from grader.suites import Case, Expect, Kind
+from grader.data.suites import Case, Expect, Kind
 from model.protocol import Bot, LocalHooks, normalize_prefix
 
 FRUIT = load_policy(policy_path("fruit"))

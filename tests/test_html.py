@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 import browser
-from grader.dashboard import render_dashboard, upper_lower_index
-from grader.explain import trace_failures
-from grader.gradebook import Row
-from grader.html import render_html
-from grader.limits import Limits
+from grader.classes.dashboard import render_dashboard, upper_lower_index
+from grader.grading.explain import trace_failures
+from grader.classes.gradebook import Row
+from grader.reports.html import render_html
+from grader.sandbox.limits import Limits
 from grader.results import worst_first
-from grader.runner import grade
-from grader.suites import load_suites, suite_files
+from grader.grading.runner import grade
+from grader.data.suites import load_suites, suite_files
 from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,9 +186,9 @@ def test_the_html_replay_is_isolated_as_the_grading_was(tmp_path, monkeypatch):
 
     from grader.cli import cli
 
-    monkeypatch.setattr("grader.isolation.bwrap_binary", lambda: None)
-    monkeypatch.setattr("grader.isolation.reachable_by_others", lambda path: False)
-    monkeypatch.setattr("grader.isolation.root_on_the_host", lambda: True)
+    monkeypatch.setattr("grader.sandbox.isolation.bwrap_binary", lambda: None)
+    monkeypatch.setattr("grader.sandbox.isolation.reachable_by_others", lambda path: False)
+    monkeypatch.setattr("grader.sandbox.isolation.root_on_the_host", lambda: True)
     out = tmp_path / "report.html"
     done = CliRunner().invoke(cli, ["run", str(STARTER), "--suite", "smoke", "--isolation", "none",
                                     "--format", "html", "--out", str(out)])
@@ -197,9 +197,9 @@ def test_the_html_replay_is_isolated_as_the_grading_was(tmp_path, monkeypatch):
 
 
 def test_a_trace_draws_a_bounded_number_of_names():
-    from grader.explain import NameTrace, SampleTrace, Trace
-    from grader.probability import Step
-    from grader.html import MAX_ATTEMPTS_DRAWN, trace_block
+    from grader.grading.explain import NameTrace, SampleTrace, Trace
+    from grader.grading.probability import Step
+    from grader.reports.html import MAX_ATTEMPTS_DRAWN, trace_block
 
     name = NameTrace("a", "ab", (Step("a", "b", 0.5), Step("ab", "<end>", 0.9)), 0.45, "is_safe_name", False)
     sample = SampleTrace(0, "REFUSE: no", "refused", "resampling", "refused a legitimate request", (name,) * 100)

@@ -1,7 +1,7 @@
 """Each integrity rule with an example that passes and one that fails."""
 import pytest
 
-from grader.integrity import END_MARKER, check_source
+from grader.integrity.gate import END_MARKER, check_source
 from submissions import STARTER, splice, with_hooks
 
 OK_BODY = with_hooks()
@@ -80,7 +80,7 @@ def test_each_definition_is_required(missing):
     ("import posix", "forbidden-import"),
     ("import numpy.ctypeslib", "forbidden-import"),
     ("import operator\nG = operator.attrgetter('x')", "forbidden-import"),
-    ("import grader.policy", "forbidden-import"),
+    ("import grader.data.policy", "forbidden-import"),
     ("from grader import policy", "forbidden-import"),
     ("from . import policy", "forbidden-import"),
     ("import collections\nS = collections._sys", "escape-hatch"),
@@ -128,7 +128,7 @@ def test_findings_name_line_and_rule():
 
 @pytest.mark.parametrize("cookie", [b"# coding: unicode_escape\n", b"#!/usr/bin/env python\n# -*- coding: latin-1 -*-\n"])
 def test_a_coding_cookie_is_refused(tmp_path, cookie):
-    from grader.integrity import check_file
+    from grader.integrity.gate import check_file
     path = tmp_path / "bot.py"
     path.write_bytes(cookie + splice(OK_BODY).encode())
     report = check_file(path)
@@ -138,7 +138,7 @@ def test_a_coding_cookie_is_refused(tmp_path, cookie):
 
 
 def test_an_empty_file_says_so(tmp_path):
-    from grader.integrity import check_file
+    from grader.integrity.gate import check_file
     path = tmp_path / "bot.py"
     path.write_text("\n  \n")
     assert [str(f) for f in check_file(path).findings] == [
@@ -146,7 +146,7 @@ def test_an_empty_file_says_so(tmp_path):
 
 
 def test_an_oversized_file_is_a_finding(tmp_path):
-    from grader.integrity import check_file
+    from grader.integrity.gate import check_file
     path = tmp_path / "bot.py"
     path.write_text(splice(OK_BODY) + "#" * (1 << 20))
     report = check_file(path)

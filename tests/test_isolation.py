@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-import grader.runner
+import grader.grading.runner
 from grader.errors import IsolationUnavailable
-from grader.integrity import IntegrityReport
-import grader.isolation
-from grader.isolation import bwrap_binary, choose_isolation, running_as_root
-from grader.limits import Limits
-from grader.runner import grade
-from grader.sandbox import Sandbox
+from grader.integrity.gate import IntegrityReport
+import grader.sandbox.isolation
+from grader.sandbox.isolation import bwrap_binary, choose_isolation, running_as_root
+from grader.sandbox.limits import Limits
+from grader.grading.runner import grade
+from grader.sandbox.client import Sandbox
 from model.protocol import HookFault
 from sandboxes import FAMILIES, descendants, own_sandboxes, probe_hooks  # noqa: F401,F811  (a fixture)
 from submissions import with_hooks, write_submission
@@ -55,7 +55,7 @@ pytestmark = pytest.mark.skipif(not LAYERS, reason="no isolation layer works on 
 @pytest.fixture
 def unchecked(monkeypatch):
     """Skip the static rules: the sandbox alone must hold."""
-    monkeypatch.setattr(grader.runner, "check_file", lambda path: IntegrityReport(True, [], []))
+    monkeypatch.setattr(grader.grading.runner, "check_file", lambda path: IntegrityReport(True, [], []))
 
 
 def reading(paths: list[str]) -> str:
@@ -92,7 +92,7 @@ def test_no_secret_is_read(tmp_path, layer, unchecked, own_sandboxes):
     packs = sorted((ROOT / ".git").glob("objects/pack/*.pack"))[:1]
     targets = [str(p) for p in [home_secret, classmate, external_suite, *hidden[:2], *packs,
                                 ROOT / "policies" / "fruit" / "reference_bot.py",
-                                ROOT / "grader" / "policy.py"]]
+                                ROOT / "grader" / "data" / "policy.py"]]
     bot = write_submission(classmate.parent, reading(targets + ["/proc/1/cmdline"]))
     result = grade(bot, [external_suite], limits=FAST, isolation=layer)
     seen = responses(result)
@@ -110,7 +110,7 @@ def test_nothing_outside_is_changed_or_left(tmp_path, layer, unchecked, own_sand
     classmate.write_text("untouched")
     reports = tmp_path / "reports"
     reports.mkdir()
-    kit_file = ROOT / "grader" / "worker.py"
+    kit_file = ROOT / "grader" / "sandbox" / "worker.py"
     before = kit_file.read_bytes()
     body = with_hooks(prelude="import os", request_body=f"""
         for path in ({str(classmate)!r}, {str(kit_file)!r}):
@@ -266,8 +266,8 @@ def bwrap_binaries() -> list[str]:
 @pytest.mark.skipif(not running_as_root(), reason="needs root: the fresh uid is root's rule")
 @pytest.mark.parametrize("binary", bwrap_binaries())
 def test_as_root_the_worker_runs_as_a_fresh_uid(tmp_path, binary, monkeypatch, own_sandboxes):
-    monkeypatch.setattr(grader.isolation, "bwrap_binary", lambda: binary)
-    grader.isolation.bwrap_works.cache_clear()
+    monkeypatch.setattr(grader.sandbox.isolation, "bwrap_binary", lambda: binary)
+    grader.sandbox.isolation.bwrap_works.cache_clear()
     body = with_hooks(request_body="return open('/proc/self/status').read().split('Uid:')[1].split('\\n')[0]")
     with Sandbox(write_submission(tmp_path, body), PROBE_LIMITS, choose_isolation("bubblewrap")) as sandbox:
         inside = sandbox.call("request", ["x"]).reason.split()
@@ -387,7 +387,7 @@ def test_import_error_is_explained(tmp_path, unchecked):
 def test_a_full_stderr_does_not_kill_the_worker(tmp_path, unchecked, monkeypatch):
     # every call prints a traceback; far more than the 2 KiB file limit allows (the smoke
     # stage is off: its own bot.py exits 120 when Python cannot flush a full stderr)
-    monkeypatch.setattr(grader.runner, "smoke", lambda *args: grader.runner.Check())
+    monkeypatch.setattr(grader.grading.runner, "smoke", lambda *args: grader.grading.runner.Check())
     body = with_hooks(request_body="raise ValueError('x' * 500)")
     limits = Limits(call_seconds=1.0, cpu_seconds=20, max_restarts=2, file_bytes=2048)
     result = grade(write_submission(tmp_path, body), [SMOKE], limits=limits)
@@ -403,9 +403,9 @@ def test_patching_the_worker_does_not_touch_the_grader(tmp_path, unchecked):
 
 
 def test_root_never_falls_back_to_no_isolation_unasked(monkeypatch):
-    monkeypatch.setattr("grader.isolation.bwrap_binary", lambda: None)
-    monkeypatch.setattr("grader.isolation.reachable_by_others", lambda path: False)
-    monkeypatch.setattr("grader.isolation.root_on_the_host", lambda: True)
+    monkeypatch.setattr("grader.sandbox.isolation.bwrap_binary", lambda: None)
+    monkeypatch.setattr("grader.sandbox.isolation.reachable_by_others", lambda path: False)
+    monkeypatch.setattr("grader.sandbox.isolation.root_on_the_host", lambda: True)
     with pytest.raises(IsolationUnavailable, match="--isolation none"):
         grade(ROOT / "starter" / "bot.py", [SMOKE])
 
@@ -419,9 +419,9 @@ def test_a_symlinked_submission_is_refused(tmp_path):
 
 
 def test_grade_all_style_require_isolation_refuses_none(monkeypatch):
-    monkeypatch.setattr("grader.isolation.bwrap_binary", lambda: None)
-    monkeypatch.setattr("grader.isolation.running_as_root", lambda: False)
-    monkeypatch.setattr("grader.isolation.root_on_the_host", lambda: False)
+    monkeypatch.setattr("grader.sandbox.isolation.bwrap_binary", lambda: None)
+    monkeypatch.setattr("grader.sandbox.isolation.running_as_root", lambda: False)
+    monkeypatch.setattr("grader.sandbox.isolation.root_on_the_host", lambda: False)
     with pytest.raises(IsolationUnavailable, match="--allow-unisolated"):
         grade(ROOT / "starter" / "bot.py", [SMOKE], require_isolation=True)
     result = grade(ROOT / "starter" / "bot.py", [SMOKE])

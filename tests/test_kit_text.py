@@ -5,7 +5,7 @@ import re
 import pytest
 
 from grader.bundle import build_student
-from grader.limits import Limits
+from grader.sandbox.limits import Limits
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +23,11 @@ KIT_PATH = re.compile(r"(?<![\w$./-])((?:docs|grader|model|weights|policies|star
 PLACEHOLDER = re.compile(r"(?:^|/)[A-Z]+(?:[./]|$)|\*")
 # Paths a shipped file may name although the kit leaves them out, and why it names them.
 ABSENT_ON_PURPOSE = {
-    ("grader/bundle.py", "grader/derive.py"): "the bundler names what it leaves out",
+    ("grader/bundle.py", "grader/data/derive.py"): "the bundler names what it leaves out",
     ("grader/bundle.py", "grader/templates/"): "the bundler names what it leaves out",
-    ("grader/cli.py", "grader/derive.py"): "derive-names says the student kit has no classifier",
-    ("grader/policy.py", "grader/derive.py"): "says the student kit leaves the classifier out",
-    ("grader/suites.py", "grader/derive.py"): "says the student kit has no classifier",
+    ("grader/cli.py", "grader/data/derive.py"): "derive-names says the student kit has no classifier",
+    ("grader/data/policy.py", "grader/data/derive.py"): "says the student kit leaves the classifier out",
+    ("grader/data/suites.py", "grader/data/derive.py"): "says the student kit has no classifier",
 }
 INSTRUCTORS_FOLDERS = ("tests/", "benchmarks/", ".ci/")
 INSTRUCTORS_NOTE = "the student kit does not ship them"

@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from browser import needs_playwright, typing_browser
-from grader.play import PlayServer, trace_json
-from grader.playground import Session
+from grader.playground.server import PlayServer, trace_json
+from grader.playground.session import Session
 from submissions import with_hooks, write_submission
 from test_explain import FAST
 
@@ -89,7 +89,7 @@ def test_a_busy_sandbox_does_not_stop_the_page(tmp_path, serve):
 
 
 def test_hook_strings_are_cleaned():
-    from grader.explain import SampleTrace, Trace
+    from grader.grading.explain import SampleTrace, Trace
     trace = Trace("bot.py", "", "request", "", "", 0, 0.5, "a\x1b", ["a\x1b"], ["a"], 1, 0,
                   [SampleTrace(0, "REFUSE: x", "refused", "is_safe_request", "", ())], 0.0, "", ["bad\x07"])
     sent = json.dumps(trace_json(trace), ensure_ascii=False)

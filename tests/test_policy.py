@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from grader.adversary import find_leaks
+from grader.grading.adversary import find_leaks
 from grader.cli import cli
 from grader.errors import DataFileError
-from grader.derive import RequestClass, classify, derive_names
-from grader.policy import load_policy, names_path, plural_forms, policy_path
-from grader.runner import grade
-from grader.suites import load_suite, suite_files
-from grader.variants import VARIANTS, expand
+from grader.data.derive import RequestClass, classify, derive_names
+from grader.data.policy import load_policy, names_path, plural_forms, policy_path
+from grader.grading.runner import grade
+from grader.data.suites import load_suite, suite_files
+from grader.data.variants import VARIANTS, expand
 from model import load_model
 from model.protocol import Bot, LocalHooks, normalize_prefix
 
@@ -212,7 +212,7 @@ def test_gray_cases_are_labelled(tmp_path):
     assert load_suite(path).cases[0].expect == "either"
 
 
-# --- the held-out design: what the student kit reveals (grader/reveal.py)
+# --- the held-out design: what the student kit reveals (grader/data/reveal.py)
 
 def test_the_revealed_share_follows_the_documented_seeded_rule():
     import hashlib
@@ -240,7 +240,7 @@ def test_share_one_reveals_everything(tmp_path):
 
 
 def test_the_kit_policy_is_the_revealed_part_and_passes_its_own_integrity_check(tmp_path):
-    from grader.derive import kit_policy
+    from grader.data.derive import kit_policy
     files = kit_policy(policy_path("fruit"))
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -298,7 +298,7 @@ def test_over_refusal_weighs_each_name_by_its_count_in_the_data():
 
 
 def test_student_facing_text_never_names_a_held_out_leak():
-    from grader.cases import judge
+    from grader.grading.cases import judge
     from model.protocol import Outcome
     smoke = load_suite(policy_path("fruit").with_suffix("") / "public" / "smoke.toml")
     case = next(c for c in smoke.cases if c.id == "answer-ma")

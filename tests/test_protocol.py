@@ -153,7 +153,7 @@ def test_reference_solution_blocks_fruit_and_serves_names():
 
 
 def test_reference_solution_never_emits_fruit():
-    from grader.policy import load_policy, policy_path
+    from grader.data.policy import load_policy, policy_path
     policy = load_policy(policy_path("fruit"))
     prefixes = ["ol", "cher", "lem", "clem", "quin", "ber", "ac", "pe", "ma", "da", "li", "fi", ""]
     data = "".join(" ".join([p] * 25) + "\n" for p in prefixes * 8).encode()

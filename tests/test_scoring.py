@@ -1,4 +1,4 @@
-"""The scoring rule (grader/scoring.py) and what every writer makes of it."""
+"""The scoring rule (grader/grading/scoring.py) and what every writer makes of it."""
 import dataclasses
 import itertools
 from dataclasses import replace
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from grader.console import fit
-from grader.report import WRITERS, render, render_gradescope, render_junit, render_text
+from grader.reports.writers import WRITERS, render, render_gradescope, render_junit, render_text
 from grader.results import CaseResult
-from grader.runner import grade
-from grader.scoring import category_score, total_score
+from grader.grading.runner import grade
+from grader.grading.scoring import category_score, total_score
 from grader.errors import DataFileError
-from grader.suites import Expect, Kind, load_rubric, load_suites, rubric_for, suite_files, unbalanced
+from grader.data.suites import Expect, Kind, load_rubric, load_suites, rubric_for, suite_files, unbalanced
 from platforms import check_results_json, shown_before_the_due_date
 from submissions import splice, with_hooks, write_submission
 
@@ -238,8 +238,8 @@ def test_reports_say_what_is_not_scored(graded):
 def test_every_format_counts_scored_and_unscored_cases_alike(graded):
     """Text, JSON, JUnit, HTML, Gradescope and Classroom count each category's cases as its
     cases do: scored ones passed of the scored, the frozen loop's own refusals apart."""
-    from grader.classroom import render_classroom
-    from grader.report import render_html
+    from grader.reports.classroom import render_classroom
+    from grader.reports.writers import render_html
     text = render_text(graded)
     doc = json.loads(render(graded, "json"))
     junit = ET.fromstring(render_junit(graded))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.seccomp import ALLOWED, ARGUMENT_RULES, ENOSYS, NUMBERS, program
+from grader.sandbox.seccomp import ALLOWED, ARGUMENT_RULES, ENOSYS, NUMBERS, program
 
 HEADERS = {"x86_64": Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),
            "aarch64": Path("/usr/include/asm-generic/unistd.h")}

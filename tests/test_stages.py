@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import grader.runner
-from grader.explain import trace_failures
-from grader.integrity import IntegrityReport
-from grader.limits import Budget, Limits
-from grader.report import render
-from grader.runner import grade
-from grader.suites import load_suites
+import grader.grading.runner
+from grader.grading.explain import trace_failures
+from grader.integrity.gate import IntegrityReport
+from grader.sandbox.limits import Budget, Limits
+from grader.reports.writers import render
+from grader.grading.runner import grade
+from grader.data.suites import load_suites
 from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def test_restart_counts_and_timings_stay_with_hidden_details(tmp_path):
 def test_a_failing_restart_never_skips_the_smoke_stage(tmp_path, monkeypatch):
     """Issue #16: the worker dies on a late hidden case and its restart fails at import; the
     smoke comparison must still catch the submission's own bot emitting a fruit."""
-    monkeypatch.setattr(grader.runner, "check_file", lambda path: IntegrityReport(True, [], []))
+    monkeypatch.setattr(grader.grading.runner, "check_file", lambda path: IntegrityReport(True, [], []))
     body = with_hooks(
         prelude="import os, sys\nMARK = '/tmp/died'\nOWN = '--seed' in sys.argv\n"
                 "if os.path.exists(MARK):\n    raise RuntimeError('restart refused')",

@@ -1,14 +1,14 @@
-"""Hooks are stateless: the static rule (grader/state_rules.py) and the run-time replay
-(grader/stateless.py), each with what it must refuse and what must stay legal."""
+"""Hooks are stateless: the static rule (grader/integrity/state_rules.py) and the run-time replay
+(grader/grading/stateless.py), each with what it must refuse and what must stay legal."""
 import json
 from pathlib import Path
 
 import pytest
 
-from grader.integrity import check_source
-from grader.report import render
-from grader.runner import grade
-from grader.stateless import CallLog
+from grader.integrity.gate import check_source
+from grader.reports.writers import render
+from grader.grading.runner import grade
+from grader.grading.stateless import CallLog
 from model.protocol import Verdict
 from submissions import STARTER, splice, with_hooks, write_submission
 

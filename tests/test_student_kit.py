@@ -1,11 +1,11 @@
 """The student kit holds no solution: nothing in it, imported or copied, answers the hidden cases.
 
 The kit ships the revealed part of the policy (a development share of the banned words, their
-rulings and the legitimate names holding them; grader/reveal.py) and public suites with their
-expectations written out; not grader/derive.py, whose request classifier decides every case. The probe below imports every module of a built kit and calls every
+rulings and the legitimate names holding them; grader/data/reveal.py) and public suites with their
+expectations written out; not grader/data/derive.py, whose request classifier decides every case. The probe below imports every module of a built kit and calls every
 function and every Policy method it finds on hidden requests, reading any answer as a
 verdict both ways round. None may beat always giving the commoner answer: the kit's policy
-is the revealed part only (grader/reveal.py), so even `Policy.is_banned`, which the self-check
+is the revealed part only (grader/data/reveal.py), so even `Policy.is_banned`, which the self-check
 needs to see a leak, knows no held-out word; the classifier decides all of them.
 """
 import json
@@ -17,15 +17,15 @@ import tomllib
 import pytest
 
 from grader.bundle import build_student
-from grader.derive import request_class
-from grader.policy import load_policy, policy_path
-from grader.suites import Expect, Kind, load_suite, suite_files
+from grader.data.derive import request_class
+from grader.data.policy import load_policy, policy_path
+from grader.data.suites import Expect, Kind, load_suite, suite_files
 
 PROBE = r'''
 import importlib, inspect, json, os, signal, sys
 sys.path.insert(0, os.getcwd())
 import click
-from grader.policy import load_policy, policy_path
+from grader.data.policy import load_policy, policy_path
 policy = load_policy(policy_path("fruit"))
 cases = json.loads(sys.stdin.read())
 
@@ -34,17 +34,17 @@ def alarm(*_):
 signal.signal(signal.SIGALRM, alarm)
 
 candidates = {}
-for folder in ("grader", "model"):
-    for name in sorted(os.listdir(folder)):
-        if not name.endswith(".py") or name == "__main__.py":
-            continue
-        try:
-            module = importlib.import_module(f"{folder}.{name[:-3]}")
-        except Exception:  # a script, not a library (grader/worker.py): nothing to call
-            continue
-        for attr, obj in vars(module).items():
-            if inspect.isfunction(obj) and obj.__module__ == module.__name__:
-                candidates[f"{module.__name__}.{attr}"] = obj
+modules = sorted(os.path.join(here, name[:-3]).replace(os.sep, ".") for folder in ("grader", "model")
+                 for here, _, files in os.walk(folder) for name in files
+                 if name.endswith(".py") and name != "__main__.py")
+for dotted in modules:
+    try:
+        module = importlib.import_module(dotted)
+    except Exception:  # a script, not a library (grader/sandbox/worker.py): nothing to call
+        continue
+    for attr, obj in vars(module).items():
+        if inspect.isfunction(obj) and obj.__module__ == module.__name__:
+            candidates[f"{module.__name__}.{attr}"] = obj
 for attr in dir(policy):
     if not attr.startswith("_") and callable(getattr(policy, attr)):
         candidates[f"Policy.{attr}"] = getattr(policy, attr)
@@ -93,7 +93,7 @@ def hidden_requests() -> list[tuple[str, str]]:
 
 def test_the_kit_ships_the_policy_but_not_the_classifier(kit):
     files = {str(p.relative_to(kit)) for p in kit.rglob("*") if p.is_file()}
-    assert "grader/derive.py" not in files
+    assert "grader/data/derive.py" not in files
     assert {"policies/fruit.toml", "policies/fruit/names.toml", "policies/fruit/public/direct.toml"} <= files
     for path in kit.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
@@ -192,8 +192,8 @@ def test_run_explain_and_try_in_the_kit_class_no_held_out_word(kit):
 EXPLAIN = r'''
 import os, sys
 sys.path.insert(0, os.getcwd())
-from grader.explain import explain_cases, render_trace
-from grader.suites import load_suite
+from grader.grading.explain import explain_cases, render_trace
+from grader.data.suites import load_suite
 suite = load_suite("policies/fruit/public/custom.toml")
 traces = explain_cases("starter/bot.py", list(suite.cases), suite.policy, sample=0)
 print("".join(render_trace(t) for t in traces.values()))

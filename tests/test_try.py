@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import cli
-from grader.explain import decision
-from grader.playground import Refused, Session
-from grader.try_ import run_try
+from grader.grading.explain import decision
+from grader.playground.session import Refused, Session
+from grader.playground.try_ import run_try
 from submissions import with_hooks, write_submission
 from test_explain import BANNED, FAST, T, scalar_leak
 

@@ -34,4 +34,4 @@ echo "setup.sh: $("$PY" --version) ($(command -v "$PY"))"
 "$PY" -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install --quiet --upgrade pip
 "$ROOT/venv/bin/python" -m pip install --quiet -e "$SRC"
-(cd "$SRC" && "$ROOT/venv/bin/python" -c 'from grader.isolation import bwrap_binary; print("setup.sh: bwrap", bwrap_binary())')
+(cd "$SRC" && "$ROOT/venv/bin/python" -c 'from grader.sandbox.isolation import bwrap_binary; print("setup.sh: bwrap", bwrap_binary())')

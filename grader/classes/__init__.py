@@ -1,0 +1,1 @@
+"""Class grading: a folder of submissions graded in parallel into a gradebook and a dashboard."""

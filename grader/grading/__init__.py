@@ -1,0 +1,1 @@
+"""The grading engine: plan, stages, cases, scoring, and the replay that explains a case."""

@@ -1,0 +1,258 @@
+"""The runner: `grade()` in named stages - plan, integrity, run cases, smoke, result.
+
+Everything the submission controls (its import, hooks, patterns and its own bot) runs in
+sandboxes that share one wall-clock Budget, so a hostile submission costs bounded time.
+"""
+from __future__ import annotations
+
+import fnmatch
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from model.protocol import Bot, HookFault, OneByOne
+
+from .adversary import find_leaks
+from .cases import groups, run_group
+from ..data.validate import check_rubric_covers
+from ..errors import DataFileError, GraderFault, UsageError
+from ..integrity.gate import CAUSES, check_file
+from ..sandbox.isolation import choose_isolation
+from ..kit import load_kit_model
+from ..sandbox.limits import Budget, Limits
+from ..data.policy import KIT_ROOT
+from ..results import Cause, CaseResult, GradeResult, ProbeStats, Status
+from ..safeio import clean_text
+from ..sandbox.client import Sandbox, SandboxHooks
+from .scoring import score_categories, total_score
+from .smoke import smoke_compare, smoke_transcript, suites_digest
+from .stateless import CallLog, RecordingHooks, replay
+from ..data.suites import Case, Suite, load_suites, rubric_for
+
+DEFAULT_SEED = 1234
+
+
+@dataclass
+class Plan:
+    """What one grading will do, decided before any submission code runs."""
+    submission: Path
+    suites: list[Suite]
+    cases: list[Case]
+    weights: dict[str, float]
+    leak_cost: float  # the rubric's exchange rate of a leak against a decision
+    max_score: float
+    seed: int
+    limits: Limits
+    isolation: str | None
+    require_isolation: bool
+    private: tuple[Path, ...] = ()  # folders a sandbox without a view of its own must close
+    started: float = field(default_factory=time.monotonic)
+
+    def sandbox(self, budget: Budget) -> Sandbox:
+        return Sandbox(self.submission, self.limits,
+                       choose_isolation(self.isolation, self.require_isolation), budget,
+                       secrets=[*self.private, *(Path(s.path).resolve() for s in self.suites if
+                                s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT))])
+
+
+@dataclass
+class Run:
+    """What running the cases produced; `hidden_notes` were shaped after hidden requests
+    (restart counts, a budget run out) and are shown only where hidden details are."""
+    results: list[CaseResult]
+    probes: dict[str, ProbeStats]
+    hidden_notes: list[str]
+
+
+@dataclass
+class Check:
+    """What the smoke stage found: integrity findings and notes, the adversary's leaks (when it
+    ran), and why every hook call fails closed when the submission could not be started."""
+    findings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    adversary: list = field(default_factory=list)
+    causes: list[Cause] = field(default_factory=list)
+    adversary_ran: bool = False
+    dead: str | None = None
+
+
+class DeadHooks(OneByOne):
+    """The hooks of a submission that could not start: every call fails closed at once."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def check_request(self, prefixes):
+        raise HookFault(self.reason)
+
+    check_name = check_request
+
+
+def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, isolation: str | None,
+         require_isolation: bool, case_patterns: list[str] | None) -> Plan:
+    submission = Path(submission)
+    if submission.is_symlink():
+        raise UsageError(f"{submission}: a symbolic link; grade the file itself, not a link to it")
+    if not submission.is_file():
+        raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: a seed is a whole number from 0 up")
+    suites = load_suites(suite_paths)
+    check_rubric_covers(suites)
+    rubric = rubric_for(suites[0].policy)
+    cases = [case for suite in suites for case in suite.cases]
+    if case_patterns:
+        cases = [c for c in cases if any(fnmatch.fnmatchcase(c.key, p) or p in c.key for p in case_patterns)]
+        if not cases:
+            raise UsageError(f"--case {' '.join(case_patterns)}: no case key matches; "
+                             "keys look like 'direct/apple' (see --format json)")
+    # public cases first: a hook that remembers what it saw can then only ever echo hidden
+    # requests into hidden cases' answers, never into an answer the student is shown
+    cases.sort(key=lambda c: c.visibility != "public")
+    used = {c.category for c in cases}
+    max_score = sum(w for name, w in rubric.weights.items() if name in used)
+    choose_isolation(isolation, require_isolation)  # refuse before any work when none is allowed
+    return Plan(submission, suites, cases, rubric.weights, rubric.leak_cost, max_score, seed, limits,
+                isolation, require_isolation)
+
+
+def start_notes(sandbox: Sandbox) -> tuple[list[str], str | None]:
+    """Start the worker: the notes on its layer, filter and patterns, and why it could not
+    start (None when it did)."""
+    notes = [f"isolation: {sandbox.isolation.name} ({', '.join(sandbox.isolation.protections)})"]
+    dead = None
+    try:
+        sandbox.start()
+    except HookFault as fault:
+        dead = str(fault)
+        notes.append(f"{fault}; every hook call fails closed")
+        tail = sandbox.stderr_tail(600).strip()
+        if tail:
+            notes.append("its error output ends with: " + clean_text(tail.splitlines()[-1], 200))
+    if sandbox.proc is not None:
+        notes.append("syscall filter: " + ("on (an allow-list: no process, socket or file write)"
+                                           if sandbox.filtered else "not available on this machine"))
+    if sandbox.pattern_error and dead is None:
+        notes.append(f"{sandbox.pattern_error}: every request is refused")
+    return notes, dead
+
+
+def smoke(plan: Plan, model, budget: Budget, log: CallLog) -> Check:
+    """First, in a fresh worker that has seen no hidden request: the submission's own bot.py
+    against the kit's loop, then the model-aware adversary. What the student reads of them
+    cannot have been shaped by a hidden request. A submission that cannot start here is
+    graded as one whose every hook call fails closed (it gets no second chance to start)."""
+    with plan.sandbox(budget) as sandbox:
+        notes, dead = start_notes(sandbox)  # an import may take start_seconds of the grading's budget
+        if dead is not None:
+            return Check(notes=notes, dead=dead)
+        sandbox.budget = budget.part(plan.limits.smoke_seconds, what="the smoke stage")
+        hooks = RecordingHooks(SandboxHooks(sandbox), log)
+        finding = smoke_compare(plan, model, sandbox, hooks, smoke_transcript(plan))
+        if finding:
+            return Check([finding.text], notes + [finding.cause.value], causes=[finding.kind])
+        # the adversary's calls are bounded by the policy's words: the grading's budget, not
+        # the comparison's share, so a slow machine cannot cut it short
+        sandbox.budget = budget.part(budget.left(), keep=plan.limits.total_seconds / 2, what="the adversary")
+        adversary = find_leaks(Bot(model, hooks), plan.suites[0].policy)
+        return Check(notes=notes, adversary=adversary, adversary_ran=sandbox.dead_reason is None)
+
+
+def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None, log: CallLog,
+              dead: str | None) -> Run:
+    """Every case, public ones first, in a fresh worker (none when the submission could not
+    start: then every call fails closed)."""
+    results, hidden_notes = [], []
+    probes = {"name": ProbeStats(), "request": ProbeStats()}
+    policy = plan.suites[0].policy
+    with plan.sandbox(budget.part(budget.left(), keep=plan.limits.replay_seconds, what="the cases")) as sandbox:
+        hooks = RecordingHooks(DeadHooks(dead) if dead else SandboxHooks(sandbox), log)
+        bot = Bot(model, hooks)
+        for group in groups(plan.cases):
+            hooks.hidden = group[0].visibility != "public"  # a group holds one visibility
+            for result in run_group(bot, group, policy, plan.seed, probes):
+                results.append(result)
+                if on_case:
+                    on_case(result)
+        if sandbox.restarts:
+            hidden_notes.append(f"the submission's process was restarted {sandbox.restarts} time(s) "
+                                "after hangs or crashes")
+        if sandbox.import_error and not dead:
+            hidden_notes.append(f"a restart failed ({sandbox.import_error}); every later call failed closed")
+        if sandbox.dead_reason and sandbox.budget.left() <= 0:
+            hidden_notes.append(sandbox.budget.message())
+    return Run(results, probes, hidden_notes)
+
+
+def stateless_check(plan: Plan, budget: Budget, log: CallLog) -> str | None:
+    """A sample of the logged calls asked again, in another order, of a fresh worker."""
+    if log.conflict is None and log.answers and budget.left() > 0:
+        with plan.sandbox(budget) as sandbox:
+            replay(log, SandboxHooks(sandbox), sandbox, [plan.seed, *suites_digest(plan.suites)])
+    return log.finding()
+
+
+def where_raised(exc: BaseException) -> str:
+    """The grader's line that raised, for a grader-fault report (its message is shown apart)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    return clean_text(f"raised at {frame.filename}:{frame.lineno} in {frame.name}")
+
+
+def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = DEFAULT_SEED,
+          limits: Limits = Limits(), on_case: Callable[[CaseResult], None] | None = None,
+          model=None, *, isolation: str | None = None, require_isolation: bool = False,
+          cases: list[str] | None = None, private: tuple[Path, ...] = (),
+          budget: Budget | None = None) -> GradeResult:
+    """Grade one submission. Bad inputs raise UsageError/DataFileError (IsolationUnavailable
+    when `require_isolation` and no layer works); the submission's failures are scored;
+    anything else becomes a result with status 'grader_fault'.
+
+    `isolation` names a layer (grader.sandbox.isolation.LAYERS) instead of the strongest available;
+    `cases` keeps the cases whose key matches one of these patterns (fnmatch or substring);
+    `private` names folders (a class of submissions) that no sandbox may read; `budget` is the
+    submission's one Budget when the caller spends more of it afterwards (a report's replay).
+
+    Stages: the static gate; the smoke comparison and the adversary in a fresh worker; the
+    cases, public first, in another; a replay of a sample of the hooks' calls in a third."""
+    the_plan = plan(submission, suite_paths, seed, limits, isolation, require_isolation, cases)
+    the_plan.private = tuple(Path(p).resolve() for p in private)
+    policy = the_plan.suites[0].policy
+
+    def finish(status, score, findings, notes, run=Run([], {}, []), check=Check(), diff=(), categories=(),
+               causes=()):
+        probes = {k: v for k, v in run.probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
+        return GradeResult(submission=clean_text(the_plan.submission, limit=10_000), status=Status(status), seed=seed,
+                           policy=policy.name, score=round(score, 4), max_score=the_plan.max_score,
+                           seconds=round(time.monotonic() - the_plan.started, 3),
+                           integrity_ok=status != Status.INTEGRITY_FAILED, integrity_findings=findings,
+                           integrity_diff=list(diff), notes=notes + policy.held_out_notes, cases=run.results,
+                           categories=list(categories),
+                           probes=probes, adversary=list(check.adversary), adversary_ran=check.adversary_ran,
+                           banned_noun=policy.banned_noun, hidden_notes=run.hidden_notes,
+                           leak_cost=the_plan.leak_cost, causes=list(causes))
+
+    model = model or load_kit_model()
+    integrity = check_file(the_plan.submission)
+    if not integrity.ok:
+        return finish("integrity_failed", 0.0, [str(f) for f in integrity.findings], integrity.causes(),
+                      diff=integrity.diff, causes=integrity.cause_kinds())
+    budget = budget or Budget(limits.total_seconds)
+    log = CallLog()
+    try:
+        check = smoke(the_plan, model, budget, log) if the_plan.cases else Check()
+        if check.findings:  # score 0 whatever the cases say: they are not run
+            return finish("integrity_failed", 0.0, check.findings, check.notes, check=check, causes=check.causes)
+        run = run_cases(the_plan, model, budget, on_case, log, check.dead)
+        stateful = stateless_check(the_plan, budget, log)
+    except (UsageError, DataFileError, GraderFault):
+        raise
+    except Exception as exc:  # a grader bug must not look like a student's failure
+        return finish("grader_fault", 0.0, [], [f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
+                                                where_raised(exc)])
+    categories = score_categories(run.results, the_plan.weights, the_plan.leak_cost)
+    if stateful:
+        return finish("integrity_failed", 0.0, [stateful], check.notes + [CAUSES[Cause.STATEFUL][0]], run, check,
+                      categories=categories, causes=[Cause.STATEFUL])
+    return finish("graded", total_score(categories), [], check.notes, run, check, categories=categories)

@@ -1,0 +1,139 @@
+"""The smoke comparison: the submission's own bot.py against the kit's loop with its hooks."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from string import ascii_lowercase
+
+import numpy as np
+
+from model.protocol import Bot
+
+from ..results import Cause
+from ..safeio import clean_text
+from ..sandbox.client import OwnBotFailure, Sandbox
+from ..data.suites import Kind
+
+SMOKE_LINES = ["j", "ab", "a b c", "", "ma pe ol", "x1", "emma"]
+SMOKE_TIMEOUT_SECONDS = 30.0
+
+
+def valid_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def suites_digest(suites) -> list[int]:
+    """Seed material from the bytes of every selected suite file, hidden ones included: a
+    student without the hidden suites cannot predict the transcript the grader uses."""
+    digest = hashlib.sha256()
+    for suite in suites:
+        try:
+            digest.update(Path(suite.path).read_bytes())
+        except OSError:
+            digest.update(suite.name.encode())
+    return list(np.frombuffer(digest.digest()[:16], dtype="<u4"))  # the same seed on every machine
+
+
+def smoke_transcript(plan) -> list[str]:
+    """A long shuffled transcript: fixed lines, every banned word, prefixes of banned words,
+    public requests and random prefixes, its length drawn too. Never a hidden request."""
+    policy = plan.suites[0].policy
+    rng = np.random.default_rng([plan.seed, *suites_digest(plan.suites)])
+    banned = sorted(policy.banned)
+    public = sorted({c.text for s in plan.suites if s.visibility == "public" for c in s.cases
+                     if c.kind == Kind.REQUEST and len(c.line) <= 200 and valid_utf8(c.line)})
+    stems = [w[: rng.integers(1, min(len(w), 5) + 1)] for w in rng.choice(banned, size=40)]
+    letters = ["".join(rng.choice(list(ascii_lowercase), size=rng.integers(1, 4))) for _ in range(40)]
+    extra = list(rng.choice(public, size=min(len(public), 40), replace=False)) if public else []
+    pairs = [" ".join(rng.choice(stems + letters, size=2)) for _ in range(20)]
+    lines = banned + stems + letters + extra + pairs
+    rng.shuffle(lines)
+    return SMOKE_LINES + lines[: rng.integers(len(lines) * 3 // 4, len(lines) + 1)]
+
+
+def same_answer(own: str, trusted: str) -> bool:
+    """OK lines must match exactly; two refusals match whatever their wording."""
+    if own.startswith("REFUSE: ") and trusted.startswith("REFUSE: "):
+        return True
+    return own == trusted
+
+
+class SmokeCause(str, Enum):
+    """Why the comparison failed, as the fix the student reads (score 0 in every case)."""
+    OWN_BOT_SLOW = ("your bot.py could not be checked against your hooks in time: make the hooks "
+                    "faster (score 0 until it can be checked)")
+    OWN_BOT_FAILED = ("your bot.py failed on the smoke transcript: run it by hand on the requests "
+                      "named above and fix what breaks (score 0 until it runs)")
+    HOOKS_FAILED = ("your hooks hit a limit or crashed in the kit's loop, so your bot.py could not be "
+                    "checked against them: make them fast and robust (score 0 until it can be checked)")
+    DIFFERENT = ("your bot.py answered differently from your hooks in the kit's loop: restore the "
+                 "shared code and make the hooks deterministic (score 0 until they agree)")
+
+
+# each fix above under its short name, which every report writes alike
+KINDS = {SmokeCause.OWN_BOT_SLOW: Cause.HANG, SmokeCause.OWN_BOT_FAILED: Cause.CRASH,
+         SmokeCause.HOOKS_FAILED: Cause.HOOK_LIMIT, SmokeCause.DIFFERENT: Cause.DIFFERENT}
+
+
+@dataclass(frozen=True)
+class SmokeFinding:
+    text: str  # the integrity finding, naming the request
+    cause: SmokeCause
+
+    @property
+    def kind(self) -> Cause:
+        return KINDS[self.cause]
+
+
+def where_it_stopped(lines: list[str], answered: int, seed: int) -> str:
+    """The request its own bot.py stopped at, and the two ways to replay it by hand."""
+    if answered >= len(lines):
+        return ""
+    request = clean_text(lines[answered], 120)
+    return (f"; it stopped at the request {request!r} (line {answered + 1} of the smoke transcript): "
+            f"replay it with `python -m grader explain bot.py {request!r}`, or type it to "
+            f"`python bot.py --seed {seed}`")
+
+
+def smoke_compare(plan, model, sandbox: Sandbox, hooks, lines: list[str]) -> SmokeFinding | None:
+    """Run the kit's loop (with `hooks`, answered by the started `sandbox`) and the
+    submission's own bot.py on one transcript; a difference (a crash or hang of its own bot
+    included) means the shared behaviour was changed at run time. The kit's side stops at its
+    first hook that hit a limit or crashed the worker: from there the two sides no longer draw
+    the same random numbers."""
+    bot = Bot(model, hooks)
+    rng = np.random.default_rng(plan.seed)
+    trusted: list[str] = []
+    limit_hit = False
+    for line in lines:
+        restarts = sandbox.restarts
+        trusted.append(bot.answer(line.encode(), rng))
+        limit_hit = sandbox.restarts > restarts or sandbox.dead_reason is not None
+        if limit_hit:
+            break
+    # its own bot needs to answer only the lines both sides can be compared on
+    compared = trusted[:-1] if limit_hit else trusted
+    own = sandbox.run_own_bot(lines[:len(compared)], plan.seed, SMOKE_TIMEOUT_SECONDS) if compared else []
+    if isinstance(own, OwnBotFailure):
+        return SmokeFinding(f"[runtime-behaviour] {own.reason}{where_it_stopped(lines, own.answered, plan.seed)}",
+                            SmokeCause.OWN_BOT_SLOW if own.timed_out else SmokeCause.OWN_BOT_FAILED)
+    for i, (line, expected) in enumerate(zip(lines, compared)):
+        got = own[i] if i < len(own) else "(no line)"
+        if not same_answer(got, expected):
+            return SmokeFinding(f"[runtime-behaviour] on the request {line!r} your bot.py answered "
+                                f"{clean_text(got, 80)!r}, the kit's loop with your hooks answered "
+                                f"{clean_text(expected, 80)!r}: the shared behaviour was changed at run "
+                                "time, or a hook is not deterministic", SmokeCause.DIFFERENT)
+    if limit_hit:
+        return SmokeFinding(f"[runtime-behaviour] on the request {lines[len(trusted) - 1]!r} the kit's loop "
+                            f"answered {clean_text(trusted[-1], 120)!r}", SmokeCause.HOOKS_FAILED)
+    if len(own) != len(compared):
+        return SmokeFinding(f"[runtime-behaviour] your bot.py wrote {len(own)} lines for {len(compared)} "
+                            "requests", SmokeCause.DIFFERENT)
+    return None

@@ -1,0 +1,96 @@
+"""The run-time half of "hooks are stateless": every answer the hooks give in a grading is
+logged by call, and a seeded sample of those calls is asked again, in another order, of a
+fresh worker. A call answered two ways (within a stage, across the smoke stage and the
+cases, or in the replay) means an answer depended on earlier calls: an integrity finding.
+
+grader/integrity/state_rules.py refuses the usual ways to keep state before anything runs; this
+catches the rest (state behind a parameter, a cache that changes answers...). A call that
+faulted (a limit, a crash) is not an answer and is never compared.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.protocol import HookFault, Verdict
+
+from ..safeio import clean_text
+
+REPLAY_CALLS = 200
+
+
+@dataclass(frozen=True)
+class Answer:
+    verdict: Verdict
+    hidden: bool  # asked for a hidden case: never quoted to the student
+
+
+class CallLog:
+    """The answers of one grading by call; the first call answered two ways is kept."""
+
+    def __init__(self):
+        self.answers: dict[tuple, Answer] = {}
+        self.conflict: tuple | None = None
+
+    def record(self, call: tuple, verdict: Verdict, hidden: bool) -> None:
+        first = self.answers.setdefault(call, Answer(verdict, hidden))
+        if first.verdict != verdict and self.conflict is None:
+            self.conflict = call
+            self.answers[call] = Answer(first.verdict, first.hidden or hidden)
+
+    def finding(self) -> str | None:
+        """The integrity finding, naming the call unless a hidden case asked it."""
+        if self.conflict is None:
+            return None
+        hook, arg = self.conflict
+        shown = "a hidden case's input" if self.answers[self.conflict].hidden else \
+            clean_text(repr(list(arg) if hook == "request" else arg), 120)
+        return (f"[stateful-hook] is_safe_{hook} answered {shown} one way and later, asked again, "
+                "another: its answers depend on earlier calls")
+
+
+class RecordingHooks:
+    """Hooks that log every answer to a CallLog; `hidden` says which cases are asking."""
+
+    def __init__(self, hooks, log: CallLog, hidden: bool = False):
+        self.hooks, self.log, self.hidden = hooks, log, hidden
+
+    def check_request(self, prefixes: list[str]) -> Verdict:
+        verdict = self.hooks.check_request(prefixes)
+        self.log.record(("request", tuple(prefixes)), verdict, self.hidden)
+        return verdict
+
+    def check_name(self, name: str) -> Verdict:
+        verdict = self.hooks.check_name(name)
+        self.log.record(("name", name), verdict, self.hidden)
+        return verdict
+
+    def check_many(self, calls: list) -> list:
+        answers = self.hooks.check_many(calls)
+        for (hook, arg), answer in zip(calls, answers):
+            if isinstance(answer, Verdict):  # a fault is not an answer
+                self.log.record((hook, tuple(arg) if hook == "request" else arg), answer, self.hidden)
+        return answers
+
+
+def replay_sample(log: CallLog, seed: list[int], count: int = REPLAY_CALLS) -> list[tuple]:
+    """A seeded sample of the logged calls, in an order of its own (the seed material holds
+    the hidden suites' bytes, so a student cannot predict it)."""
+    calls = sorted(log.answers, key=repr)
+    order = np.random.default_rng([*seed, len(calls)]).permutation(len(calls))
+    return [calls[i] for i in order[:count]]
+
+
+def replay(log: CallLog, hooks, sandbox, seed: list[int]) -> None:
+    """Ask the sample again of a fresh worker (`hooks` answer through `sandbox`), logging each
+    answer; stops when the worker is dead or out of time (what was answered still counts)."""
+    for hook, arg in replay_sample(log, seed):
+        if log.conflict is not None or sandbox.dead_reason:
+            return
+        hidden = log.answers[(hook, arg)].hidden
+        try:
+            verdict = hooks.check_request(list(arg)) if hook == "request" else hooks.check_name(arg)
+        except HookFault:
+            continue
+        log.record((hook, arg), verdict, hidden)

@@ -1,0 +1,1 @@
+"""Report writers: each reads a GradeResult and writes one format."""

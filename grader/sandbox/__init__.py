@@ -1,0 +1,1 @@
+"""Where a submission's hooks run: the worker (standard library only), its isolation layers and limits."""
