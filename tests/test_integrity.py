@@ -92,7 +92,7 @@ def test_each_definition_is_required(missing):
     ("D = open('/etc/passwd').read()", "escape-hatch"),
     ("import typing\nS = typing.sys", "escape-hatch"),
     ("import dataclasses\nB = dataclasses.builtins", "escape-hatch"),
-    ("from model.protocol import np", "escape-hatch"),
+    ("from model.protocol import sys", "escape-hatch"),
     ("from functools import reduce as r\nimport functools\nX = functools.lru_cache", "nothing"),
 ])
 def test_escape_rules(code, rule):

@@ -78,7 +78,7 @@ class EditableChecker(ast.NodeVisitor):
 
     def _reach_rule(self, node: ast.AST, module: str, name: str) -> None:
         """An allowed module must not hand out another module, a way out (typing.sys,
-        dataclasses.builtins, model.protocol's numpy), a metaclass (enum.EnumMeta) or a
+        dataclasses.builtins, model.protocol's sys), a metaclass (enum.EnumMeta) or a
         function that reads attributes by name or evaluates strings: resolved on the real module."""
         if module not in ALLOWED_MODULES or module == "__future__":
             return
