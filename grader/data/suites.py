@@ -9,6 +9,7 @@ cases of both kinds (`unbalanced`), or the loader refuses them.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -217,8 +218,23 @@ class Suite:
     cases: tuple[Case, ...]
 
 
+LOADED: dict[tuple[str, Path, str], Suite] = {}  # by path (as given, resolved) and sha256 of its bytes
+
+
 def load_suite(path: str | Path) -> Suite:
+    """A suite file, checked; loaded once per process while its bytes stay the same (its cases
+    are built and checked against the ground truth, which costs more than a grading's work)."""
     path = Path(path)
+    try:
+        key = (str(path), path.resolve(), hashlib.sha256(path.read_bytes()).hexdigest())
+    except OSError:
+        return read_suite(path)  # which names the problem
+    if key not in LOADED:
+        LOADED[key] = read_suite(path)
+    return LOADED[key]
+
+
+def read_suite(path: Path) -> Suite:
     model = load_toml(path, SuiteModel)
     if model.name != path.stem:
         raise DataFileError(f"{path}: name: {model.name!r} must match the file name "
