@@ -8,6 +8,10 @@ import numpy as np
 from .gpt import BOS, Config, Decoder, decode, encode, gpt, softmax
 from .weights import DEFAULT_WEIGHTS, load_weights
 
+# Rows sampled at once: past this, OpenBLAS splits the step's matrix products over threads
+# (at M*N*K > 4 * 65536), which for products this small costs several times the arithmetic
+SAMPLE_BLOCK = 256
+
 
 class Model:
     def __init__(self, cfg: Config, params: dict[str, np.ndarray], meta: dict | None = None):
@@ -36,9 +40,14 @@ class Model:
         return self.sample_many([prefix], temperature, [rng])[0]
 
     def sample_many(self, prefixes: list[str], temperature: float, rngs: list) -> list[str]:
-        """One name per prefix, drawn together (one forward step for the batch at each
+        """One name per prefix, drawn together (one forward step for a block of rows at each
         position); name i is what sample(prefixes[i], temperature, rngs[i]) draws, as each row
         takes its random numbers from its own stream, in the same order."""
+        return [name for start in range(0, len(prefixes), SAMPLE_BLOCK)
+                for name in self._sample_block(prefixes[start:start + SAMPLE_BLOCK], temperature,
+                                               rngs[start:start + SAMPLE_BLOCK])]
+
+    def _sample_block(self, prefixes: list[str], temperature: float, rngs: list) -> list[str]:
         ids = [self._check(prefix, temperature) for prefix in prefixes]
         # the tokens fed before the first draw; an empty prefix is fed BOS twice, as it always was
         feeds = [[BOS] + row if row else [BOS, BOS] for row in ids]
