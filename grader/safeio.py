@@ -26,6 +26,8 @@ def clean_text(text: object, limit: int = MAX_TEXT_CHARS) -> str:
     and nothing reaches a terminal, a CSV cell or an XML file as a control character."""
     if not isinstance(text, str):
         text = str(text)
+    if text.isascii() and text.isprintable():  # the usual case, nothing to escape: fast
+        return text if len(text) <= limit else text[: max(0, limit - 3)] + "..."
     out = []
     for ch in text:
         if ch in "\t\n\r":

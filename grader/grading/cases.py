@@ -57,13 +57,15 @@ def groups(cases: list[Case]) -> Iterator[list[Case]]:
     """Consecutive cases that can be run together: all requests or all probes, of one
     visibility (what a hidden case asks is never mixed with a public one's calls)."""
     group: list[Case] = []
+    samples = 0  # in the group
     for case in cases:
         key = (case.kind == Kind.REQUEST, case.visibility)
         if group and (key != (group[0].kind == Kind.REQUEST, group[0].visibility)
-                      or sum(c.samples for c in group) + case.samples > GROUP_SAMPLES):
+                      or samples + case.samples > GROUP_SAMPLES):
             yield group
-            group = []
+            group, samples = [], 0
         group.append(case)
+        samples += case.samples
     if group:
         yield group
 
