@@ -190,7 +190,7 @@ def stateless_check(plan: Plan, budget: Budget, log: CallLog) -> str | None:
     """A sample of the logged calls asked again, in another order, of a fresh worker."""
     if log.conflict is None and log.answers and budget.left() > 0:
         with plan.sandbox(budget) as sandbox:
-            replay(log, SandboxHooks(sandbox), sandbox, [plan.seed, *suites_digest(plan.suites)])
+            replay(log, SandboxHooks(sandbox), [plan.seed, *suites_digest(plan.suites)])
     return log.finding()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.protocol import HookFault, Verdict
+from model.protocol import Verdict
 
 from ..safeio import clean_text
 
@@ -82,15 +82,14 @@ def replay_sample(log: CallLog, seed: list[int], count: int = REPLAY_CALLS) -> l
     return [calls[i] for i in order[:count]]
 
 
-def replay(log: CallLog, hooks, sandbox, seed: list[int]) -> None:
-    """Ask the sample again of a fresh worker (`hooks` answer through `sandbox`), logging each
-    answer; stops when the worker is dead or out of time (what was answered still counts)."""
-    for hook, arg in replay_sample(log, seed):
-        if log.conflict is not None or sandbox.dead_reason:
+def replay(log: CallLog, hooks, seed: list[int]) -> None:
+    """Ask the sample again of a fresh worker, in one check_many (each call keeps its own
+    limit; once the worker is dead or out of time every later call faults), logging each
+    answer up to the first conflict. A fault is not an answer: it is skipped."""
+    calls = replay_sample(log, seed)
+    answers = hooks.check_many(calls)
+    for call, answer in zip(calls, answers):
+        if log.conflict is not None:
             return
-        hidden = log.answers[(hook, arg)].hidden
-        try:
-            verdict = hooks.check_request(list(arg)) if hook == "request" else hooks.check_name(arg)
-        except HookFault:
-            continue
-        log.record((hook, arg), verdict, hidden)
+        if isinstance(answer, Verdict):
+            log.record(call, answer, log.answers[call].hidden)
