@@ -5,12 +5,13 @@ sandboxes that share one wall-clock Budget, so a hostile submission costs bounde
 """
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from model.protocol import Bot, HookFault, OneByOne
 
@@ -55,6 +56,32 @@ class Plan:
                        choose_isolation(self.isolation, self.require_isolation), budget,
                        secrets=[*self.private, *(Path(s.path).resolve() for s in self.suites if
                                 s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT))])
+
+    @contextlib.contextmanager
+    def workers(self, budget: Budget) -> Iterator[Workers]:
+        """The sandboxes of the stages, their workers launched at once: each start-up (the
+        layer, the interpreter, the submission's import) overlaps the grader's own work and the
+        stages before, and each stage still gets a worker that was asked nothing before."""
+        with contextlib.ExitStack() as stack:
+            workers = Workers(*(stack.enter_context(self.sandbox(budget)) for _ in range(4)))
+            if self.cases:
+                workers.smoke.launch()
+                workers.own_bot.launch(str(self.seed))
+                workers.cases.launch()
+                workers.replay.launch()
+            yield workers
+
+
+@dataclass
+class Workers:
+    smoke: Sandbox  # the smoke comparison's hooks, then the adversary's
+    own_bot: Sandbox  # the submission's own bot.py, for the smoke comparison
+    cases: Sandbox
+    replay: Sandbox  # the stateless replay's
+
+    def close(self) -> None:
+        for sandbox in (self.smoke, self.own_bot, self.cases, self.replay):
+            sandbox.close()
 
 
 @dataclass
@@ -139,35 +166,43 @@ def start_notes(sandbox: Sandbox) -> tuple[list[str], str | None]:
     return notes, dead
 
 
-def smoke(plan: Plan, model, budget: Budget, log: CallLog) -> Check:
+def smoke(plan: Plan, model, budget: Budget, log: CallLog, workers: Workers) -> Check:
     """First, in a fresh worker that has seen no hidden request: the submission's own bot.py
     against the kit's loop, then the model-aware adversary. What the student reads of them
     cannot have been shaped by a hidden request. A submission that cannot start here is
     graded as one whose every hook call fails closed (it gets no second chance to start)."""
-    with plan.sandbox(budget) as sandbox:
-        notes, dead = start_notes(sandbox)  # an import may take start_seconds of the grading's budget
-        if dead is not None:
-            return Check(notes=notes, dead=dead)
-        sandbox.budget = budget.part(plan.limits.smoke_seconds, what="the smoke stage")
-        hooks = RecordingHooks(SandboxHooks(sandbox), log)
-        finding = smoke_compare(plan, model, sandbox, hooks, smoke_transcript(plan))
-        if finding:
-            return Check([finding.text], notes + [finding.cause.value], causes=[finding.kind])
-        # the adversary's calls are bounded by the policy's words: the grading's budget, not
-        # the comparison's share, so a slow machine cannot cut it short
-        sandbox.budget = budget.part(budget.left(), keep=plan.limits.total_seconds / 2, what="the adversary")
-        adversary = find_leaks(Bot(model, hooks), plan.suites[0].policy)
-        return Check(notes=notes, adversary=adversary, adversary_ran=sandbox.dead_reason is None)
+    sandbox = workers.smoke
+    notes, dead = start_notes(sandbox)  # an import may take start_seconds of the grading's budget
+    if dead is not None:
+        workers.close()  # no stage will ask them anything
+        return Check(notes=notes, dead=dead)
+    sandbox.budget = workers.own_bot.budget = budget.part(plan.limits.smoke_seconds, what="the smoke stage")
+    hooks = RecordingHooks(SandboxHooks(sandbox), log)
+    finding = smoke_compare(plan, model, sandbox, hooks, smoke_transcript(plan), workers.own_bot)
+    workers.own_bot.close()
+    if finding:
+        return Check([finding.text], notes + [finding.cause.value], causes=[finding.kind])
+    # the adversary's calls are bounded by the policy's words: the grading's budget, not
+    # the comparison's share, so a slow machine cannot cut it short
+    sandbox.budget = budget.part(budget.left(), keep=plan.limits.total_seconds / 2, what="the adversary")
+    adversary = find_leaks(Bot(model, hooks), plan.suites[0].policy)
+    sandbox.close()
+    return Check(notes=notes, adversary=adversary, adversary_ran=sandbox.dead_reason is None)
 
 
 def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None, log: CallLog,
-              dead: str | None) -> Run:
+              dead: str | None, workers: Workers) -> Run:
     """Every case, public ones first, in a fresh worker (none when the submission could not
     start: then every call fails closed)."""
     results, hidden_notes = [], []
     probes = {"name": ProbeStats(), "request": ProbeStats()}
     policy = plan.suites[0].policy
-    with plan.sandbox(budget.part(budget.left(), keep=plan.limits.replay_seconds, what="the cases")) as sandbox:
+    if plan.cases and not dead:  # the replay's worker done with its start-up (or dead), so that
+        with contextlib.suppress(HookFault):  # none of its code runs while hidden requests are asked
+            workers.replay.start()
+    sandbox = workers.cases
+    sandbox.budget = budget.part(budget.left(), keep=plan.limits.replay_seconds, what="the cases")
+    with sandbox:
         hooks = RecordingHooks(DeadHooks(dead) if dead else SandboxHooks(sandbox), log)
         bot = Bot(model, hooks)
         for group in groups(plan.cases):
@@ -186,10 +221,10 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None, log: 
     return Run(results, probes, hidden_notes)
 
 
-def stateless_check(plan: Plan, budget: Budget, log: CallLog) -> str | None:
+def stateless_check(plan: Plan, budget: Budget, log: CallLog, sandbox: Sandbox) -> str | None:
     """A sample of the logged calls asked again, in another order, of a fresh worker."""
-    if log.conflict is None and log.answers and budget.left() > 0:
-        with plan.sandbox(budget) as sandbox:
+    with sandbox:
+        if log.conflict is None and log.answers and budget.left() > 0:
             replay(log, SandboxHooks(sandbox), [plan.seed, *suites_digest(plan.suites)])
     return log.finding()
 
@@ -241,11 +276,13 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     budget = budget or Budget(limits.total_seconds)
     log = CallLog()
     try:
-        check = smoke(the_plan, model, budget, log) if the_plan.cases else Check()
-        if check.findings:  # score 0 whatever the cases say: they are not run
-            return finish("integrity_failed", 0.0, check.findings, check.notes, check=check, causes=check.causes)
-        run = run_cases(the_plan, model, budget, on_case, log, check.dead)
-        stateful = stateless_check(the_plan, budget, log)
+        with the_plan.workers(budget) as workers:
+            check = smoke(the_plan, model, budget, log, workers) if the_plan.cases else Check()
+            if check.findings:  # score 0 whatever the cases say: they are not run
+                return finish("integrity_failed", 0.0, check.findings, check.notes, check=check,
+                              causes=check.causes)
+            run = run_cases(the_plan, model, budget, on_case, log, check.dead, workers)
+            stateful = stateless_check(the_plan, budget, log, workers.replay)
     except (UsageError, DataFileError, GraderFault):
         raise
     except Exception as exc:  # a grader bug must not look like a student's failure

@@ -101,9 +101,10 @@ def where_it_stopped(lines: list[str], answered: int, seed: int) -> str:
             f"`python bot.py --seed {seed}`")
 
 
-def smoke_compare(plan, model, sandbox: Sandbox, hooks, lines: list[str]) -> SmokeFinding | None:
+def smoke_compare(plan, model, sandbox: Sandbox, hooks, lines: list[str],
+                  own_bot: Sandbox) -> SmokeFinding | None:
     """Run the kit's loop (with `hooks`, answered by the started `sandbox`) and the
-    submission's own bot.py on one transcript; a difference (a crash or hang of its own bot
+    submission's own bot.py (in `own_bot`, a sandbox of its own) on one transcript; a difference (a crash or hang of its own bot
     included) means the shared behaviour was changed at run time. The kit's side stops at its
     first hook that hit a limit or crashed the worker: from there the two sides no longer draw
     the same random numbers."""
@@ -119,7 +120,7 @@ def smoke_compare(plan, model, sandbox: Sandbox, hooks, lines: list[str]) -> Smo
             break
     # its own bot needs to answer only the lines both sides can be compared on
     compared = trusted[:-1] if limit_hit else trusted
-    own = sandbox.run_own_bot(lines[:len(compared)], plan.seed, SMOKE_TIMEOUT_SECONDS) if compared else []
+    own = own_bot.run_own_bot(lines[:len(compared)], plan.seed, SMOKE_TIMEOUT_SECONDS) if compared else []
     if isinstance(own, OwnBotFailure):
         return SmokeFinding(f"[runtime-behaviour] {own.reason}{where_it_stopped(lines, own.answered, plan.seed)}",
                             SmokeCause.OWN_BOT_SLOW if own.timed_out else SmokeCause.OWN_BOT_FAILED)

@@ -31,6 +31,9 @@ def kill_uid(uid: int) -> None:
 
 
 PR_SET_CHILD_SUBREAPER = 36
+# the workers this process started and has not waited for yet: several sandboxes may run at
+# once (a grading starts its stages' workers together), and each waits for its own
+STARTED: set[int] = set()
 
 
 def adopt_orphans() -> None:
@@ -45,7 +48,7 @@ def adopt_orphans() -> None:
 
 def reap_adopted() -> None:
     """Collect the zombies reparented to this process (never a Popen's own child: those
-    are waited for before this runs)."""
+    are in STARTED until their sandbox waits for them)."""
     me = str(os.getpid())
     for _ in range(50):
         left = False
@@ -55,7 +58,7 @@ def reap_adopted() -> None:
                 fields = tail.split()
             except (OSError, ValueError):
                 continue
-            if fields[1] != me or not head.endswith("(bwrap"):
+            if fields[1] != me or not head.endswith("(bwrap") or int(entry.name) in STARTED:
                 continue
             if fields[0] == "Z":
                 with contextlib.suppress(ChildProcessError):

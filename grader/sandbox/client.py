@@ -27,7 +27,7 @@ from typing import IO
 
 from model.protocol import Call, HookFault, Verdict
 
-from .cleanup import remove_tree
+from .cleanup import STARTED, remove_tree
 from ..errors import GraderFault
 from .isolation import Isolation, choose_isolation, reachable_by_others, site_dirs
 from .limits import Budget, Limits
@@ -103,6 +103,7 @@ class Sandbox:
         self.restarts = 0
         self.next_id = 0
         self.proc: subprocess.Popen | None = None
+        self.launched: tuple[str, ...] | None = None  # the arguments of a process not taken up yet
         self.dead_reason: str | None = None
         self.import_error: str | None = None
         self.pattern_error: str | None = None
@@ -143,13 +144,23 @@ class Sandbox:
             self.stderr.close()
             self.stderr = None
             raise
+        STARTED.add(proc.pid)
         os.set_blocking(proc.stdin.fileno(), False)  # _send never blocks past its deadline
         return proc
 
+    def launch(self, *extra: str) -> None:
+        """Start a worker (`extra`: the seed, for its own bot) without waiting for it, so that
+        its start-up overlaps the grader's own work; `start` or `run_own_bot` takes it up.
+        Nothing is sent to it before, and it is charged only the time the grader waits on it."""
+        if self.proc is None:
+            self.proc, self.launched, self._buffer = self._spawn(*extra), extra, b""
+
     @timed
     def start(self) -> None:
-        self.proc = self._spawn()
-        self._buffer = b""
+        if self.launched != ():  # none launched, or one for its own bot
+            self._stop()
+            self.launch()
+        self.launched = None
         try:
             hello = self._read_line(min(self.limits.start_seconds, self.budget.left()),
                                     "importing the submission")
@@ -178,13 +189,14 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
+        STARTED.discard(self.proc.pid)
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 if stream:
                     stream.close()
             except OSError:
                 pass
-        self.proc = None
+        self.proc = self.launched = None
         self.isolation.worker_stopped()
         self.stderr_kept = (self.stderr_kept + tail_of(self.stderr, STDERR_KEPT))[-STDERR_KEPT:]
         self.stderr.close()
@@ -194,11 +206,13 @@ class Sandbox:
     def run_own_bot(self, lines: list[str], seed: int, timeout: float) -> list[str] | OwnBotFailure:
         """The submission's own `python bot.py --seed N` on a transcript: its output lines,
         or why it could not be run to the end."""
-        self._stop()
         timeout = min(timeout, self.budget.left())
+        if self.launched != (str(seed),) or timeout <= 0:
+            self._stop()
         if timeout <= 0:
             return OwnBotFailure(self.budget.message(), timed_out=True)
-        self.proc = self._spawn(str(seed))
+        self.launch(str(seed))
+        self.launched = None
         deadline = time.monotonic() + timeout
         try:
             self._send("".join(line + "\n" for line in lines).encode(), deadline, "feeding your bot.py")
@@ -312,7 +326,7 @@ class Sandbox:
             return [HookFault(self.dead_reason)] * len(calls)
         answers, name = [], HOOK_NAMES[calls[0][0]]
         try:
-            if self.proc is None:
+            if self.proc is None or self.launched is not None:
                 self.start()
             lines, size = [], 0
             for hook, arg in calls:  # what the pipe holds at once: the send never waits on a reply
