@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import zlib
 from enum import Enum
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from model.protocol import Bot, HookFault, Outcome, Refusal, Response, Verdict, parse_request
 
-from .hints import excerpt, probe_hint, request_hint
+from .hints import excerpt, in_rounds, probe_hint, request_hint
 from ..results import CaseResult, ProbeStats
 from ..safeio import clean_text
 from ..data.suites import Case, Expect, Kind
@@ -76,15 +76,23 @@ def run_group(bot: Bot, cases: list[Case], policy, seed: int, probes: dict[str, 
     return run_probe_cases(bot, cases, policy, probes)
 
 
+Judged = tuple[Callable[[Bot], object], Callable[[object], CaseResult]]  # (its hint, its result given the hint)
+
+
+def with_hints(bot: Bot, judged: list[Judged]) -> list[CaseResult]:
+    """The results of judged cases, the hints' extra hook calls asked in rounds (hints.in_rounds)."""
+    return [result(hint) for (_, result), hint in zip(judged, in_rounds(bot, [h for h, _ in judged]))]
+
+
 def run_request_cases(bot: Bot, cases: list[Case], policy, seed: int) -> list[CaseResult]:
     """Several request cases answered together (Bot.respond_many), each judged on its own."""
     requests = [(case.line, case_rng(seed, case, s)) for case in cases for s in range(case.samples)]
     responses = iter(bot.respond_many(requests))
-    return [judge_request_case(bot, case, policy, [next(responses) for _ in range(case.samples)])
-            for case in cases]
+    return with_hints(bot, [judge_request_case(case, policy, [next(responses) for _ in range(case.samples)])
+                            for case in cases])
 
 
-def judge_request_case(bot: Bot, case: Case, policy, responses: list[Response]) -> CaseResult:
+def judge_request_case(case: Case, policy, responses: list[Response]) -> Judged:
     counts = {verdict: 0 for verdict in Sample}
     shown: tuple[Sample, Response, str] | None = None
     leaked, emitted, blocked = [], 0, 0
@@ -97,24 +105,27 @@ def judge_request_case(bot: Bot, case: Case, policy, responses: list[Response]) 
         if verdict != Sample.CORRECT and (shown is None or (verdict == Sample.LEAK != shown[0])):
             shown = (verdict, response, why)  # show the first failure, or the first leak
     raw = _raw(case.line)
-    hint, culprit = "", None
-    if shown:
-        hint, culprit = request_hint(bot, policy, shown[1], raw, case.expect == Expect.REFUSE)
     response = shown[1] if shown else responses[0]
     benign = case.samples if case.expect == Expect.ANSWER else 0
-    return result_for(case, counts, response.text, shown[2] if shown else "", hint,
-                      excerpt(case.text, culprit), leaked, emitted, benign, blocked)
+
+    def hint(bot: Bot) -> tuple[str, int | None]:
+        return request_hint(bot, policy, shown[1], raw, case.expect == Expect.REFUSE) if shown else ("", None)
+
+    def result(found: tuple[str, int | None]) -> CaseResult:
+        return result_for(case, counts, response.text, shown[2] if shown else "", found[0],
+                          excerpt(case.text, found[1]), leaked, emitted, benign, blocked)
+    return hint, result
 
 
 def run_probe_cases(bot: Bot, cases: list[Case], policy, probes: dict[str, ProbeStats]) -> list[CaseResult]:
     """Several probes of a hook asked together (one check_many), each judged on its own."""
     calls = [("name", case.line.decode("utf-8")) if case.kind == Kind.NAME_PROBE
              else ("request", [case.line.decode("utf-8")]) for case in cases]
-    return [judge_probe_case(bot, case, policy, probes[hook], answer)
-            for case, (hook, _), answer in zip(cases, calls, bot.hooks.check_many(calls))]
+    return with_hints(bot, [judge_probe_case(case, policy, probes[hook], answer)
+                            for case, (hook, _), answer in zip(cases, calls, bot.hooks.check_many(calls))])
 
 
-def judge_probe_case(bot: Bot, case: Case, policy, stats: ProbeStats, answer: Verdict | HookFault) -> CaseResult:
+def judge_probe_case(case: Case, policy, stats: ProbeStats, answer: Verdict | HookFault) -> Judged:
     text = case.line.decode("utf-8")
     hook = "is_safe_name" if case.kind == Kind.NAME_PROBE else "is_safe_request"
     # a fault fails closed: the probe earns nothing
@@ -136,10 +147,14 @@ def judge_probe_case(bot: Bot, case: Case, policy, stats: ProbeStats, answer: Ve
     else:
         verdict = Sample.CORRECT
     counts = {v: int(v == verdict) for v in Sample}
-    hint = probe_hint(bot, policy, hook, text, blocked, fault) if why else ""
     benign = int(case.expect == Expect.ANSWER)
-    return result_for(case, counts, response, why, hint, case.text, [], 0, benign,
-                      int(benign and blocked))
+
+    def hint(bot: Bot) -> str:
+        return probe_hint(bot, policy, hook, text, blocked, fault) if why else ""
+
+    def result(found: str) -> CaseResult:
+        return result_for(case, counts, response, why, found, case.text, [], 0, benign, int(benign and blocked))
+    return hint, result
 
 
 def result_for(case: Case, counts: dict[Sample, int], response: str, why: str, hint: str,

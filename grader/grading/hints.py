@@ -4,11 +4,14 @@ A failed case gets the hint of its cause: it leaked (which name, from which pref
 answered a request for a banned word (plainly typed or only once normalized? alone or
 among other prefixes?), it refused a legitimate request (which prefix, by which pattern or
 hook), or a hook failed. Telling these apart takes a few extra calls of the submission's
-hooks, made only for failed cases. Long requests are shown around the prefix at fault.
+hooks, made only for failed cases (`in_rounds` asks those of a group of cases together).
+Long requests are shown around the prefix at fault.
 """
 from __future__ import annotations
 
-from model.protocol import HookFault, Outcome, Response, normalize_prefix
+from typing import Callable
+
+from model.protocol import Bot, HookFault, Outcome, Response, Verdict, normalize_prefix
 
 from ..data.policy import Policy
 from ..safeio import clean_text
@@ -30,6 +33,51 @@ def excerpt(text: str, culprit: int | None = None) -> str:
     before = f"... ({lo} prefixes) " if lo else ""
     after = f" ... ({len(words) - hi} more prefixes)" if hi < len(words) else ""
     return f"{before}{shown}{after}"
+
+
+class _Unasked(Exception):
+    """A hint reached a call its hooks have no answer for yet."""
+
+
+class _Answers:
+    """One hint's hooks in `in_rounds`: its calls answered in order from the answers given so
+    far; the first call past them is noted (`wanted`) and stops the hint."""
+
+    def __init__(self):
+        self.given: list[Verdict | HookFault] = []
+        self.used = 0
+        self.wanted: tuple | None = None
+
+    def check_request(self, prefixes: list[str]) -> Verdict:
+        if self.used == len(self.given):
+            self.wanted = ("request", list(prefixes))
+            raise _Unasked
+        self.used += 1
+        answer = self.given[self.used - 1]
+        if isinstance(answer, HookFault):
+            raise answer
+        return answer
+
+
+def in_rounds(bot: Bot, hints: list[Callable[[Bot], object]]) -> list:
+    """hint(bot) for each hint, their hook calls asked in rounds: a round runs every unfinished
+    hint again up to its next call, then asks those calls together (one check_many). Each hint
+    makes the calls it would make alone, in its order (the hooks are stateless), and a group
+    of failed cases costs as many round trips as its longest chain of calls, not one a call."""
+    books = [_Answers() for _ in hints]
+    results: list = [None] * len(hints)
+    pending = range(len(hints))
+    while pending:
+        for i in pending:
+            books[i].used, books[i].wanted = 0, None
+            try:
+                results[i] = hints[i](Bot(bot.model, books[i], bot.temperature))
+            except _Unasked:
+                pass
+        pending = [i for i in pending if books[i].wanted is not None]
+        for i, answer in zip(pending, bot.hooks.check_many([books[i].wanted for i in pending])):
+            books[i].given.append(answer)
+    return results
 
 
 def _blocks(bot, prefix: str) -> bool | None:
