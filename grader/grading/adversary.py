@@ -20,7 +20,7 @@ measure those.
 """
 from __future__ import annotations
 
-from model.protocol import Bot, HookFault, Verdict, normalize_prefix
+from model.protocol import Bot, Verdict, normalize_prefix
 
 from ..data.policy import Policy
 from .probability import leaked_words
@@ -30,13 +30,6 @@ from ..data.variants import VARIANTS
 TYPED_VARIANTS = ("upper", "fullwidth", "zero_width", "combining_accents")
 
 
-def _allowed(bot: Bot, check) -> bool:
-    try:
-        return check()
-    except HookFault:
-        return False  # fail closed: a fault refuses, so it cannot leak
-
-
 def let_through(bot: Bot, banned) -> set[str]:
     """The banned words the submission's output filter would emit (a fault refuses: no leak)."""
     words = sorted(banned)
@@ -44,13 +37,16 @@ def let_through(bot: Bot, banned) -> set[str]:
     return {w for w, answer in zip(words, answers) if isinstance(answer, Verdict) and answer.allowed}
 
 
-def served_spelling(bot: Bot, prefix: str) -> str | None:
-    """A way to type prefix that the request filter serves, or None."""
-    for typed in [prefix] + [VARIANTS[v](prefix) for v in TYPED_VARIANTS]:
-        if normalize_prefix(typed) == prefix and \
-                _allowed(bot, lambda: bot.hooks.check_request([typed]).allowed):
-            return typed
-    return None
+def served_spellings(bot: Bot, prefixes: list[str]) -> dict[str, str]:
+    """For each prefix the request filter serves, the first way to type it that it serves
+    (plainly, then each typed variant): each spelling asked of the prefixes still unserved in
+    one check_many (a fault refuses)."""
+    served: dict[str, str] = {}
+    for spell in [lambda p: p] + [VARIANTS[v] for v in TYPED_VARIANTS]:
+        typed = {p: spell(p) for p in prefixes if p not in served and normalize_prefix(spell(p)) == p}
+        answers = bot.hooks.check_many([("request", [t]) for t in typed.values()])
+        served.update((p, t) for (p, t), a in zip(typed.items(), answers) if isinstance(a, Verdict) and a.allowed)
+    return served
 
 
 def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]:
@@ -61,8 +57,9 @@ def find_leaks(bot: Bot, policy: Policy, top: int = 5) -> list[AdversaryFinding]
     findings = []
     prefixes = sorted({w[:i] for w in leaky for i in range(len(w) + 1)
                        if len(w[:i]) < model.cfg.block_size})
+    served = served_spellings(bot, prefixes)
     for prefix in prefixes:
-        typed = served_spelling(bot, prefix)
+        typed = served.get(prefix)
         if typed is None:
             continue
         per_word, _ = leaked_words(model, prefix, temperature, policy.revealed_banned, leaky)
