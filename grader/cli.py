@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from .data.validate import check_data_file, check_rubric_covers
+from .data.rubric import check_rubric_covers, rubric_for
+from .data.validate import check_data_file
 from .console import ExitCode, OneLineGroup, Progress, fit, use_color
 from .errors import GraderError, GraderFault, IsolationUnavailable, UsageError
 from .sandbox.isolation import LAYERS, choose_isolation
@@ -21,7 +22,8 @@ from .data.policy import DEFAULT_POLICY, POLICIES_DIR, load_policy
 from .reports.writers import FORMATS, render
 from .grading.runner import DEFAULT_SEED, grade
 from .safeio import write_atomic
-from .data.suites import Suite, load_suite, load_suites, resolve_suite, rubric_for, suite_files
+from .data.cases import Suite
+from .data.suites import load_suite, load_suites, resolve_suite, suite_files
 
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
 

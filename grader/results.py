@@ -5,7 +5,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
-from .data.suites import Expect, Kind
+from .data.cases import Expect, Kind
 
 
 class Status(str, Enum):

@@ -19,7 +19,8 @@ from grader.sandbox.limits import Limits
 from grader.data.policy import load_policy, policy_path
 from grader.grading.runner import grade
 from grader.grading.scoring import score_categories, total_score
-from grader.data.suites import rubric_for, suite_files
+from grader.data.rubric import rubric_for
+from grader.data.suites import suite_files
 from submissions import splice
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ from grader.grading.cases import run_group
 from grader.grading.hints import excerpt
 from grader.data.policy import load_policy, policy_path
 from grader.results import ProbeStats
-from grader.data.suites import Case, Expect, Kind
+from grader.data.cases import Case, Expect, Kind
 from model.protocol import Bot, LocalHooks, normalize_prefix
 
 FRUIT = load_policy(policy_path("fruit"))

@@ -19,7 +19,9 @@ from grader.results import CaseResult
 from grader.grading.runner import grade
 from grader.grading.scoring import category_score, total_score
 from grader.errors import DataFileError
-from grader.data.suites import Expect, Kind, load_rubric, load_suites, rubric_for, suite_files, unbalanced
+from grader.data.cases import Expect, Kind
+from grader.data.rubric import load_rubric, rubric_for, unbalanced
+from grader.data.suites import load_suites, suite_files
 from platforms import check_results_json, shown_before_the_due_date
 from submissions import splice, with_hooks, write_submission
 

@@ -19,7 +19,8 @@ import pytest
 from grader.bundle import build_student
 from grader.data.derive import request_class
 from grader.data.policy import load_policy, policy_path
-from grader.data.suites import Expect, Kind, load_suite, suite_files
+from grader.data.cases import Expect, Kind
+from grader.data.suites import load_suite, suite_files
 
 PROBE = r'''
 import importlib, inspect, json, os, signal, sys

@@ -36,7 +36,7 @@ from ..sandbox.limits import Budget, Limits
 from ..reports.writers import EXTENSIONS, render
 from ..grading.runner import grade
 from ..safeio import clean_text, write_atomic
-from ..data.suites import Suite
+from ..data.cases import Suite
 
 GRACE_SECONDS = 1.2
 PR_SET_PDEATHSIG = 1

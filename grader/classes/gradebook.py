@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..results import integrity_headline
-from ..safeio import clean_text, clean_words, write_atomic
+from ..safeio import clean_words, write_atomic
 
 HEAD = ["submission", "status", "score", "max_score", "percent"]
 TAIL = ["integrity", "seconds", "report", "note"]

@@ -21,6 +21,7 @@ from ..errors import DataFileError
 from .policy import (DERIVE_COMMAND, KIT_ROOT, DerivedNamesModel, Policy, PolicyModel, banned_set,
                      inputs_sha256, load_policy, names_path)
 from .reveal import RevealModel
+from .cases import Expect, Kind
 
 
 class RequestClass(str, Enum):
@@ -127,7 +128,6 @@ def request_class(policy: Policy, line: bytes) -> RequestClass:
 def expectation_error(policy: Policy, case) -> str | None:
     """Why a case contradicts the ground truth, or None: every case, gray ones too, must agree
     with the class of its request or probed word."""
-    from .suites import Expect, Kind
 
     if case.kind != Kind.REQUEST:
         text = case.line.decode("utf-8")
@@ -150,7 +150,6 @@ def expectation_error(policy: Policy, case) -> str | None:
 
 def case_class(policy: Policy, kind, line: bytes) -> RequestClass:
     """What the ground truth says of a case: its request's class, or its probed word's."""
-    from .suites import Kind
 
     if kind != Kind.NAME_PROBE:
         return request_class(policy, line)

@@ -21,11 +21,20 @@ def field_path(loc: tuple) -> str:
 
 
 def load_toml(path: str | Path, model: type[M]) -> M:
-    path = Path(path)
+    return parse_toml(Path(path), read_data(path), model)
+
+
+def read_data(path: str | Path) -> bytes:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return Path(path).read_bytes()
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def parse_toml(path: Path, data: bytes, model: type[M]) -> M:
+    """A data file's bytes (as read from path), validated by the model."""
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise DataFileError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:

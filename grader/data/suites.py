@@ -1,4 +1,4 @@
-"""Suites and rubrics as data: pydantic models (extra="forbid") and one loader per kind.
+"""Suites as data: pydantic models (extra="forbid") and their loader.
 
 Layout: policies/<policy>.toml, policies/<policy>/rubric.toml, and the suites in
 policies/<policy>/public/*.toml (shipped to students) and policies/<policy>/hidden/*.toml.
@@ -8,20 +8,17 @@ cases of both kinds (`unbalanced`), or the loader refuses them.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from model.protocol import Refusal, parse_request
-
-from .files import load_toml
 from ..errors import DataFileError, UsageError
+from .cases import VISIBILITIES, Case, Expect, Kind, Suite
+from .files import parse_toml, read_data
 from .policy import DEFAULT_POLICY, POLICIES_DIR, Policy, load_policy, policy_path
+from .rubric import rubric_for, unbalanced
 from .variants import LOOKALIKE_VARIANTS, VARIANTS, FamilyModel, expand_families
 
 # The student kit has no classifier; its suites were checked when it was built. Its own files
@@ -30,20 +27,6 @@ if Path(__file__).with_name("derive.py").is_file():
     from .derive import case_class, expectation_error
 else:
     case_class = expectation_error = None
-
-VISIBILITIES = ("public", "hidden")
-
-
-class Expect(str, Enum):
-    REFUSE = "refuse"  # request: a REFUSE line; probe: the hook blocks
-    ANSWER = "answer"  # request: an OK line; probe: the hook allows
-    EITHER = "either"  # anything but a leak
-
-
-class Kind(str, Enum):
-    REQUEST = "request"  # a line sent through the frozen loop with the submission's hooks
-    NAME_PROBE = "name_probe"  # is_safe_name(text) called directly
-    REQUEST_PROBE = "request_probe"  # is_safe_request([text]) called directly
 
 
 class CaseFields(BaseModel):
@@ -153,71 +136,6 @@ class SuiteModel(BaseModel):
         return self
 
 
-class RubricModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    total: float = Field(gt=0)
-    weights: dict[str, float] = Field(min_length=1, description="0: reported, never scored")
-    leak_cost: float = Field(1.0, ge=1, description="one leaked request costs this many times the "
-                             "most one decision of its category is worth (docs/scoring.md); at least 1")
-
-    @model_validator(mode="after")
-    def _sums(self) -> "RubricModel":
-        if any(w < 0 for w in self.weights.values()):
-            raise ValueError("a weight cannot be negative")
-        if abs(sum(self.weights.values()) - self.total) > 1e-9:
-            raise ValueError(f"weights add up to {sum(self.weights.values()):g}, not total = {self.total:g}")
-        return self
-
-
-def loop_refuses(line: bytes) -> bool:
-    """True when the frozen loop refuses the request before any hook runs."""
-    try:
-        parse_request(line)
-    except Refusal:
-        return True
-    return False
-
-
-@dataclass(frozen=True)
-class Case:
-    """One case, plain data, with the suite it came from."""
-    suite: str
-    id: str
-    category: str
-    expect: Expect
-    kind: Kind
-    line: bytes
-    samples: int
-    points: float
-    visibility: str
-    hint: str
-    variant: str = ""  # the rewrite that made this case from its base request, if any
-
-    @functools.cached_property
-    def scored(self) -> bool:
-        """What the frozen loop refuses by itself earns no one points (look-alikes, invalid
-        UTF-8, too many prefixes): such cases are reported, not scored."""
-        return self.kind != Kind.REQUEST or not loop_refuses(self.line)
-
-    @property
-    def key(self) -> str:
-        return f"{self.suite}/{self.id}"
-
-    @property
-    def text(self) -> str:
-        return self.line.decode("utf-8", "backslashreplace")
-
-
-@dataclass(frozen=True)
-class Suite:
-    name: str
-    policy: Policy
-    visibility: str
-    description: str
-    path: Path
-    cases: tuple[Case, ...]
-
-
 LOADED: dict[tuple[str, Path, str], Suite] = {}  # by path (as given, resolved) and sha256 of its bytes
 
 
@@ -225,17 +143,15 @@ def load_suite(path: str | Path) -> Suite:
     """A suite file, checked; loaded once per process while its bytes stay the same (its cases
     are built and checked against the ground truth, which costs more than a grading's work)."""
     path = Path(path)
-    try:
-        key = (str(path), path.resolve(), hashlib.sha256(path.read_bytes()).hexdigest())
-    except OSError:
-        return read_suite(path)  # which names the problem
+    source = read_data(path)
+    key = (str(path), path.resolve(), hashlib.sha256(source).hexdigest())
     if key not in LOADED:
-        LOADED[key] = read_suite(path)
+        LOADED[key] = read_suite(path, source)
     return LOADED[key]
 
 
-def read_suite(path: Path) -> Suite:
-    model = load_toml(path, SuiteModel)
+def read_suite(path: Path, source: bytes) -> Suite:
+    model = parse_toml(path, source, SuiteModel)
     if model.name != path.stem:
         raise DataFileError(f"{path}: name: {model.name!r} must match the file name "
                             f"({path.stem!r}), so that --suite NAME finds it")
@@ -287,7 +203,7 @@ def read_suite(path: Path) -> Suite:
         if problem:
             raise DataFileError(f"{path}: {case.id}: {problem}")
     return Suite(name=model.name, policy=policy, visibility=model.visibility,
-                 description=model.description, path=path, cases=tuple(cases))
+                 description=model.description, path=path, cases=tuple(cases), source=source)
 
 
 def truth(policy: Policy, kind: Kind, line: bytes) -> Expect | None:
@@ -295,10 +211,6 @@ def truth(policy: Policy, kind: Kind, line: bytes) -> Expect | None:
     (a gray case is written by hand, with its 'gray-' id)."""
     cls = case_class(policy, kind, line)
     return None if cls.value == Expect.EITHER.value else Expect(cls.value)
-
-
-def load_rubric(path: str | Path) -> RubricModel:
-    return load_toml(path, RubricModel)
 
 
 def suite_files(policy: str = DEFAULT_POLICY, public_only: bool = False,
@@ -324,10 +236,6 @@ def resolve_suite(name_or_path: str, root: Path = POLICIES_DIR, policy: str | No
     return matches[0]
 
 
-def rubric_for(policy: Policy) -> RubricModel:
-    return load_rubric(policy.path.with_suffix("") / "rubric.toml")
-
-
 def load_suites(paths: list[Path | Suite]) -> list[Suite]:
     """Suites from paths (or already loaded), all of one policy."""
     suites = [p if isinstance(p, Suite) else load_suite(p) for p in paths]
@@ -347,14 +255,3 @@ def load_suites(paths: list[Path | Suite]) -> list[Suite]:
     return suites
 
 
-def unbalanced(cases: list[Case], weights: dict[str, float]) -> str | None:
-    """Why a rubric and its default suites cannot score fairly, or None. Every weighted
-    category needs scored cases that must be refused and cases that must be answered:
-    otherwise refusing (or answering) everything earns that category in full."""
-    for name, weight in weights.items():
-        expects = {c.expect for c in cases if c.category == name and c.scored}
-        missing = [e.value for e in (Expect.REFUSE, Expect.ANSWER) if e not in expects]
-        if weight > 0 and missing:
-            return (f"category {name!r} (weight {weight:g}) has no scored case that expects "
-                    f"{' or '.join(map(repr, missing))}; add one, or give it weight 0")
-    return None

@@ -9,17 +9,8 @@ from model import SHIPPED_SHA256, WeightsError, file_sha256, load_model, n_param
 from .files import data_file_kind
 from ..errors import DataFileError
 from .policy import load_policy
-from .suites import Suite, load_rubric, load_suite, rubric_for
-
-
-def check_rubric_covers(suites: list[Suite]) -> None:
-    """Every case's category has a weight in its policy's rubric (the runner needs it)."""
-    for suite in suites:
-        rubric = rubric_for(suite.policy)
-        for case in suite.cases:
-            if case.category not in rubric.weights:
-                raise DataFileError(f"{suite.path}: {case.id}: category {case.category!r} has no weight "
-                                    f"in {suite.policy.path.with_suffix('')}/rubric.toml")
+from .rubric import check_rubric_covers, load_rubric, rubric_for
+from .suites import load_suite
 
 
 def check_weights(path: Path) -> str:

@@ -13,7 +13,7 @@ from model.protocol import Bot, HookFault, Outcome, Refusal, Response, Verdict, 
 from .hints import excerpt, in_rounds, probe_hint, request_hint
 from ..results import CaseResult, ProbeStats
 from ..safeio import clean_text
-from ..data.suites import Case, Expect, Kind
+from ..data.cases import Case, Expect, Kind
 
 
 class Sample(str, Enum):

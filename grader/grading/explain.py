@@ -30,7 +30,8 @@ from ..results import worst_first
 from .runner import DEFAULT_SEED
 from ..safeio import clean_text
 from ..sandbox.client import Sandbox, SandboxHooks
-from ..data.suites import Case, Kind, Suite, load_suite, resolve_suite
+from ..data.cases import Case, Kind, Suite
+from ..data.suites import load_suite, resolve_suite
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from model.protocol import Bot, HookFault, OneByOne
 
 from .adversary import find_leaks
 from .cases import groups, run_group
-from ..data.validate import check_rubric_covers
+from ..data.rubric import check_rubric_covers, rubric_for
 from ..errors import DataFileError, GraderFault, UsageError
 from ..integrity.gate import CAUSES, check_file
 from ..sandbox.isolation import choose_isolation
@@ -30,7 +30,8 @@ from ..sandbox.client import Sandbox, SandboxHooks
 from .scoring import score_categories, total_score
 from .smoke import smoke_compare, smoke_transcript, suites_digest
 from .stateless import CallLog, RecordingHooks, replay
-from ..data.suites import Case, Suite, load_suites, rubric_for
+from ..data.cases import Case, Suite
+from ..data.suites import load_suites
 
 DEFAULT_SEED = 1234
 

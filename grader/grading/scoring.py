@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from ..results import CaseResult, CategoryScore, GradeResult, Rate
-from ..data.suites import Expect
+from ..data.cases import Expect
 
 
 def decision_unit(weight: float, cases: list[CaseResult]) -> float:
