@@ -4,6 +4,7 @@ and one budget for the grading and its report's replay."""
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +14,8 @@ from grader.integrity.gate import IntegrityReport
 from grader.sandbox.limits import Budget, Limits
 from grader.reports.writers import render
 from grader.grading.runner import grade
-from grader.data.suites import load_suites
+from grader.grading.smoke import smoke_transcript
+from grader.data.suites import load_suites, suite_files
 from submissions import with_hooks, write_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,11 +53,12 @@ def test_a_failing_restart_never_skips_the_smoke_stage(tmp_path, monkeypatch):
         prelude="import os, sys\nMARK = '/tmp/died'\nOWN = '--seed' in sys.argv\n"
                 "if os.path.exists(MARK):\n    raise RuntimeError('restart refused')",
         request_body=f"if prefixes == [{SECRET!r}]:\n    open(MARK, 'w').close()\n    os._exit(1)\n"
-                     "return None if OWN else ('no fruit' if any(p.startswith('kumq') for p in prefixes) else None)",
-        name_body="return OWN or name != 'kumquat'")
+                     "return None if OWN else ('no fruit' if any(p.startswith('lemo') for p in prefixes) else None)",
+        name_body="return OWN or name != 'lemon'")
     result = grade(write_submission(tmp_path, body), [SMOKE, hidden_suite(tmp_path)], limits=FAST)
     assert result.status == "integrity_failed" and result.score == 0
-    assert result.integrity_findings[0].startswith("[runtime-behaviour] on the request 'kumq")
+    assert result.integrity_findings[0].startswith("[runtime-behaviour] on the request '")
+    assert "lemo" in result.integrity_findings[0].split(" your bot.py")[0]
     assert "model-aware adversary" not in render(result, "text")
 
 
@@ -91,3 +94,31 @@ def test_the_budget_charges_only_what_the_submission_holds_up():
     cases = budget.part(budget.left(), keep=1.0)
     assert cases.seconds == budget.left() - 1.0  # kept back for the replay
     assert budget.part(10, keep=100).seconds == budget.left() / 2  # never more than half kept
+
+
+def test_the_smoke_transcript_holds_only_what_the_kit_shows():
+    """Issue #16 (red team 10, 21): a finding quotes the transcript and the submission's own bot
+    may echo it, so it holds no held-out word; and the fixed lines are shuffled in, so no line
+    always comes first (a first request the graded run always asks is a fingerprint)."""
+    suites = load_suites(suite_files())
+    policy = suites[0].policy
+    assert policy.held_out and any(s.visibility == "hidden" for s in suites)
+    firsts = set()
+    for seed in range(8):
+        lines = smoke_transcript(SimpleNamespace(seed=seed, suites=suites))
+        assert [line for line in lines if policy.held_out_in(line)] == []
+        firsts.add(lines[0])
+    assert len(firsts) > 2
+
+
+def test_a_smoke_finding_quotes_no_held_out_word(tmp_path, monkeypatch):
+    """Red team 10: its own bot.py (gate off) refuses a request naming a held-out word with that
+    word as its reason; whatever the transcript holds is quoted by the visible finding."""
+    monkeypatch.setattr(grader.grading.runner, "check_file", lambda path: IntegrityReport(True, [], []))
+    held = sorted(load_suites([SMOKE])[0].policy.held_out)
+    body = with_hooks(prelude=f"import sys\nOWN = '--seed' in sys.argv\nHELD = {held!r}",
+                      request_body="seen = [w for w in HELD if any(p.startswith(w) for p in prefixes)]\n"
+                                   "return 'HELD ' + ' '.join(seen) if OWN and seen else None")
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    shown = student_views(result)
+    assert [word for word in held if f" {word}" in shown or f"'{word}" in shown] == []

@@ -37,11 +37,13 @@ def suites_digest(suites) -> list[int]:
 
 
 def smoke_transcript(plan) -> list[str]:
-    """A long shuffled transcript: fixed lines, every banned word, prefixes of banned words,
-    public requests and random prefixes, its length drawn too. Never a hidden request."""
+    """A long shuffled transcript: fixed lines, every revealed banned word, prefixes of them,
+    public requests and random prefixes, its order and length drawn too. Only what the student
+    kit shows (a finding quotes its lines, and its own bot.py may echo them): never a held-out
+    word or a hidden request. The fixed lines are shuffled in, so no line always comes first."""
     policy = plan.suites[0].policy
     rng = np.random.default_rng([plan.seed, *suites_digest(plan.suites)])
-    banned = sorted(policy.banned)
+    banned = sorted(policy.revealed_banned)
     public = sorted({c.text for s in plan.suites if s.visibility == "public" for c in s.cases
                      if c.kind == Kind.REQUEST and len(c.line) <= 200 and valid_utf8(c.line)})
     stems = [w[: rng.integers(1, min(len(w), 5) + 1)] for w in rng.choice(banned, size=40)]
@@ -50,7 +52,9 @@ def smoke_transcript(plan) -> list[str]:
     pairs = [" ".join(rng.choice(stems + letters, size=2)) for _ in range(20)]
     lines = banned + stems + letters + extra + pairs
     rng.shuffle(lines)
-    return SMOKE_LINES + lines[: rng.integers(len(lines) * 3 // 4, len(lines) + 1)]
+    lines = SMOKE_LINES + lines[: rng.integers(len(lines) * 3 // 4, len(lines) + 1)]
+    rng.shuffle(lines)
+    return lines
 
 
 def same_answer(own: str, trusted: str) -> bool:
