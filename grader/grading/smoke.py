@@ -17,6 +17,7 @@ from ..data.cases import Kind
 
 SMOKE_LINES = ["j", "ab", "a b c", "", "ma pe ol", "x1", "emma"]
 SMOKE_TIMEOUT_SECONDS = 30.0
+FEED_LINES = 16  # the own bot gets the lines the kit's loop answered, this many at a time
 
 
 def valid_utf8(line: bytes) -> bool:
@@ -118,6 +119,8 @@ def smoke_compare(plan, model, sandbox: Sandbox, hooks, lines: list[str],
         limit_hit = sandbox.restarts > restarts or sandbox.dead_reason is not None
         if limit_hit:
             break
+        if len(trusted) % FEED_LINES == 0:  # its own bot answers them meanwhile, on another core
+            own_bot.feed_own_bot(lines[:len(trusted)], plan.seed)
     # its own bot needs to answer only the lines both sides can be compared on
     compared = trusted[:-1] if limit_hit else trusted
     own = own_bot.run_own_bot(lines[:len(compared)], plan.seed, SMOKE_TIMEOUT_SECONDS) if compared else []

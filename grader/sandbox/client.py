@@ -11,6 +11,7 @@ every call fails closed at once.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -155,7 +156,17 @@ class Sandbox:
         its start-up overlaps the grader's own work; `start` or `run_own_bot` takes it up.
         Nothing is sent to it before, and it is charged only the time the grader waits on it."""
         if self.proc is None:
-            self.proc, self.launched, self._buffer = self._spawn(*extra), extra, b""
+            self.proc, self.launched, self._buffer, self.fed = self._spawn(*extra), extra, b"", b""
+
+    def feed_own_bot(self, lines: list[str], seed: int) -> None:
+        """Give the submission's own bot.py, launched with the seed, the start of its transcript
+        (`lines`) to answer while the grader goes on: as much as its pipe takes now, never
+        waiting; run_own_bot(transcript) sends the rest."""
+        if self.launched != (str(seed),):
+            return
+        data = transcript_bytes(lines)[len(self.fed):]
+        with contextlib.suppress(OSError):  # a full pipe (or a bot gone): run_own_bot sends it, or says why not
+            self.fed += data[:os.write(self.proc.stdin.fileno(), data)]
 
     @timed
     def start(self) -> None:
@@ -207,7 +218,8 @@ class Sandbox:
     @timed
     def run_own_bot(self, lines: list[str], seed: int, timeout: float) -> list[str] | OwnBotFailure:
         """The submission's own `python bot.py --seed N` on a transcript: its output lines,
-        or why it could not be run to the end."""
+        or why it could not be run to the end (`timeout` counts from here: lines fed before were
+        answered while the grader went on)."""
         timeout = min(timeout, self.budget.left())
         if self.launched != (str(seed),) or timeout <= 0:
             self._stop()
@@ -217,7 +229,7 @@ class Sandbox:
         self.launched = None
         deadline = time.monotonic() + timeout
         try:
-            self._send("".join(line + "\n" for line in lines).encode(), deadline, "feeding your bot.py")
+            self._send(transcript_bytes(lines)[len(self.fed):], deadline, "feeding your bot.py")
             self.proc.stdin.close()
         except (OSError, HookFault):
             pass  # it stopped reading: what it wrote so far is compared
@@ -373,6 +385,10 @@ class Sandbox:
         if self.restarts > self.limits.max_restarts:
             self.dead_reason = (f"the submission's process failed {self.restarts} times "
                                 f"(last: {exc}); every later hook call fails closed")
+
+
+def transcript_bytes(lines: list[str]) -> bytes:
+    return "".join(line + "\n" for line in lines).encode()
 
 
 def tail_of(file, limit: int) -> bytes:
