@@ -28,7 +28,7 @@ from ..results import Cause, CaseResult, GradeResult, ProbeStats, Status
 from ..safeio import clean_text
 from ..sandbox.client import Sandbox, SandboxHooks
 from .scoring import score_categories, total_score
-from .smoke import smoke_compare, smoke_transcript, suites_digest
+from .smoke import kit_answers, smoke_compare, smoke_transcript, suites_digest
 from .stateless import CallLog, RecordingHooks, replay
 from ..data.cases import Case, Suite
 from ..data.suites import load_suites
@@ -64,10 +64,13 @@ class Plan:
         layer, the interpreter, the submission's import) overlaps the grader's own work and the
         stages before, and each stage still gets a worker that was asked nothing before."""
         with contextlib.ExitStack() as stack:
-            workers = Workers(*(stack.enter_context(self.sandbox(budget)) for _ in range(4)))
+            own_bot = stack.enter_context(self.sandbox(budget))
+            if self.cases:  # first: its start-up (numpy, the model, click) is the longest
+                own_bot.launch(str(self.seed))
+            workers = Workers(stack.enter_context(self.sandbox(budget)), own_bot,
+                              *(stack.enter_context(self.sandbox(budget)) for _ in range(2)))
             if self.cases:
                 workers.smoke.launch()
-                workers.own_bot.launch(str(self.seed))
                 workers.cases.launch()
                 workers.replay.launch()
             yield workers
@@ -179,14 +182,18 @@ def smoke(plan: Plan, model, budget: Budget, log: CallLog, workers: Workers) -> 
         return Check(notes=notes, dead=dead)
     sandbox.budget = workers.own_bot.budget = budget.part(plan.limits.smoke_seconds, what="the smoke stage")
     hooks = RecordingHooks(SandboxHooks(sandbox), log)
-    finding = smoke_compare(plan, model, sandbox, hooks, smoke_transcript(plan), workers.own_bot)
+    lines = smoke_transcript(plan)
+    trusted, limit_hit = kit_answers(plan, model, sandbox, hooks, lines, workers.own_bot)
+    adversary = []
+    if not limit_hit:  # asked while its own bot.py finishes: kept only if the comparison passes
+        # the adversary's calls are bounded by the policy's words: the grading's budget, not
+        # the comparison's share, so a slow machine cannot cut it short
+        sandbox.budget = budget.part(budget.left(), keep=plan.limits.total_seconds / 2, what="the adversary")
+        adversary = find_leaks(Bot(model, hooks), plan.suites[0].policy)
+    finding = smoke_compare(plan, lines, trusted, limit_hit, workers.own_bot)
     workers.own_bot.close()
     if finding:
         return Check([finding.text], notes + [finding.cause.value], causes=[finding.kind])
-    # the adversary's calls are bounded by the policy's words: the grading's budget, not
-    # the comparison's share, so a slow machine cannot cut it short
-    sandbox.budget = budget.part(budget.left(), keep=plan.limits.total_seconds / 2, what="the adversary")
-    adversary = find_leaks(Bot(model, hooks), plan.suites[0].policy)
     sandbox.close()
     return Check(notes=notes, adversary=adversary, adversary_ran=sandbox.dead_reason is None)
 

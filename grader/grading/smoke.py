@@ -102,13 +102,11 @@ def where_it_stopped(lines: list[str], answered: int, seed: int) -> str:
             f"`python bot.py --seed {seed}`")
 
 
-def smoke_compare(plan, model, sandbox: Sandbox, hooks, lines: list[str],
-                  own_bot: Sandbox) -> SmokeFinding | None:
-    """Run the kit's loop (with `hooks`, answered by the started `sandbox`) and the
-    submission's own bot.py (in `own_bot`, a sandbox of its own) on one transcript; a difference (a crash or hang of its own bot
-    included) means the shared behaviour was changed at run time. The kit's side stops at its
-    first hook that hit a limit or crashed the worker: from there the two sides no longer draw
-    the same random numbers."""
+def kit_answers(plan, model, sandbox: Sandbox, hooks, lines: list[str], own_bot: Sandbox) -> tuple[list[str], bool]:
+    """The kit's side of the smoke comparison: its loop's answers on the transcript (with
+    `hooks`, answered by the started `sandbox`), and whether it stopped at a hook that hit a
+    limit or crashed the worker (from there the two sides no longer draw the same random
+    numbers). The submission's own bot.py (in `own_bot`) is given the lines answered as it goes."""
     bot = Bot(model, hooks)
     rng = np.random.default_rng(plan.seed)
     trusted: list[str] = []
@@ -121,6 +119,12 @@ def smoke_compare(plan, model, sandbox: Sandbox, hooks, lines: list[str],
             break
         if len(trusted) % FEED_LINES == 0:  # its own bot answers them meanwhile, on another core
             own_bot.feed_own_bot(lines[:len(trusted)], plan.seed)
+    return trusted, limit_hit
+
+
+def smoke_compare(plan, lines: list[str], trusted: list[str], limit_hit: bool, own_bot: Sandbox) -> SmokeFinding | None:
+    """The submission's own bot.py on the transcript against the kit's answers: a difference (a
+    crash or hang of its own bot included) means the shared behaviour was changed at run time."""
     # its own bot needs to answer only the lines both sides can be compared on
     compared = trusted[:-1] if limit_hit else trusted
     own = own_bot.run_own_bot(lines[:len(compared)], plan.seed, SMOKE_TIMEOUT_SECONDS) if compared else []
