@@ -11,9 +11,14 @@ import time
 from pathlib import Path
 
 
+# how long a sweep waits for processes that are dying: at most 1 s, looking every 5 ms (a
+# worker's processes are usually gone a few ms after its SIGKILL)
+SWEEP_PAUSE, SWEEP_TRIES = 0.005, 200
+
+
 def kill_uid(uid: int) -> None:
     """SIGKILL every live process owned by uid until none is left (zombies are dead already)."""
-    for _ in range(50):
+    for _ in range(SWEEP_TRIES):
         found = False
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -27,7 +32,7 @@ def kill_uid(uid: int) -> None:
                 continue
         if not found:
             return
-        time.sleep(0.02)
+        time.sleep(SWEEP_PAUSE)
 
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -50,7 +55,7 @@ def reap_adopted() -> None:
     """Collect the zombies reparented to this process (never a Popen's own child: those
     are in STARTED until their sandbox waits for them)."""
     me = str(os.getpid())
-    for _ in range(50):
+    for _ in range(SWEEP_TRIES):
         left = False
         for entry in Path("/proc").iterdir():
             try:
@@ -67,7 +72,7 @@ def reap_adopted() -> None:
                 left = True
         if not left:
             return
-        time.sleep(0.02)
+        time.sleep(SWEEP_PAUSE)
 
 
 IPCRM_BATCH = 500  # ids per ipcrm call, well inside the argument limit

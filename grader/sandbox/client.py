@@ -113,6 +113,7 @@ class Sandbox:
         self.filtered = False  # the worker's syscall filter is on
         self.stderr: IO[bytes] | None = None  # the running worker's; earlier ones in stderr_kept
         self.stderr_kept = b""
+        self.closed = False
         # one private folder: the stage (which the layer may open to the sandbox)
         self.folder = Path(tempfile.mkdtemp(prefix="guardrail-sandbox-", dir=stage_parent()))
         self.folder.chmod(0o711)
@@ -257,6 +258,9 @@ class Sandbox:
         return out.decode("utf-8", "replace").splitlines()
 
     def close(self) -> None:
+        if self.closed:  # a stage closes its sandbox when done, the grading all of them at the end
+            return
+        self.closed = True
         self._stop()
         self.isolation.cleanup()
         remove_tree(self.folder)
