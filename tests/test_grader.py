@@ -26,17 +26,27 @@ def in_the_kit(monkeypatch):
     monkeypatch.chdir(ROOT)  # the CLI examples use kit-relative paths, as the README does
 
 
-def test_reference_scores_full_and_starter_loses_points():
-    ref = grade(REFERENCE, [SMOKE])
-    start = grade(ROOT / "starter" / "bot.py", [SMOKE])
+@pytest.fixture(scope="module")
+def reference_smoke():
+    """The reference solution graded on the smoke suite, once for the tests that only read it."""
+    return grade(REFERENCE, [SMOKE])
+
+
+@pytest.fixture(scope="module")
+def starter_smoke():
+    return grade(ROOT / "starter" / "bot.py", [SMOKE])
+
+
+def test_reference_scores_full_and_starter_loses_points(reference_smoke, starter_smoke):
+    ref, start = reference_smoke, starter_smoke
     assert ref.status == start.status == "graded"
     assert ref.score == ref.max_score == 5  # the smoke category's weight
     assert start.score < ref.score
     assert {c.case_id for c in start.cases if not c.passed} == {"refuse-apple", "probe-olive"}
 
 
-def test_same_seed_gives_identical_results():
-    first, second = grade(REFERENCE, [SMOKE], seed=9), grade(REFERENCE, [SMOKE], seed=9)
+def test_same_seed_gives_identical_results(reference_smoke):
+    first, second = reference_smoke, grade(REFERENCE, [SMOKE], seed=reference_smoke.seed)
     strip = lambda r: {**r.to_dict(), "seconds": 0}  # noqa: E731
     assert strip(first) == strip(second)
 
@@ -58,8 +68,8 @@ def test_unparsable_submission_is_a_finding_not_a_traceback(tmp_path):
     assert result.integrity_findings == ["line 1: [encoding] the file is not UTF-8 (invalid start byte); save it as UTF-8"]
 
 
-def test_gradescope_output_follows_the_schema():
-    result = grade(REFERENCE, [SMOKE])
+def test_gradescope_output_follows_the_schema(reference_smoke):
+    result = reference_smoke
     doc = json.loads(render_gradescope(result, "after_due_date"))
     check_results_json(doc)
     assert doc["output_format"] == "text"  # simple_format would collapse the aligned table
@@ -67,8 +77,8 @@ def test_gradescope_output_follows_the_schema():
     assert "execution_time" not in doc
 
 
-def test_junit_output_parses_and_counts_failures():
-    result = grade(ROOT / "starter" / "bot.py", [SMOKE])
+def test_junit_output_parses_and_counts_failures(starter_smoke):
+    result = starter_smoke
     root = ET.fromstring(render_junit(result))
     assert root.tag == "testsuites" and root.get("failures") == "2"
     failures = root.findall(".//testcase/failure")
