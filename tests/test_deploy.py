@@ -123,7 +123,13 @@ def can_simulate() -> str:
     return ""
 
 
-def set_up_gradescope(tmp_path: Path, view: list[str]) -> tuple[Path, dict, subprocess.CompletedProcess]:
+@pytest.fixture(scope="module")
+def pip_cache(tmp_path_factory) -> Path:
+    """One pip cache for both images' setup.sh: what the first downloads the second reuses."""
+    return tmp_path_factory.mktemp("pip-cache")
+
+
+def set_up_gradescope(tmp_path: Path, view: list[str], pip_cache: Path) -> tuple[Path, dict, subprocess.CompletedProcess]:
     """The Gradescope zip unpacked as Gradescope does (source/, submission/ holding the
     reference solution, results/), and its setup.sh run in the view: (root, env, run)."""
     root = tmp_path / "autograder"
@@ -135,7 +141,7 @@ def set_up_gradescope(tmp_path: Path, view: list[str]) -> tuple[Path, dict, subp
         z.extractall(root / "source")
     shutil.copy(REFERENCE, root / "submission" / "bot.py")
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path), "AUTOGRADER_ROOT": str(root),
-           **{k: v for k, v in os.environ.items() if k.startswith("PIP_")}}
+           **{k: v for k, v in os.environ.items() if k.startswith("PIP_")}, "PIP_CACHE_DIR": str(pip_cache)}
     setup = subprocess.run([*view, "bash", str(root / "source" / "setup.sh")], env=env, cwd=root,
                            capture_output=True, text=True, timeout=900)
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
@@ -143,9 +149,9 @@ def set_up_gradescope(tmp_path: Path, view: list[str]) -> tuple[Path, dict, subp
 
 
 @pytest.mark.skipif(bool(can_simulate()) and not IN_CI, reason=can_simulate() or "-")
-def test_the_gradescope_zip_sets_up_on_ubuntu_2204_and_grades_the_reference_100(tmp_path):
+def test_the_gradescope_zip_sets_up_on_ubuntu_2204_and_grades_the_reference_100(tmp_path, pip_cache):
     view = ubuntu_2204_view(tmp_path)
-    root, env, setup = set_up_gradescope(tmp_path, view)
+    root, env, setup = set_up_gradescope(tmp_path, view, pip_cache)
     apt = (tmp_path / "apt.log").read_text()
     assert "install -y --no-install-recommends python3.11 python3.11-venv" in apt and "bubblewrap" not in apt
     assert "setup.sh: Python 3.11" in setup.stdout
@@ -159,7 +165,7 @@ def test_the_gradescope_zip_sets_up_on_ubuntu_2204_and_grades_the_reference_100(
 
 
 @pytest.mark.skipif(bool(can_simulate()) and not IN_CI, reason=can_simulate() or "-")
-def test_the_gradescope_zip_sets_up_on_ubuntu_2404_where_python3_lacks_ensurepip(tmp_path):
+def test_the_gradescope_zip_sets_up_on_ubuntu_2404_where_python3_lacks_ensurepip(tmp_path, pip_cache):
     """python3 is 3.12 there but makes no venv until python3.12-venv is installed: setup.sh
     installs that, not a second Python, and the kit's venv runs (grading itself is the
     22.04 test's: the same kit in a venv of a Python 3.11 or newer)."""
@@ -167,7 +173,7 @@ def test_the_gradescope_zip_sets_up_on_ubuntu_2404_where_python3_lacks_ensurepip
     denied = subprocess.run([*view, "/usr/bin/python3", "-m", "venv", str(tmp_path / "early")],
                             capture_output=True, text=True)
     assert denied.returncode != 0 and "ensurepip is not available" in denied.stderr  # the stand-in as 24.04
-    root, env, setup = set_up_gradescope(tmp_path, view)
+    root, env, setup = set_up_gradescope(tmp_path, view, pip_cache)
     apt = (tmp_path / "apt.log").read_text()
     assert "install -y --no-install-recommends python3.12-venv" in apt and "python3.11" not in apt
     assert "setup.sh: Python 3.12.3 (/usr/bin/python3)" in setup.stdout
