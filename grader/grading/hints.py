@@ -9,6 +9,7 @@ Long requests are shown around the prefix at fault.
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 from model.protocol import Bot, HookFault, Outcome, Response, Verdict, normalize_prefix
@@ -88,9 +89,14 @@ def _blocks(bot, prefix: str) -> bool | None:
         return None
 
 
+@functools.cache
+def _longest_first(banned: frozenset[str]) -> list[str]:
+    return sorted(banned, key=len, reverse=True)
+
+
 def _starts_banned(policy: Policy, prefix: str) -> str | None:
     form = policy.ground_form(prefix)
-    return next((w for w in sorted(policy.banned, key=len, reverse=True) if form.startswith(w)), None)
+    return next((w for w in _longest_first(policy.banned) if form.startswith(w)), None)
 
 
 def leak_hint(policy: Policy, response: Response, raw: list[str]) -> tuple[str, int | None]:
