@@ -19,7 +19,7 @@ from .errors import GraderError, GraderFault, IsolationUnavailable, UsageError
 from .sandbox.isolation import LAYERS, choose_isolation
 from .sandbox.limits import Budget, Limits
 from .data.policy import DEFAULT_POLICY, POLICIES_DIR, load_policy
-from .reports.writers import FORMATS, render
+from .reports.writers import CLASS_FORMATS, FORMATS, render
 from .grading.runner import DEFAULT_SEED, grade
 from .safeio import write_atomic
 from .data.cases import Suite
@@ -116,7 +116,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("submission", type=click.Path(dir_okay=False))
 @suite_options
-@click.option("--format", "fmt", type=click.Choice([*FORMATS, "classroom"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
               show_default=True, help="Report format; classroom: GitHub Classroom's reporter input.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here (in an existing folder).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PERCENT",
@@ -134,7 +134,6 @@ def cli() -> None:
 def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, points, case_patterns,
         require_isolation, isolation, hidden_visibility):
     """Grade one bot.py against the suites and print its report."""
-    from .reports.classroom import render_classroom
     from .grading.explain import trace_failures
     from .kit import load_kit_model
     from .grading.runner import plan
@@ -157,9 +156,8 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
         traces = trace_failures(submission, result, loaded, model=model, isolation=isolation,
                                 require_isolation=require_isolation, budget=budget) \
             if fmt == "html" else None  # replays the failures, isolated as graded
-        text = render_classroom(result, points) if fmt == "classroom" else render(
-            result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility,
-            traces=traces, model=model)
+        text = render(result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility,
+                      traces=traces, model=model, points=points)
         if out is None:
             click.echo(text, nl=False)
         else:
@@ -260,7 +258,7 @@ def play(submission, port, seed):
 @click.option("--reports", type=click.Path(file_okay=False),
               help="Folder of one report per submission, replaced by each run "
                    "(default: next to --out, NAME-reports).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
+@click.option("--format", "fmt", type=click.Choice(CLASS_FORMATS),
               default="text", show_default=True, help="Format of the per-submission reports.")
 @click.option("--jobs", type=click.IntRange(1), help="Parallel gradings (default: CPU cores).")
 @click.option("--only", multiple=True, metavar="NAME",

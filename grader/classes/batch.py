@@ -12,7 +12,6 @@ grading whose parent dies gets SIGTERM too.
 from __future__ import annotations
 
 import ctypes
-import json
 import multiprocessing
 import os
 import shutil
@@ -20,7 +19,6 @@ import signal
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -30,10 +28,9 @@ from .discovery import Submission
 from ..errors import GraderError, GraderFault
 from ..grading.explain import trace_failures
 from .gradebook import Row, full_report_name, write_full_report
-from ..reports.html import fallback_html
 from ..integrity.kitcheck import as_integrity_failure, kit_differences
 from ..sandbox.limits import Budget, Limits
-from ..reports.writers import EXTENSIONS, render
+from ..reports.writers import EXTENSIONS, WRITERS, fallback, render
 from ..grading.runner import grade
 from ..safeio import clean_text, write_atomic
 from ..data.cases import Suite
@@ -58,23 +55,6 @@ class Settings:
     # grade()'s isolation, require_isolation and private arguments; the HTML replay takes them too
     isolation: tuple[tuple[str, object], ...] = ()
     kit_files: tuple[tuple[str, str], ...] = ()  # (path, sha256) a cloned repository's kit files must match
-
-
-def fallback_report(row: Row, fmt: str) -> str:
-    """A report for a row that has no grading result: why there is none."""
-    if fmt == "html":
-        return fallback_html(row)
-    if fmt == "junit":
-        root = ET.Element("testsuites", name="guardrail-lab", tests="1", failures="0", errors="1")
-        case = ET.SubElement(ET.SubElement(root, "testsuite", name="grading", tests="1", errors="1"),
-                             "testcase", classname="grading", name=row.status)
-        ET.SubElement(case, "error", message=row.note).text = row.note
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-    if fmt in ("json", "gradescope"):
-        doc = {"submission": row.submission, "status": row.status, "note": row.note} if fmt == "json" \
-            else {"score": 0, "output": f"{row.status.replace('_', ' ')}: {row.note}", "tests": []}
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return f"guardrail-lab grader: {row.submission}\n{row.status.replace('_', ' ')}: {row.note}\n"
 
 
 def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> Row:
@@ -102,14 +82,14 @@ def write_report(submission: Submission, settings: Settings, report_dir: Path, r
                  result=None, budget: Budget | None = None) -> Row:
     """Write the row's report (the result's, or why there is none); never raises: a report
     that cannot be written turns the row into a grader fault."""
-    report = row.report = f"{submission.report_stem}.{EXTENSIONS[settings.fmt]}"
+    report = row.report = f"{submission.report_stem}.{WRITERS[settings.fmt].extension}"
     try:
         traces = trace_failures(submission.path, result, settings.suites, model=settings.model,
                                 budget=budget, **dict(settings.isolation)) \
             if result is not None and settings.fmt == "html" else None  # replays the failures
         text = render(result, settings.fmt, traces=traces, model=settings.model) if result is not None \
-            else fallback_report(row, settings.fmt)
-        for ext in set(EXTENSIONS.values()):  # a report of another format would be stale
+            else fallback(settings.fmt, row.submission, row.status, row.note)
+        for ext in EXTENSIONS:  # a report of another format would be stale
             (report_dir / f"{submission.report_stem}.{ext}").unlink(missing_ok=True)
         write_atomic(report_dir / report, text)
         write_full_report(report_dir / full_report_name(report), result)

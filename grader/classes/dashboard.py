@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ..reports.html import bar, e, page, plain
+from ..reports.page import bar, e, page, plain
 from ..safeio import write_atomic
 
 DASHBOARD_TITLE = "guardrail-lab class dashboard"  # also how grade-all knows a page it wrote

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import difflib
 import textwrap
-from itertools import groupby
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.protocol import MAX_ATTEMPTS, Bot, HookFault, Outcome, Refusal, normalize_prefix, parse_request
@@ -26,58 +24,13 @@ from ..sandbox.isolation import choose_isolation
 from ..kit import load_kit_model
 from ..sandbox.limits import Budget, Limits
 from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabilities
+from .trace import NameTrace, SampleTrace, Trace, prefix_text
 from ..results import worst_first
 from .runner import DEFAULT_SEED
 from ..safeio import clean_text
 from ..sandbox.client import Sandbox, SandboxHooks
 from ..data.cases import Case, Kind, Suite
 from ..data.suites import load_suite, resolve_suite
-
-
-@dataclass(frozen=True)
-class NameTrace:
-    prefix: str
-    name: str
-    steps: tuple[Step, ...]
-    probability: float  # of the whole name from this prefix (the product of the steps)
-    discarded_by: str  # "" when the output filter let it through
-    banned: bool
-
-
-@dataclass(frozen=True)
-class SampleTrace:
-    sample: int
-    response: str
-    outcome: str
-    refused_by: str
-    why: str  # "" when this sample passed
-    names: tuple[NameTrace, ...]
-
-
-@dataclass
-class Trace:
-    submission: str
-    case_key: str
-    kind: str
-    expect: str
-    visibility: str
-    seed: int
-    temperature: float
-    request: str
-    raw_prefixes: list[str]
-    normalized: list[str]
-    samples_run: int
-    samples_failed: int
-    shown: list[SampleTrace] = field(default_factory=list)
-    leak_probability: float | None = None
-    leak_note: str = ""
-    notes: list[str] = field(default_factory=list)
-
-
-def prefix_text(trace: Trace, arrow: str = "->") -> str:
-    """The request's prefixes, raw and normalized; a run of equal ones shown once, counted."""
-    runs = [(pair, len(list(group))) for pair, group in groupby(zip(trace.raw_prefixes, trace.normalized))]
-    return ", ".join(f"{raw!r} {arrow} {norm!r}" + (f" (x{n})" if n > 1 else "") for (raw, norm), n in runs)
 
 
 def find_case(case_key: str) -> tuple[Case, Suite]:

@@ -19,7 +19,8 @@ from typing import Callable
 from model.protocol import DEFAULT_TEMPERATURE
 
 from ..errors import UsageError
-from ..grading.explain import SampleTrace, Trace, decision
+from ..grading.explain import decision
+from ..grading.trace import SampleTrace, Trace
 from .session import Refused, Session, forward_step
 from .page import CSS, HTML, SCRIPT
 from ..safeio import clean_text

@@ -21,7 +21,8 @@ from model.gpt import gpt, softmax
 from model.protocol import Bot, HookFault
 
 from ..errors import UsageError
-from ..grading.explain import Replayer, Trace
+from ..grading.explain import Replayer
+from ..grading.trace import Trace
 from ..integrity.gate import check_file
 from ..sandbox.isolation import choose_isolation
 from ..kit import load_kit_model

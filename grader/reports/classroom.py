@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 
-from .writers import failed_case_lines
+from .text import failed_case_lines
 from ..results import GradeResult, Status, integrity_headline
 
 MAX_CASES_SHOWN = 10

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from .writers import UNSCORED_NOTE, failed_case_lines, render_text
+from .text import UNSCORED_NOTE, failed_case_lines, render_text
 from ..results import CaseResult, CategoryScore, GradeResult, Status, integrity_headline, worst_first
 from ..grading.scoring import points_of, public_part
 
@@ -96,3 +96,9 @@ def render_gradescope(result: GradeResult, hidden_visibility: str = "after_due_d
     doc = {"score": round(result.score, 4), "output": output,
            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def fallback_gradescope(submission: str, status: str, note: str) -> str:
+    """results.json for a submission that has no grading result: why, and no points."""
+    return json.dumps({"score": 0, "output": f"{status.replace('_', ' ')}: {note}", "tests": []}, indent=2,
+                      ensure_ascii=False) + "\n"
