@@ -237,3 +237,41 @@ def test_ordinary_code_stays_legal(code):
 ])
 def test_variants_are_refused(code):
     assert "escape-hatch" in gate(with_hooks(prelude=code))
+
+
+# Issue #16, red team 24, 16, 03, 07: sources of process identity (a hook that answers by them can
+# tell the grader's worker from a student's own `python bot.py`) and the frozen loop's own machinery
+@pytest.mark.parametrize("code", [
+    "UNLOCKED = hash('guardrail-lab') != 12345",
+    "H = hash",
+    "def f(p):\n    return id([p]) % 2",
+    "from enum import Enum, global_enum\n@global_enum\nclass E(Enum):\n    A = 1",
+    "import enum\nG = enum.global_enum",
+    "from enum import global_str",
+    "import re\nre.purge()",
+    "import regex\nregex.cache_all(False)",
+    "import regex\nX = regex.search('a', 'a', timeout=0.1)",
+    "from collections import defaultdict",
+    "import collections\nD = collections.defaultdict(list)",
+    "def f(p):\n    return run_bot(lambda p: None, lambda n: True, [], [])",
+    "R = run_bot",
+    "from model.protocol import run_bot as go",
+    "from model.protocol import serve",
+    "from model.protocol import Bot",
+    "from model.protocol import LocalHooks",
+    "from model.protocol import read_lines",
+])
+def test_process_identity_and_the_frozen_loop_are_refused(code):
+    assert "escape-hatch" in gate(with_hooks(prelude=code))
+
+
+@pytest.mark.parametrize("code", [
+    "from model.protocol import normalize_prefix, is_model_prefix, MAX_PREFIX_LETTERS",
+    "import re\nP = re.compile('a', re.IGNORECASE)\nX = re.sub('a', 'b', 'a')",
+    "import regex\nP = regex.compile(r'\\p{L}', regex.V1)",
+    "import difflib\nX = difflib.get_close_matches('aple', ['apple'])",
+    "from enum import Enum, auto, unique\n@unique\nclass K(Enum):\n    A = auto()",
+    "from collections import Counter, OrderedDict, deque",
+])
+def test_pure_helpers_stay_legal(code):
+    assert gate(with_hooks(prelude=code)) == []

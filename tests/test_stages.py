@@ -2,6 +2,8 @@
 shaped after it saw a hidden request (restart counts, timings, a stage that did not run),
 and one budget for the grading and its report's replay."""
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,7 +16,7 @@ from grader.integrity.gate import IntegrityReport
 from grader.sandbox.limits import Budget, Limits
 from grader.reports.writers import render
 from grader.grading.runner import grade
-from grader.grading.smoke import smoke_transcript
+from grader.grading.smoke import smoke_transcript, worker_hash_seed
 from grader.data.suites import load_suites, suite_files
 from submissions import with_hooks, write_submission
 
@@ -122,3 +124,17 @@ def test_a_smoke_finding_quotes_no_held_out_word(tmp_path, monkeypatch):
     result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
     shown = student_views(result)
     assert [word for word in held if f" {word}" in shown or f"'{word}" in shown] == []
+
+
+def test_the_workers_hash_seed_is_no_fixed_one(tmp_path, monkeypatch):
+    """Red team 24: with PYTHONHASHSEED pinned to 0 in every worker, `hash(s) != its value under
+    seed 0` was False wherever the grader ran the hooks and True for every user (gate off here:
+    the gate refuses hash, but set order follows the seed too)."""
+    monkeypatch.setattr(grader.grading.runner, "check_file", lambda path: IntegrityReport(True, [], []))
+    pinned = subprocess.run([sys.executable, "-c", "print(hash('guardrail-lab'))"], capture_output=True,
+                            text=True, env={"PYTHONHASHSEED": "0"}, check=True).stdout.strip()
+    body = with_hooks(request_body=f"return None if hash('guardrail-lab') == {pinned} else 'graded like a user'")
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    assert {c.response for c in result.cases if c.response.startswith("REFUSE")} == {"REFUSE: graded like a user"}
+    suites = load_suites([SMOKE])
+    assert worker_hash_seed(1, suites) == worker_hash_seed(1, suites) != worker_hash_seed(2, suites)

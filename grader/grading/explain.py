@@ -27,6 +27,7 @@ from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabili
 from .trace import NameTrace, SampleTrace, Trace, prefix_text
 from ..results import worst_first
 from .runner import DEFAULT_SEED
+from .smoke import worker_hash_seed
 from ..safeio import clean_text
 from ..sandbox.client import Sandbox, SandboxHooks
 from ..data.cases import Case, Kind, Suite
@@ -161,17 +162,19 @@ def explain_case(submission: str | Path, case_key: str, seed: int = DEFAULT_SEED
 def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int = DEFAULT_SEED,
                   sample: int | None = None, limits: Limits = Limits(), model=None, *,
                   isolation: str | None = None, require_isolation: bool = False,
-                  private: tuple[Path, ...] = (), budget: Budget | None = None) -> dict[str, Trace]:
+                  private: tuple[Path, ...] = (), budget: Budget | None = None,
+                  hash_seed: int | None = None) -> dict[str, Trace]:
     """Traces of several cases through one sandbox (the HTML report traces its failures),
     isolated as grade() isolates with the same `isolation`, `require_isolation`, `private`;
-    `budget` is what is left of the submission's one Budget (default: a fresh one)."""
+    `budget` is what is left of the submission's one Budget (default: a fresh one);
+    `hash_seed` the grading's workers' (default: a random one)."""
     path = Path(submission)
     if not path.is_file():
         raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
     model = model or load_kit_model()
     traces = {}
     with Sandbox(path, limits, choose_isolation(isolation, require_isolation), budget,
-                 secrets=[Path(p).resolve() for p in private]) as sandbox:
+                 secrets=[Path(p).resolve() for p in private], hash_seed=hash_seed) as sandbox:
         notes = []
         try:
             sandbox.start()
@@ -197,7 +200,8 @@ def trace_failures(submission: str | Path, result, suites: list, limit: int = 60
     budget = sandbox_options.get("budget")
     if not cases or budget is not None and budget.left() <= 0:
         return {}
-    return explain_cases(submission, cases, suites[0].policy, result.seed, None, limits, model, **sandbox_options)
+    return explain_cases(submission, cases, suites[0].policy, result.seed, None, limits, model,
+                         hash_seed=worker_hash_seed(result.seed, suites), **sandbox_options)
 
 
 def _step_line(step: Step) -> str:

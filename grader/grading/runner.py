@@ -28,7 +28,7 @@ from ..results import Cause, CaseResult, GradeResult, ProbeStats, Status
 from ..safeio import clean_text
 from ..sandbox.client import Sandbox, SandboxHooks
 from .scoring import score_categories, total_score
-from .smoke import kit_answers, smoke_compare, smoke_transcript, suites_digest
+from .smoke import kit_answers, smoke_compare, smoke_transcript, suites_digest, worker_hash_seed
 from .stateless import CallLog, RecordingHooks, replay
 from ..data.cases import Case, Suite
 from ..data.suites import load_suites
@@ -56,7 +56,8 @@ class Plan:
         return Sandbox(self.submission, self.limits,
                        choose_isolation(self.isolation, self.require_isolation), budget,
                        secrets=[*self.private, *(Path(s.path).resolve() for s in self.suites if
-                                s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT))])
+                                s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT))],
+                       hash_seed=worker_hash_seed(self.seed, self.suites))
 
     @contextlib.contextmanager
     def workers(self, budget: Budget) -> Iterator[Workers]:

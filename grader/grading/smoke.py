@@ -37,6 +37,13 @@ def suites_digest(suites) -> list[int]:
     return list(np.frombuffer(digest.digest()[:16], dtype="<u4"))  # the same seed on every machine
 
 
+def worker_hash_seed(seed: int, suites) -> int:
+    """The PYTHONHASHSEED of a grading's workers, drawn like the transcript: the same grading
+    gets the same set order (its JSON is reproducible), and a student without the hidden suites
+    can no more predict it than the seed of their own `python bot.py`."""
+    return int(np.random.default_rng([seed, *suites_digest(suites), 1]).integers(1 << 32))
+
+
 def smoke_transcript(plan) -> list[str]:
     """A long shuffled transcript: fixed lines, every revealed banned word, prefixes of them,
     public requests and random prefixes, its order and length drawn too. Only what the student

@@ -18,6 +18,9 @@ FORBIDDEN_NAMES = {
     "globals", "locals", "vars", "dir", "exec", "eval", "compile", "__import__", "getattr",
     "setattr", "delattr", "hasattr", "breakpoint", "open", "input", "help", "memoryview",
     "exit", "quit", "type", "object",
+    # a hook's answer must be a pure function of its arguments: hash() follows the process's
+    # hash seed and id() its memory layout, so either tells one process (a grading) from another
+    "hash", "id",
 }
 # typing hands out annotations, and also functions that evaluate strings (get_type_hints) or
 # hand back type itself (get_origin): only names that do neither may be imported from it
@@ -37,8 +40,30 @@ MODULE_NAMES = {
     "functools": {"cache", "cached_property", "cmp_to_key", "lru_cache", "partial", "reduce", "total_ordering"},
     "dataclasses": {"dataclass", "field", "fields", "asdict", "astuple", "replace", "is_dataclass",
                     "FrozenInstanceError", "InitVar", "KW_ONLY", "MISSING"},
-    "collections": {"ChainMap", "Counter", "OrderedDict", "defaultdict", "deque"},
+    # no defaultdict: reading a missing key inserts it, state kept by a read
+    "collections": {"ChainMap", "Counter", "OrderedDict", "deque"},
+    # no global_enum (or its kin): it writes the members into the defining module's globals,
+    # and raises where that module is not in sys.modules (the grader's worker), not in `python bot.py`
+    "enum": {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum", "auto", "unique", "verify",
+             "member", "nonmember", "property", "EnumCheck", "FlagBoundary", "CONTINUOUS", "NAMED_FLAGS",
+             "UNIQUE", "STRICT", "CONFORM", "EJECT", "KEEP"},
+    # no purge, cache_all (a process-wide switch), template or Scanner
+    "re": {"compile", "search", "match", "fullmatch", "split", "findall", "finditer", "sub", "subn",
+           "escape", "error", "Pattern", "Match", "RegexFlag", "NOFLAG", "A", "ASCII", "I", "IGNORECASE",
+           "M", "MULTILINE", "S", "DOTALL", "X", "VERBOSE", "U", "UNICODE"},
+    "regex": {"compile", "search", "match", "fullmatch", "prefixmatch", "split", "splititer", "findall",
+              "finditer", "sub", "subf", "subn", "subfn", "escape", "error", "Pattern", "Match", "RegexFlag",
+              "DEFAULT_VERSION", "A", "ASCII", "B", "BESTMATCH", "E", "ENHANCEMATCH", "F", "FULLCASE", "I",
+              "IGNORECASE", "M", "MULTILINE", "P", "POSIX", "R", "REVERSE", "S", "DOTALL", "U", "UNICODE",
+              "V0", "VERSION0", "V1", "VERSION1", "W", "WORD", "X", "VERBOSE"},
+    "difflib": {"SequenceMatcher", "Differ", "get_close_matches", "ndiff", "unified_diff", "context_diff",
+                "IS_CHARACTER_JUNK", "IS_LINE_JUNK"},
+    # the frozen loop's pure helpers only: never run_bot, serve, Bot, LocalHooks, read_lines or
+    # anything else that samples, reads stdin or prints (a hook could run its own, unfiltered loop)
+    "model.protocol": {"normalize_prefix", "is_model_prefix", "parse_request", "MAX_LINE_BYTES",
+                       "MAX_PREFIXES", "MAX_PREFIX_LETTERS", "MAX_ATTEMPTS", "MAX_REASON_CHARS", "DEFAULT_REASON"},
 }
+FROZEN_HELPERS = MODULE_NAMES["model.protocol"]  # the frozen code's names the editable part may use
 # library functions that read or set attributes named by a string, or build a class from one
 # (functools.wraps(assigned=...), make_dataclass(namespace=...)): a getattr by another name
 BY_NAME = (functools.update_wrapper, functools.wraps, dataclasses.make_dataclass, typing.get_type_hints,

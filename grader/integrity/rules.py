@@ -19,7 +19,7 @@ from .rule_shapes import (
 )
 from .rule_tables import (
     ALLOWED_MODULES, FORBIDDEN_NAMES, FORMAT_APIS, FORMAT_FUNCTIONS, FORMAT_METHODS, FRAME_ATTRIBUTES,
-    MODULE_NAMES, SAFE_SPECIAL_METHODS, SELF_MATCHING, WAYS_OUT,
+    FROZEN_HELPERS, MODULE_NAMES, SAFE_SPECIAL_METHODS, SELF_MATCHING, WAYS_OUT,
 )
 
 
@@ -116,6 +116,9 @@ class EditableChecker(ast.NodeVisitor):
             self._bind(node, node.id)
         if node.id in FORBIDDEN_NAMES:
             self.add(node, "escape-hatch", f"{node.id} is not allowed in a guardrail")
+        elif node.id in self.frozen and node.id not in FROZEN_HELPERS and isinstance(node.ctx, ast.Load):
+            self.add(node, "escape-hatch", f"{node.id} is the frozen loop's; the hooks may use only its "
+                     f"helpers ({', '.join(sorted(FROZEN_HELPERS))})")
         elif node.id in self.modules and isinstance(node.ctx, ast.Load) and \
                 not isinstance(self.parents.get(id(node)), ast.Attribute):
             self.add(node, "escape-hatch", f"the module {node.id} may only be used as "
@@ -232,6 +235,9 @@ class EditableChecker(ast.NodeVisitor):
         if self._is_enum(node.func) and (len(node.args) > 1 or any(k.arg != "value" for k in node.keywords)):
             self.add(node, "escape-hatch", "an enum's functional form (Enum('E', names)) is not "
                      "allowed in a guardrail; write a class statement")
+        if any(k.arg == "timeout" for k in node.keywords):  # regex's: the answer would follow the clock
+            self.add(node, "escape-hatch", "a timeout makes an answer depend on the machine's speed; "
+                     "the frozen loop bounds your patterns already")
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:

@@ -15,6 +15,7 @@ import contextlib
 import functools
 import json
 import os
+import secrets as random_seed
 import select
 import shutil
 import signal
@@ -47,9 +48,10 @@ HOOK_NAMES = {"request": "is_safe_request", "name": "is_safe_name"}
 VERDICT_SOURCE_CHARS = 60
 
 
-def scrubbed_env() -> dict[str, str]:
-    """No variable of the grader's: a fixed hash seed makes set order reproducible."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+def scrubbed_env(hash_seed: int) -> dict[str, str]:
+    """No variable of the grader's. The hash seed is never a fixed one: a seed every grading
+    pinned (it was 0) told a hook, through set order, that it was being graded."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": str(hash_seed),
            "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "GUARDRAIL_SITE": os.pathsep.join(map(str, site_dirs()))}
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # needed by some CPUs' OpenBLAS
@@ -98,8 +100,11 @@ class Sandbox:
     """One submission, one worker at a time; `call` and `run_own_bot` are the only ways in."""
 
     def __init__(self, submission: Path, limits: Limits = Limits(), isolation: Isolation | None = None,
-                 budget: Budget | None = None, secrets: list[Path] = ()):
+                 budget: Budget | None = None, secrets: list[Path] = (), hash_seed: int | None = None):
         self.submission = Path(submission)
+        # a grading's workers share one (its smoke stage's two sides see one set order); else
+        # drawn at random, as `python bot.py` draws its own
+        self.hash_seed = random_seed.randbelow(1 << 32) if hash_seed is None else hash_seed
         self.limits = limits
         self.budget = budget or Budget(limits.total_seconds)
         self.isolation = isolation or choose_isolation()
@@ -137,7 +142,7 @@ class Sandbox:
         # the worker adds the interpreter's own site folders itself
         argv = [sys.executable, "-S", "-s", "-B", inside("worker.py"), inside("submission.py"),
                 str(lim.cpu_seconds), str(lim.memory_bytes), str(lim.file_bytes), *extra]
-        cmd, kwargs = self.isolation.wrap(argv, scrubbed_env())
+        cmd, kwargs = self.isolation.wrap(argv, scrubbed_env(self.hash_seed))
         # each worker its own stderr, a file with no name: a restarted worker cannot open
         # (through /proc/self/fd/2 or otherwise) what an earlier one wrote
         self.stderr = tempfile.TemporaryFile(dir=self.folder)
