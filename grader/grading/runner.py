@@ -11,7 +11,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from model.protocol import Bot, HookFault, OneByOne
 
@@ -30,6 +30,7 @@ from ..sandbox.client import Sandbox, SandboxHooks
 from .scoring import score_categories, total_score
 from .smoke import kit_answers, smoke_compare, smoke_transcript, suites_digest, worker_hash_seed
 from .stateless import CallLog, RecordingHooks, replay
+from .workers import Workers, launched
 from ..data.cases import Case, Suite
 from ..data.suites import load_suites
 
@@ -58,35 +59,6 @@ class Plan:
                        secrets=[*self.private, *(Path(s.path).resolve() for s in self.suites if
                                 s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT))],
                        hash_seed=worker_hash_seed(self.seed, self.suites))
-
-    @contextlib.contextmanager
-    def workers(self, budget: Budget) -> Iterator[Workers]:
-        """The sandboxes of the stages, their workers launched at once: each start-up (the
-        layer, the interpreter, the submission's import) overlaps the grader's own work and the
-        stages before, and each stage still gets a worker that was asked nothing before."""
-        with contextlib.ExitStack() as stack:
-            own_bot = stack.enter_context(self.sandbox(budget))
-            if self.cases:  # first: its start-up (numpy, the model, click) is the longest
-                own_bot.launch(str(self.seed))
-            workers = Workers(stack.enter_context(self.sandbox(budget)), own_bot,
-                              *(stack.enter_context(self.sandbox(budget)) for _ in range(2)))
-            if self.cases:
-                workers.smoke.launch()
-                workers.cases.launch()
-                workers.replay.launch()
-            yield workers
-
-
-@dataclass
-class Workers:
-    smoke: Sandbox  # the smoke comparison's hooks, then the adversary's
-    own_bot: Sandbox  # the submission's own bot.py, for the smoke comparison
-    cases: Sandbox
-    replay: Sandbox  # the stateless replay's
-
-    def close(self) -> None:
-        for sandbox in (self.smoke, self.own_bot, self.cases, self.replay):
-            sandbox.close()
 
 
 @dataclass
@@ -192,10 +164,10 @@ def smoke(plan: Plan, model, budget: Budget, log: CallLog, workers: Workers) -> 
         sandbox.budget = budget.part(budget.left(), keep=plan.limits.total_seconds / 2, what="the adversary")
         adversary = find_leaks(Bot(model, hooks), plan.suites[0].policy)
     finding = smoke_compare(plan, lines, trusted, limit_hit, workers.own_bot)
-    workers.own_bot.close()
+    workers.retire(workers.own_bot)
     if finding:
         return Check([finding.text], notes + [finding.cause.value], causes=[finding.kind])
-    sandbox.close()
+    workers.retire(sandbox)
     return Check(notes=notes, adversary=adversary, adversary_ran=sandbox.dead_reason is None)
 
 
@@ -211,7 +183,7 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None, log: 
             workers.replay.start()
     sandbox = workers.cases
     sandbox.budget = budget.part(budget.left(), keep=plan.limits.replay_seconds, what="the cases")
-    with sandbox:
+    try:
         hooks = RecordingHooks(DeadHooks(dead) if dead else SandboxHooks(sandbox), log)
         bot = Bot(model, hooks)
         for group in groups(plan.cases):
@@ -227,6 +199,8 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None, log: 
             hidden_notes.append(f"a restart failed ({sandbox.import_error}); every later call failed closed")
         if sandbox.dead_reason and sandbox.budget.left() <= 0:
             hidden_notes.append(sandbox.budget.message())
+    finally:
+        workers.retire(sandbox)
     return Run(results, probes, hidden_notes)
 
 
@@ -285,7 +259,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     budget = budget or Budget(limits.total_seconds)
     log = CallLog()
     try:
-        with the_plan.workers(budget) as workers:
+        with launched(the_plan, budget) as workers:
             check = smoke(the_plan, model, budget, log, workers) if the_plan.cases else Check()
             if check.findings:  # score 0 whatever the cases say: they are not run
                 return finish("integrity_failed", 0.0, check.findings, check.notes, check=check,
