@@ -31,10 +31,11 @@ from model.protocol import Call, HookFault, Verdict
 
 from .cleanup import STARTED, remove_tree
 from ..errors import GraderFault
-from .isolation import Isolation, choose_isolation, reachable_by_others, site_dirs
+from .isolation import Isolation, choose_isolation, stage_parent
 from .limits import Budget, Limits
 from ..data.policy import KIT_ROOT
 from ..safeio import clean_text
+from .view import worker_env
 
 MAX_REPLY_BYTES = 64 * 1024
 STDERR_KEPT = 64 * 1024  # of the earlier workers' stderr, for the report's tail
@@ -46,24 +47,6 @@ PIPELINE_CALLS = 512
 PIPELINE_BYTES = 32 * 1024
 HOOK_NAMES = {"request": "is_safe_request", "name": "is_safe_name"}
 VERDICT_SOURCE_CHARS = 60
-
-
-def scrubbed_env(hash_seed: int) -> dict[str, str]:
-    """No variable of the grader's. The hash seed is never a fixed one: a seed every grading
-    pinned (it was 0) told a hook, through set order, that it was being graded."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": str(hash_seed),
-           "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "GUARDRAIL_SITE": os.pathsep.join(map(str, site_dirs()))}
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # needed by some CPUs' OpenBLAS
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
-
-
-def stage_parent() -> str:
-    """TMPDIR, unless a fresh uid could not reach into it (then /tmp)."""
-    base = Path(tempfile.gettempdir())
-    return str(base) if reachable_by_others(base / "x") else "/tmp"
 
 
 def stage_files(submission: Path, stage: Path) -> None:
@@ -142,7 +125,7 @@ class Sandbox:
         # the worker adds the interpreter's own site folders itself
         argv = [sys.executable, "-S", "-s", "-B", inside("worker.py"), inside("submission.py"),
                 str(lim.cpu_seconds), str(lim.memory_bytes), str(lim.file_bytes), *extra]
-        cmd, kwargs = self.isolation.wrap(argv, scrubbed_env(self.hash_seed))
+        cmd, kwargs = self.isolation.wrap(argv, worker_env(self.hash_seed))
         # each worker its own stderr, a file with no name: a restarted worker cannot open
         # (through /proc/self/fd/2 or otherwise) what an earlier one wrote
         self.stderr = tempfile.TemporaryFile(dir=self.folder)

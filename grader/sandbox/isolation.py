@@ -28,20 +28,20 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from .cleanup import (SWEPT_FOLDERS, adopt_orphans, kill_uid, reap_adopted, remove_owned_by,
                       remove_sysv_ipc, remove_tree)
 from ..errors import IsolationUnavailable
 from ..data.policy import KIT_ROOT
+from .view import site_dirs, view_tree, warm
 
 SANDBOX_UID_BASE = 1_900_000_000  # far above any real account's uid
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 SANDBOX_ROOT = "/sandbox"  # where the staged files appear inside bubblewrap
 TMP_BYTES = 64 << 20  # the private /tmp and /dev/shm are RAM: cap them
 SHM_BYTES = 8 << 20
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 
 
 def running_as_root() -> bool:
@@ -63,13 +63,6 @@ def root_on_the_host() -> bool:
                for inside, outside, count in rows)
 
 
-def site_dirs() -> list[Path]:
-    """Where the worker's third-party packages (numpy, regex) live."""
-    import numpy
-    import regex
-    return sorted({Path(m.__file__).resolve().parent.parent for m in (numpy, regex)})
-
-
 def interpreter_dirs() -> list[Path]:
     """Folders the worker's interpreter needs: its prefixes and its site folders."""
     dirs = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | set(site_dirs())
@@ -79,6 +72,12 @@ def interpreter_dirs() -> list[Path]:
 def reachable_by_others(path: Path) -> bool:
     """Every folder above path lets 'others' traverse it (so a fresh uid can get there)."""
     return all(stat.S_IMODE(p.stat().st_mode) & stat.S_IXOTH for p in path.resolve().parents)
+
+
+def stage_parent() -> str:
+    """TMPDIR, unless a fresh uid could not reach into it (then /tmp)."""
+    base = Path(tempfile.gettempdir())
+    return str(base) if reachable_by_others(base / "x") else "/tmp"
 
 
 def interpreter_reachable() -> bool:
@@ -191,20 +190,25 @@ class Bubblewrap(Isolation):
     def inside(self, relative: str) -> str:
         return f"{SANDBOX_ROOT}/{relative}"
 
+    def view(self) -> dict[str, str]:
+        """Every file the worker can read: its path inside -> the file outside (a copy of a
+        file the worker needs, grader/sandbox/view.py, or a staged file)."""
+        tree = view_tree(self.stage.parent.parent)  # beside the sandbox's folder: the fresh uid reaches it
+        staged = [p for p in self.stage.rglob("*") if p.is_file() and not p.is_symlink()]
+        return ({path: str(tree.tree / path.lstrip("/")) for path in tree.files}
+                | {f"{SANDBOX_ROOT}/{p.relative_to(self.stage)}": str(p) for p in staged})
+
     def wrap(self, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict]:
+        # every page the worker could time is cached before it starts, whatever an earlier
+        # worker read: the page cache carries no bit from one worker to the next
+        warm(list(self.view().values()))
         cmd = [self.binary, "--unshare-user", "--unshare-all", "--disable-userns",
                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
                "--clearenv", "--proc", "/proc", "--dev", "/dev",
                "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
-        for entry in SYSTEM_DIRS:
-            path = Path(entry)
-            if path.is_symlink():
-                cmd += ["--symlink", os.readlink(path), entry]
-            elif path.is_dir():
-                cmd += ["--ro-bind", entry, entry]
-        cmd += [arg for f in SYSTEM_FILES if Path(f).is_file() for arg in ("--ro-bind", f, f)]
-        for folder in interpreter_dirs():
-            cmd += ["--ro-bind", str(folder), str(folder)]
+        for folder, inside in view_tree(self.stage.parent.parent).binds:
+            cmd += ["--symlink", os.readlink(folder), inside] if os.path.islink(folder) else \
+                   ["--ro-bind", folder, inside]
         # the new root and /dev are tmpfs too: read-only, so RAM is spent only where capped
         cmd += ["--ro-bind", str(self.stage), SANDBOX_ROOT, "--remount-ro", "/dev", "--remount-ro", "/",
                 "--chdir", "/tmp"]
@@ -215,7 +219,7 @@ class Bubblewrap(Isolation):
 
     def as_fresh_uid(self) -> list[str]:
         """As root: the launcher that runs bwrap as the next fresh uid, with the interpreter
-        and bwrap (the wheel's lives in site-packages) made reachable for it."""
+        and bwrap (the wheel's lives in site-packages, its libraries beside) made reachable for it."""
         if not self.uids:
             return []
         uid, needed = self.uids.next(), [*interpreter_dirs(), Path(self.binary).resolve().parent]
@@ -289,12 +293,15 @@ def bwrap_works(binary: str, as_root: bool) -> bool:
     """A real trial run: the kernel may refuse user namespaces (Docker's seccomp profile),
     or a root without CAP_SYS_ADMIN the launcher's mount namespace."""
     probe = Bubblewrap(binary, as_root)
-    probe.stage = Path("/usr")  # any folder every uid reaches: the probe only runs `true`
-    cmd, kwargs = probe.wrap(["/bin/true"], {})
-    try:
-        return _runs(cmd, kwargs)
+    folder = Path(tempfile.mkdtemp(prefix="guardrail-probe-", dir=stage_parent()))
+    probe.stage = folder / "stage"  # where a sandbox's stage is: the view is made beside them
+    probe.stage.mkdir()
+    folder.chmod(0o711)
+    try:  # the worker's interpreter starts in the view
+        return _runs(*probe.wrap([sys.executable, "-S", "-s", "-B", "-c", "pass"], {}))
     finally:
         probe.cleanup()
+        remove_tree(folder)
 
 
 def _runs(cmd: list[str], kwargs: dict) -> bool:
