@@ -17,7 +17,7 @@ from .data.validate import check_data_file
 from .console import ExitCode, OneLineGroup, Progress, fit, use_color
 from .errors import GraderError, GraderFault, IsolationUnavailable, UsageError
 from .sandbox.isolation import LAYERS, choose_isolation
-from .sandbox.limits import Budget, Limits
+from .sandbox.limits import Limits
 from .data.policy import DEFAULT_POLICY, POLICIES_DIR, load_policy
 from .reports.writers import CLASS_FORMATS, FORMATS, render
 from .grading.runner import DEFAULT_SEED, grade
@@ -138,6 +138,7 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
     from .kit import load_kit_model
     from .grading.runner import plan
 
+    budget = Limits().budget()  # one for the grading and the report's replay, its wall clock from now
     try:
         if points is not None and fmt != "classroom":
             raise UsageError("--points applies to --format classroom only")
@@ -149,7 +150,6 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
         total = len(plan(submission, loaded, seed, Limits(), isolation, require_isolation,
                          options["cases"]).cases)
         model = load_kit_model()  # once, for the grading, the replay and the report
-        budget = Budget(Limits().total_seconds)  # one for the grading and the report's replay
         with Progress("grading", total) as bar:
             result = grade(submission, loaded, seed=seed, on_case=lambda _: bar.update(), model=model,
                            budget=budget, **options)

@@ -138,3 +138,23 @@ def test_the_workers_hash_seed_is_no_fixed_one(tmp_path, monkeypatch):
     assert {c.response for c in result.cases if c.response.startswith("REFUSE")} == {"REFUSE: graded like a user"}
     suites = load_suites([SMOKE])
     assert worker_hash_seed(1, suites) == worker_hash_seed(1, suites) != worker_hash_seed(2, suites)
+
+
+def test_a_grading_the_machine_cannot_finish_in_time_is_the_graders_fault(tmp_path, monkeypatch):
+    """The grader's own work is not charged to the submission; when it alone (a loaded
+    machine, here a slow loop) passes the wall-clock limit, later calls fail closed at once
+    and the result blames no one's code: a grader fault, to grade again."""
+    slow_group = grader.grading.runner.run_group
+
+    def loaded_machine(*args):
+        time.sleep(1.0)  # the grader's own work between calls: never charged
+        return slow_group(*args)
+
+    monkeypatch.setattr(grader.grading.runner, "run_group", loaded_machine)
+    limits = Limits(wall_seconds=4.0)
+    started = time.monotonic()
+    result = grade(ROOT / "policies" / "fruit" / "reference_bot.py", [SMOKE], limits=limits)
+    took = time.monotonic() - started
+    assert result.status == "grader_fault" and result.score == 0
+    assert "too loaded to finish this grading within 4 s" in result.notes[0]
+    assert took < limits.wall_seconds + 30  # the groups after the limit ran without a worker

@@ -60,7 +60,7 @@ class Settings:
 def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> Row:
     """Grade one submission and write its report; returns its row, never raises."""
     result = None
-    budget = Budget(Limits().total_seconds)  # one for the grading and the report's replay
+    budget = Limits().budget()  # one for the grading and the report's replay
     try:
         result = grade(submission.path, settings.suites, seed=settings.seed, model=settings.model,
                        budget=budget, **dict(settings.isolation))

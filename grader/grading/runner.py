@@ -256,11 +256,15 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     if not integrity.ok:
         return finish("integrity_failed", 0.0, [str(f) for f in integrity.findings], integrity.causes(),
                       diff=integrity.diff, causes=integrity.cause_kinds())
-    budget = budget or Budget(limits.total_seconds)
+    budget = budget or limits.budget()
     log = CallLog()
+    too_slow = [f"grader fault: the machine was too loaded to finish this grading within {budget.wall_seconds:g} s "
+                "of wall-clock time; grade it again when the machine is less busy"]
     try:
         with launched(the_plan, budget) as workers:
             check = smoke(the_plan, model, budget, log, workers) if the_plan.cases else Check()
+            if budget.past_deadline():  # what the smoke stage found may be the deadline's doing
+                return finish("grader_fault", 0.0, [], too_slow)
             if check.findings:  # score 0 whatever the cases say: they are not run
                 return finish("integrity_failed", 0.0, check.findings, check.notes, check=check,
                               causes=check.causes)
@@ -271,6 +275,8 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     except Exception as exc:  # a grader bug must not look like a student's failure
         return finish("grader_fault", 0.0, [], [f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
                                                 where_raised(exc)])
+    if budget.past_deadline():
+        return finish("grader_fault", 0.0, [], too_slow)
     categories = score_categories(run.results, the_plan.weights, the_plan.leak_cost)
     if stateful:
         return finish("integrity_failed", 0.0, [stateful], check.notes + [CAUSES[Cause.STATEFUL][0]], run, check,
