@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = "/usr/bin/python3"
+# what runs the rest of a command as the ordinary user (uid and gid 65534, no groups)
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp"]
 KIT_PARTS = ("pyproject.toml", "grader", "model", "weights", "policies", "starter", "tests")
 UNLOCKED_AGE = 24 * 3600  # a folder without FOLDER.use is someone's only when younger than this
 _in_use: list = []  # the shared locks this process holds on the folders it uses, until it exits

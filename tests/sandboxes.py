@@ -164,36 +164,3 @@ def probe_hooks(family: str) -> str:
     return with_hooks(prelude=PROBE_PRELUDE.format(numbers=numbers) + f"ATTEMPTS = {{{attempts}}}",
                       request_body="return ' '.join(f'{k}:{outcome(v)}' for k, v in ATTEMPTS.items())")
 
-
-# A file every sandbox could read before the view held only what workers need (the standard
-# library's own, never imported by a worker): a writer's choice of a cold file to warm
-UNNEEDED = str(Path(os.__file__).with_name("smtplib.py"))
-
-
-def walking_the_view(listed: list[str]) -> str:
-    """Hooks that, asked ['warm'], read UNNEEDED through (a writer warming its bit) and answer
-    how that went; asked anything else, open every file of their view (but /proc and /dev,
-    the kernel's) and answer how many they read and those not in `listed`."""
-    return with_hooks(prelude=f"import os\nLISTED = set({sorted(listed)!r})\nUNNEEDED = {UNNEEDED!r}", request_body="""
-        if prefixes == ['warm']:
-            try:
-                with open(UNNEEDED, 'rb') as f:
-                    return 'warmed:' + str(len(f.read()))
-            except OSError as exc:
-                return 'warmed:' + type(exc).__name__
-        read, unlisted = 0, []
-        for folder, subfolders, files in os.walk('/'):
-            subfolders[:] = [s for s in subfolders if os.path.join(folder, s) not in ('/proc', '/dev')]
-            for name in files:
-                path = os.path.join(folder, name)
-                if os.path.islink(path):  # its file is walked at its own path (links are not followed)
-                    continue
-                try:
-                    with open(path, 'rb') as f:
-                        f.read(1)
-                except OSError:
-                    continue
-                read += 1
-                if path not in LISTED:
-                    unlisted.append(path)
-        return f'read:{read} unlisted:{len(unlisted)} ' + ' '.join(unlisted[:8])""")

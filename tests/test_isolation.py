@@ -26,6 +26,7 @@ from grader.sandbox.limits import Limits
 from grader.grading.runner import grade
 from grader.sandbox.client import Sandbox
 from model.protocol import HookFault
+from others import AS_NOBODY
 from sandboxes import FAMILIES, descendants, own_sandboxes, probe_hooks  # noqa: F401,F811  (a fixture)
 from submissions import with_hooks, write_submission
 
@@ -426,9 +427,6 @@ def test_grade_all_style_require_isolation_refuses_none(monkeypatch):
         grade(ROOT / "starter" / "bot.py", [SMOKE], require_isolation=True)
     result = grade(ROOT / "starter" / "bot.py", [SMOKE])
     assert any(n.startswith("isolation: none") for n in result.notes)
-
-
-AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp"]
 
 
 @pytest.mark.skipif(not (running_as_root() and shutil.which("setpriv") and bwrap_binary()),

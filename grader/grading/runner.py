@@ -187,6 +187,8 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None, log: 
         hooks = RecordingHooks(DeadHooks(dead) if dead else SandboxHooks(sandbox), log)
         bot = Bot(model, hooks)
         for group in groups(plan.cases):
+            if budget.past_deadline():  # the grading is the grader's fault now: judge no more
+                break
             hooks.hidden = group[0].visibility != "public"  # a group holds one visibility
             for result in run_group(bot, group, policy, plan.seed, probes):
                 results.append(result)
@@ -258,13 +260,11 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
                       diff=integrity.diff, causes=integrity.cause_kinds())
     budget = budget or limits.budget()
     log = CallLog()
-    too_slow = [f"grader fault: the machine was too loaded to finish this grading within {budget.wall_seconds:g} s "
-                "of wall-clock time; grade it again when the machine is less busy"]
     try:
         with launched(the_plan, budget) as workers:
             check = smoke(the_plan, model, budget, log, workers) if the_plan.cases else Check()
             if budget.past_deadline():  # what the smoke stage found may be the deadline's doing
-                return finish("grader_fault", 0.0, [], too_slow)
+                return finish("grader_fault", 0.0, [], [budget.too_slow()])
             if check.findings:  # score 0 whatever the cases say: they are not run
                 return finish("integrity_failed", 0.0, check.findings, check.notes, check=check,
                               causes=check.causes)
@@ -276,7 +276,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
         return finish("grader_fault", 0.0, [], [f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
                                                 where_raised(exc)])
     if budget.past_deadline():
-        return finish("grader_fault", 0.0, [], too_slow)
+        return finish("grader_fault", 0.0, [], [budget.too_slow()])
     categories = score_categories(run.results, the_plan.weights, the_plan.leak_cost)
     if stateful:
         return finish("integrity_failed", 0.0, [stateful], check.notes + [CAUSES[Cause.STATEFUL][0]], run, check,

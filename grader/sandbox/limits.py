@@ -13,7 +13,7 @@ class Limits:
     total_seconds: float = 60.0  # everything the submission controls in one grading and its reports
     smoke_seconds: float = 20.0  # of which at most this for the smoke stage (first), once started
     replay_seconds: float = 5.0  # and this kept back, after the cases, for the stateless replay
-    wall_seconds: float = 80.0  # the whole grading and its reports, however loaded the machine
+    wall_seconds: float = 75.0  # the whole grading and its reports, however loaded the machine
     start_seconds: float = 20.0
     cpu_seconds: int = 60
     memory_bytes: int = 1 << 30
@@ -52,6 +52,11 @@ class Budget:
             own = min(own, self.deadline - now)
         return max(0.0, own if self.parent is None else min(own, self.parent.left()))
 
+    def too_slow(self) -> str:
+        """Why a grading cut by the wall-clock limit has no score."""
+        return (f"grader fault: the machine was too loaded to finish this grading within {self.wall_seconds:g} s "
+                "of wall-clock time; grade it again when the machine is less busy")
+
     def past_deadline(self) -> bool:
         """The wall-clock limit ran out before the submission used up its seconds: the
         grader's own work, not the submission, took the time."""
@@ -86,7 +91,7 @@ class Budget:
         while root.parent is not None:
             root = root.parent
         if root.past_deadline():
-            return (f"the grading ran past its {self.wall_seconds:.3g} s wall-clock limit on a loaded machine; "
+            return (f"the grading ran past its {root.wall_seconds:.3g} s wall-clock limit on a loaded machine; "
                     "every later call fails closed")
         return (f"the submission used up its {self.seconds:.3g} s of {self.what} (import, hooks, "
                 "patterns and its own bot together); every later call fails closed")

@@ -197,7 +197,6 @@ def view_tree(parent: Path) -> View:
     links, files = needed_view()
     tree = Path(tempfile.mkdtemp(prefix="guardrail-view-", dir=parent))
     atexit.register(shutil.rmtree, tree, True)
-    tree.chmod(0o755)
     for link in links:
         (tree / link[1].lstrip("/")).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         (tree / link[1].lstrip("/")).symlink_to(link[0])
@@ -206,6 +205,8 @@ def view_tree(parent: Path) -> View:
         copy.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         shutil.copy2(path, copy)  # its times too: a module's cached bytecode is checked against them
         copy.chmod(0o755 if os.access(path, os.X_OK) else 0o644)
+    for folder in [tree, *(p for p in tree.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        folder.chmod(0o755)  # whatever the umask: the fresh uid reads it
     binds = [(str(child), f"/{top.name}/{child.name}") for top in sorted(tree.iterdir()) if top.name in OWN_MOUNTS
              for child in sorted(top.iterdir())]
     binds += [(str(top), f"/{top.name}") for top in sorted(tree.iterdir()) if top.name not in OWN_MOUNTS]
