@@ -163,4 +163,3 @@ def probe_hooks(family: str) -> str:
     numbers = {name: by_machine[platform.machine()] for name, by_machine in HOSTILE_NUMBERS.items()}
     return with_hooks(prelude=PROBE_PRELUDE.format(numbers=numbers) + f"ATTEMPTS = {{{attempts}}}",
                       request_body="return ' '.join(f'{k}:{outcome(v)}' for k, v in ATTEMPTS.items())")
-
