@@ -6,6 +6,7 @@ every file of the view before each worker starts, so no file a worker can open i
 Structural checks, no timing threshold (benchmarks/page_cache.py times the channel itself):
 the writer cannot open its chosen file, and every file the reader can open is one that was
 warmed before it started."""
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from cache_probe import needed_view, staged_names, writer_then_reader
 from grader.errors import IsolationUnavailable
 from grader.sandbox.isolation import choose_isolation, running_as_root
+from grader.sandbox.view import remove_orphaned_views
 from others import AS_NOBODY
 from sandboxes import own_sandboxes  # noqa: F401  (a fixture)
 
@@ -60,3 +62,13 @@ def test_an_ordinary_user_gets_the_same_view(others_python):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["warmed:FileNotFoundError", "unlisted:0", "2", "True"]
+
+
+def test_a_view_left_by_a_killed_grader_is_removed(tmp_path):
+    """A grader killed outright leaves its copy of the view (atexit does not run): the next
+    one removes the views of processes that are gone, never a live one's."""
+    orphan, live = tmp_path / "guardrail-view-999999999-ab", tmp_path / f"guardrail-view-{os.getpid()}-cd"
+    for folder in (orphan, live):
+        (folder / "usr").mkdir(parents=True)
+    remove_orphaned_views(tmp_path)
+    assert not orphan.exists() and live.exists()

@@ -195,7 +195,8 @@ def view_tree(parent: Path) -> View:
     """The worker's view outside its stage, made once per process in a folder of parent
     (one a fresh uid reaches), readable by all and removed when the process exits."""
     links, files = needed_view()
-    tree = Path(tempfile.mkdtemp(prefix="guardrail-view-", dir=parent))
+    remove_orphaned_views(parent)
+    tree = Path(tempfile.mkdtemp(prefix=f"guardrail-view-{os.getpid()}-", dir=parent))
     atexit.register(shutil.rmtree, tree, True)
     for link in links:
         (tree / link[1].lstrip("/")).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
@@ -211,6 +212,20 @@ def view_tree(parent: Path) -> View:
              for child in sorted(top.iterdir())]
     binds += [(str(top), f"/{top.name}") for top in sorted(tree.iterdir()) if top.name not in OWN_MOUNTS]
     return View(tree, files, tuple(binds))
+
+
+def remove_orphaned_views(parent: Path) -> None:
+    """The views of our processes that died without removing theirs (killed: 111 MB each)."""
+    for folder in parent.glob("guardrail-view-*-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            if not pid.isdigit() or folder.lstat().st_uid != os.geteuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # alive (another user's), or gone already
 
 
 def warm(paths: list[str] | tuple[str, ...]) -> None:
