@@ -103,7 +103,10 @@ def test_ctrl_c_in_run_exits_130(tmp_path, spawn):
     bot.write_text(splice(with_hooks(name_body="while True:\n    pass")))
     proc = spawn([sys.executable, "-m", "grader", "run", str(bot), "--suite", "smoke"], cwd=ROOT,
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    waited = time.monotonic()  # not a fixed sleep: Ctrl-C while it still imports exits 130 silently
+    while not children.read_text().split() and proc.poll() is None and time.monotonic() - waited < 60:
+        time.sleep(0.05)  # grading has begun once it starts a sandbox
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 130
