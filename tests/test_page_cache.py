@@ -15,8 +15,8 @@ import pytest
 
 from cache_probe import needed_view, staged_names, writer_then_reader
 from grader.errors import IsolationUnavailable
-from grader.sandbox.isolation import choose_isolation, running_as_root
-from grader.sandbox.view import remove_orphaned_views
+from grader.sandbox.isolation import SANDBOX_ROOT, choose_isolation, running_as_root
+from grader.sandbox.view import NAME_SAFE, on_tmpfs, remove_orphaned_views
 from others import AS_NOBODY
 from sandboxes import own_sandboxes  # noqa: F401  (a fixture)
 
@@ -42,6 +42,9 @@ def test_no_file_a_worker_can_read_is_cold_when_it_starts(tmp_path, own_sandboxe
     for before, view in zip(warmed, views):
         assert set(view.values()) <= before
     assert set(views[1]) == set(needed_view()[1]) | set(staged_names())
+    if on_tmpfs(NAME_SAFE):  # a name looked up and not found leaves no entry there for a later worker
+        assert all(Path(out).is_relative_to(NAME_SAFE) for inside, out in views[1].items()
+                   if not inside.startswith(SANDBOX_ROOT))
 
 
 AS_NOBODY_SCRIPT = """
