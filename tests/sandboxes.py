@@ -68,7 +68,7 @@ HOSTILE_NUMBERS = {name: dict(zip(("x86_64", "aarch64"), numbers)) for name, num
     "clone3": (435, 435), "execve": (59, 221), "unshare": (272, 97), "setns": (308, 268),
     "ptrace": (101, 117), "kill": (62, 129), "perf_event_open": (298, 241), "bpf": (321, 280),
     "userfaultfd": (323, 282), "process_vm_readv": (310, 270), "mount": (165, 40),
-    "memfd_create": (319, 279), "shmget": (29, 194)}.items()}
+    "memfd_create": (319, 279), "shmget": (29, 194), "futex": (202, 98)}.items()}
 
 # What a hook runs before its attempts: raw syscalls by number, a page of a file it may read
 PROBE_PRELUDE = """
@@ -77,7 +77,7 @@ LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.syscall.restype = LIBC.mmap.restype = ctypes.c_long
 NR = {numbers!r}
 FD = os.open(__file__, os.O_RDONLY)
-PAGE = ctypes.c_void_p(LIBC.mmap(None, 4096, 1, 1, FD, 0))  # PROT_READ, MAP_SHARED
+PAGE = ctypes.c_void_p(LIBC.mmap(None, 4096, 1, 2, FD, 0))  # PROT_READ, MAP_PRIVATE
 BUF = ctypes.create_string_buffer(256)
 
 def raw(name, *args):
@@ -119,6 +119,11 @@ FAMILIES = {
         "willneed": ("lambda: LIBC.madvise(PAGE, 4096, 3)", "EPERM"),
         "pageout": ("lambda: LIBC.madvise(PAGE, 4096, 21)", "EPERM"),
         "dontneed": ("lambda: LIBC.madvise(PAGE, 4096, 4)", "ok")},  # what allocators use
+    "shared memory": {  # tests/channels.py: a futex across two sandboxes
+        "map_shared": ("lambda: LIBC.mmap(None, 4096, 1, 1, FD, 0)", "EPERM"),
+        "map_shared_validate": ("lambda: LIBC.mmap(None, 4096, 1, 3, FD, 0)", "EPERM"),
+        "futex_shared": ("raw('futex', PAGE, 1, 1, None, None, 0)", "EPERM"),  # FUTEX_WAKE
+        "futex_private": ("raw('futex', PAGE, 129, 1, None, None, 0)", "ok")},  # what glibc uses
     "sockets": {
         "inet": ("lambda: socket.socket(socket.AF_INET)", "EPERM"),
         "unix": ("lambda: socket.socket(socket.AF_UNIX)", "EPERM"),

@@ -7,7 +7,8 @@ What stays allowed is what the interpreter needs to compute (numpy, regex, unico
 importing and reporting the submission) and to talk on its pipes, measured with
 `strace -f` on full gradings of every calibration bot, the reference and the smoke stage's
 own-bot run (docs/security.md lists it and why). Everything else fails with EPERM: no
-sockets, no process, thread or program, no file opened for writing, no keyrings, io_uring,
+sockets, no process, thread or program, no file opened for writing, no shared mapping or
+shared futex (a futex word in a file two sandboxes map wakes across them), no keyrings, io_uring,
 namespaces, mounts, tracing, signals, perf or bpf, and no page-cache probes (mincore,
 fadvise64, readahead, cachestat, preadv2; madvise only with the advice the allocators use).
 Newer variants that glibc or Python retry with an older call on ENOSYS get ENOSYS.
@@ -52,14 +53,20 @@ AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 ALLOWED = (
     "read", "write", "readv", "writev", "pread64", "lseek", "close",  # its pipes, files it reads
     "stat", "fstat", "lstat", "newfstatat", "access", "faccessat", "getdents64",  # imports
-    "brk", "mmap", "munmap", "mremap", "mprotect",  # memory (mmap PROT_EXEC: extension modules)
-    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall", "futex",  # the runtime
+    "brk", "munmap", "mremap", "mprotect",  # memory (mmap below; PROT_EXEC: extension modules)
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall",  # the runtime
     "clock_gettime", "clock_getres", "gettimeofday", "nanosleep", "clock_nanosleep",  # time
     "getrandom", "getpid", "gettid", "sched_yield", "exit", "exit_group")
 # syscall: (argument, what it may be); any other value is EPERM
 O_WRITING = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000  # O_WRONLY O_RDWR O_CREAT O_TRUNC O_APPEND
+MAP_SHARED = 0x01  # MAP_SHARED_VALIDATE (0x03) has this bit too
+FUTEX_PRIVATE_FLAG = 128
 ARGUMENT_RULES = {
     "openat": (2, {"none of": O_WRITING}),  # read only: nothing a later worker could find
+    # a shared futex on a shared mapping of a file every sandbox can read (under /usr) wakes
+    # a worker of another sandbox: the interpreter's futexes are all private (measured)
+    "futex": (1, {"has": FUTEX_PRIVATE_FLAG}),
+    "mmap": (3, {"none of": MAP_SHARED}),  # private mappings only: nothing another process sees
     "ioctl": (1, {"one of": (0x5401,)}),  # TCGETS: isatty(); never TIOCSTI and its kin
     "fcntl": (1, {"one of": (1, 2, 3)}),  # F_GETFD F_SETFD F_GETFL; never F_SETOWN (SIGIO)
     # glibc's and Python's allocators free with DONTNEED or FREE; numpy asks for HUGEPAGE;
@@ -94,6 +101,9 @@ def program(machine: str) -> list[tuple[int, int, int, int]]:
         asm += [("label", f"arg {name}"), (LD_W_ABS, None, None, 16 + 8 * arg)]
         if "none of" in rule:
             asm += [(JSET_K, "deny", "allow", rule["none of"])]
+        elif "has" in rule:  # one flag, which must be set
+            assert rule["has"].bit_count() == 1
+            asm += [(JSET_K, "allow", "deny", rule["has"])]
         else:
             asm += [(JEQ_K, "allow", None, value) for value in rule["one of"]] + [("deny",)]
     asm += [("label", "deny"), ("deny",), ("label", "allow"), (RET_K, None, None, RET_ALLOW),
