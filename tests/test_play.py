@@ -35,11 +35,13 @@ def serve(shipped_model):
         server.session.close()
 
 
-def call(server, method, path, body=None, headers=None):
+def call(server, method, path, body=None, headers=None, token=None):
+    """A request for path below the server's token (or the token given)."""
     conn = http.client.HTTPConnection(*server.server_address, timeout=120)
     host = {"Host": f"127.0.0.1:{server.server_address[1]}"}
     data = None if body is None else json.dumps(body).encode()
-    conn.request(method, path, data, {**host, "Content-Type": "application/json", **(headers or {})})
+    conn.request(method, f"/{server.token if token is None else token}{path}", data,
+                 {**host, "Content-Type": "application/json", **(headers or {})})
     response = conn.getresponse()
     return response, response.read()
 
@@ -48,7 +50,7 @@ def test_loopback_only_and_a_strict_page(tmp_path, serve):
     server = serve(tmp_path, with_hooks())
     assert server.server_address[0] == "127.0.0.1" and server.url.startswith("http://127.0.0.1:")
     response, page = call(server, "GET", "/")
-    assert response.status == 200 and b'<script src="/play.js">' in page
+    assert response.status == 200 and b'<script src="play.js">' in page
     csp = response.getheader("Content-Security-Policy")
     assert "default-src 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert b"http" not in page and b"//" not in page.replace(b"<!DOCTYPE", b"")  # nothing remote
@@ -57,6 +59,26 @@ def test_loopback_only_and_a_strict_page(tmp_path, serve):
     assert call(server, "POST", "/nope", {"request": "a"})[0].status == 400
     assert call(server, "POST", "/forward", {"context": "a1"})[0].status == 400
     assert call(server, "POST", "/ask", {"request": "a\nb"})[0].status == 400
+
+
+def test_only_the_printed_address_with_its_token_is_served(tmp_path, serve):
+    """Another user of the machine reaches the port, not the token (red team: uid 65534 asked)."""
+    server = serve(tmp_path, with_hooks())
+    assert server.url == f"http://127.0.0.1:{server.server_address[1]}/{server.token}/"
+    assert len(server.token) >= 40 and server.token != serve(tmp_path, with_hooks()).token
+    wrong = server.token[:-1] + ("A" if server.token[-1] != "A" else "B")
+    for token in ("", "ask", wrong, server.token[:-1], server.token + "x"):
+        assert call(server, "GET", "/", token=token)[0].status == 403
+        assert call(server, "GET", "/play.js", token=token)[0].status == 403
+        response, body = call(server, "POST", "/ask", {"request": "pearl"}, token=token)
+        assert response.status == 403 and b"names" not in body
+    conn = http.client.HTTPConnection(*server.server_address, timeout=120)
+    conn.request("POST", "/ask", json.dumps({"request": "pearl"}),
+                 {"Host": f"127.0.0.1:{server.server_address[1]}", "Content-Type": "application/json"})
+    assert conn.getresponse().status == 403  # the red team's request, as it was sent
+    conn.close()
+    response, _ = call(server, "GET", "/")
+    assert response.getheader("Referrer-Policy") == "no-referrer"
 
 
 def test_an_answer_with_its_distributions_and_forward_pass(tmp_path, serve, shipped_model):
@@ -151,9 +173,13 @@ def test_the_command_prints_its_loopback_url_and_stops_on_ctrl_c(spawn):
     line = proc.stdout.readline()
     url = line.split()[1]
     assert line.startswith("playground: http://127.0.0.1:") and url.endswith("/")
-    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    address, token = url.removeprefix("http://").rstrip("/").split("/")
+    host, port = address.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
-    conn.request("GET", "/")
-    assert conn.getresponse().status == 200
+    for path, status in ((f"/{token}/", 200), ("/", 403)):
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        assert response.status == status
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130

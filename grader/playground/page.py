@@ -1,11 +1,12 @@
 """The playground's page (grader/playground/server.py serves it): static HTML, CSS and script, nothing
 remote. The script sets every value from the server as text (textContent), never as HTML,
-and draws bars by width alone; each bar also carries its number, so no colour is needed."""
+and draws bars by width alone; each bar also carries its number, so no colour is needed.
+Every address is relative: the page lives under the server's token (http://127.0.0.1:PORT/TOKEN/)."""
 
 HTML = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>guardrail-lab playground</title><link rel="stylesheet" href="/play.css"></head>
+<title>guardrail-lab playground</title><link rel="stylesheet" href="play.css"></head>
 <body>
 <header><h1>Playground</h1>
 <p class="muted">Type a request as the bot reads it: prefixes separated by spaces (<code>pearl</code>,
@@ -22,7 +23,7 @@ the forward pass that produced it. Editing your bot file reloads its hooks.</p><
 <h2 id="detail-title">Step</h2><div id="step"><p class="muted">Ask something, then choose a letter.</p></div>
 </section>
 </main>
-<script src="/play.js"></script>
+<script src="play.js"></script>
 </body></html>
 """
 
@@ -115,7 +116,7 @@ SCRIPT = r"""
   }
 
   function forward(target, step) {
-    post("/forward", {context: step.context}).then(function (f) {
+    post("forward", {context: step.context}).then(function (f) {
       if (f.error) { add(target, "p", "", "forward pass: " + f.error); return; }
       add(target, "h3", "", "Forward pass for the letter after " + quote(step.context || "<start>"));
       var last = f.tokens[f.tokens.length - 1];
@@ -204,7 +205,7 @@ SCRIPT = r"""
     add(turn, "p", "you", "You: " + text);
     var waiting = add(turn, "p", "muted", "answering...");
     send.disabled = true;
-    post("/ask", {request: text}).then(function (data) {
+    post("ask", {request: text}).then(function (data) {
       turn.removeChild(waiting);
       answer(turn, data);
     }).catch(function (err) {

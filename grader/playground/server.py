@@ -1,6 +1,8 @@
 """`python -m grader play BOT.py`: a local page to chat with the bot and watch it pick letters.
 
-A standard-library HTTP server on 127.0.0.1 only. It serves the page (grader/playground/page.py:
+A standard-library HTTP server on 127.0.0.1 only, and only under a random token of this run
+in the printed address (http://127.0.0.1:PORT/TOKEN/, compared in constant time): another user
+of the machine can reach the port, not the address. It serves the page (grader/playground/page.py:
 static HTML, CSS and script, nothing remote) and two JSON calls: POST /ask answers a
 request through the playground Session (the hooks in the grading sandbox, reloaded when the
 bot file changes) and POST /forward draws one step of the forward pass. Every string the
@@ -11,7 +13,9 @@ never stops it from serving the page.
 """
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -67,6 +71,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Security-Policy", CSP)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")  # the address holds the token
         self.end_headers()
         self.wfile.write(body)
 
@@ -79,27 +84,36 @@ class Handler(BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         return self.headers.get("Host") in {f"{HOST}:{port}", f"localhost:{port}"}
 
+    def _route(self) -> str | None:
+        """The path below the token, or None when the request does not hold this run's token."""
+        token, slash, rest = self.path.removeprefix("/").partition("/")
+        if not slash or not hmac.compare_digest(token.encode(), self.server.token.encode()):
+            return None
+        return "/" + rest
+
     def do_GET(self) -> None:
-        if not self._local():
+        path = self._route()
+        if not self._local() or path is None:
             return self._send(HTTPStatus.FORBIDDEN, b"open the address play printed", "text/plain")
-        if self.path not in STATIC:
+        if path not in STATIC:
             return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
-        text, kind = STATIC[self.path]
+        text, kind = STATIC[path]
         self._send(HTTPStatus.OK, text.encode(), kind)
 
     def do_POST(self) -> None:
         calls: dict[str, Callable[[dict], dict]] = {"/ask": self.server.ask, "/forward": self.server.forward}
         length = int(self.headers.get("Content-Length") or 0) if \
             (self.headers.get("Content-Length") or "0").isdigit() else -1
-        if not self._local() or self.headers.get("Content-Type") != "application/json":
+        path = self._route()
+        if not self._local() or path is None or self.headers.get("Content-Type") != "application/json":
             return self._json({"error": "only the playground page may call this"}, HTTPStatus.FORBIDDEN)
-        if self.path not in calls or not 0 < length <= MAX_BODY_BYTES:
+        if path not in calls or not 0 < length <= MAX_BODY_BYTES:
             return self._json({"error": "unknown call or bad size"}, HTTPStatus.BAD_REQUEST)
         try:
             body = json.loads(self.rfile.read(length))
             if not isinstance(body, dict):
                 raise ValueError("not an object")
-            self._json(calls[self.path](body))
+            self._json(calls[path](body))
         except (ValueError, UsageError) as exc:
             self._json({"error": clean_text(exc)}, HTTPStatus.BAD_REQUEST)
 
@@ -110,10 +124,11 @@ class PlayServer(ThreadingHTTPServer):
     def __init__(self, session: Session, port: int):
         super().__init__((HOST, port), Handler)
         self.session = session
+        self.token = secrets.token_urlsafe(32)
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.server_address[1]}/"
+        return f"http://{HOST}:{self.server_address[1]}/{self.token}/"
 
     def ask(self, body: dict) -> dict:
         text = body.get("request")
