@@ -4,7 +4,9 @@ report; re-grading only some submissions updates their reports in place), and th
 gradebook merged and written atomically at the end, also after Ctrl-C."""
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ class ClassPlan:
     skipped: list[Skipped]
     previous: list[dict[str, str]]  # the gradebook's rows, when only some are re-graded
     only: bool
+    folder: Path  # the class folder
 
 
 def plan_class(folder: Path, out: Path, report_dir: Path, only: tuple[str, ...] = (),
@@ -38,7 +41,8 @@ def plan_class(folder: Path, out: Path, report_dir: Path, only: tuple[str, ...] 
     previous = check_outputs(folder, out, report_dir, dashboard, only=bool(only))
     found, skipped = find_submissions(folder)
     chosen = select(found, folder, only) if only else found
-    return ClassPlan(out, report_dir, chosen, skipped, previous, bool(only))
+    return ClassPlan(out=out, report_dir=report_dir, submissions=chosen, skipped=skipped, previous=previous,
+                     only=bool(only), folder=folder)
 
 
 def check_outputs(folder: Path, out: Path, report_dir: Path, dashboard: Path | None,
@@ -87,7 +91,8 @@ def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,
     """Grade the plan's submissions, then put the reports and the gradebook in place."""
     staged = open_reports(plan.report_dir, fresh=not plan.only)
     try:
-        batch = grade_all(plan.submissions, settings, staged, jobs, on_done)
+        with modes_restored([plan.folder, *(s.path.parent for s in plan.submissions)]):
+            batch = grade_all(plan.submissions, settings, staged, jobs, on_done)
         kept = {r["submission"] for r in plan.previous}
         for submission, row in zip(plan.submissions, batch.rows):  # what keeps no old row says why
             if row.status == "interrupted" and row.key not in kept:
@@ -107,6 +112,26 @@ def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,
         if staged != plan.report_dir:
             shutil.rmtree(staged, ignore_errors=True)
     return batch
+
+
+@contextlib.contextmanager
+def modes_restored(folders: list[Path]):
+    """The folders' permissions as they were before the run: a layer without a view of its own
+    (fresh uid) closes the class folder and each submission's folder to other users while
+    their code runs; afterwards the instructor's folders are as the instructor left them."""
+    before = {}
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            before[folder] = folder.lstat()
+    try:
+        yield
+    finally:
+        for folder, was in before.items():
+            with contextlib.suppress(OSError):
+                now = folder.lstat()
+                if stat.S_ISDIR(now.st_mode) and (now.st_dev, now.st_ino) == (was.st_dev, was.st_ino) \
+                        and stat.S_IMODE(now.st_mode) != stat.S_IMODE(was.st_mode):
+                    os.chmod(folder, stat.S_IMODE(was.st_mode))
 
 
 def open_reports(report_dir: Path, fresh: bool) -> Path:
