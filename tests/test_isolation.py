@@ -414,7 +414,7 @@ def test_root_never_falls_back_to_no_isolation_unasked(monkeypatch):
 def test_a_symlinked_submission_is_refused(tmp_path):
     from grader.errors import UsageError
     link = tmp_path / "bot.py"
-    link.symlink_to(ROOT / "policies" / "fruit" / "reference_bot.py")
+    link.symlink_to(ROOT / "starter" / "bot.py")
     with pytest.raises(UsageError, match="symbolic link"):
         grade(link, [SMOKE])
 
