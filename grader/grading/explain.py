@@ -26,7 +26,7 @@ from ..sandbox.limits import Budget, Limits
 from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabilities
 from .trace import NameTrace, SampleTrace, Trace, prefix_text
 from ..results import worst_first
-from .runner import DEFAULT_SEED
+from .runner import DEFAULT_SEED, after_hidden_unseen
 from .smoke import worker_hash_seed
 from ..safeio import clean_text
 from ..sandbox.client import Sandbox, SandboxHooks
@@ -191,14 +191,20 @@ def trace_failures(submission: str | Path, result, suites: list, limit: int = 60
                    model=None, **sandbox_options) -> dict[str, Trace]:
     """Traces of a graded result's failed public cases, the worst first, at most `limit`;
     `suites` are the ones it was graded with, `sandbox_options` its isolation options and
-    budget (see explain_cases). None when the grading left no time to replay them: the
-    submission's budget covers its reports too."""
+    budget (see explain_cases). None (each failure then points to `python -m grader explain`)
+    when the grading left no time to replay them (the submission's budget covers its reports
+    too), or when its hidden cases ran under a layer without a view of its own: a worker
+    started after them could know what they asked (runner.after_hidden_unseen)."""
     failed = worst_first([c for c in result.cases if not c.passed and
                           getattr(c.visibility, "value", c.visibility) == "public"])
     graded = {case.key: case for suite in suites for case in suite.cases}
     cases = [graded[c.key] for c in failed[:limit]]
     budget = sandbox_options.get("budget")
     if not cases or budget is not None and budget.left() <= 0:
+        return {}
+    hidden_asked = any(getattr(c.visibility, "value", c.visibility) != "public" for c in result.cases)
+    if after_hidden_unseen(choose_isolation(sandbox_options.get("isolation"),
+                                            sandbox_options.get("require_isolation", False)), hidden_asked):
         return {}
     return explain_cases(submission, cases, suites[0].policy, result.seed, None, limits, model,
                          hash_seed=worker_hash_seed(result.seed, suites), **sandbox_options)

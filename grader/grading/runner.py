@@ -20,7 +20,7 @@ from .cases import groups, run_group
 from ..data.rubric import check_rubric_covers, rubric_for
 from ..errors import DataFileError, GraderFault, UsageError
 from ..integrity.gate import CAUSES, check_file
-from ..sandbox.isolation import choose_isolation
+from ..sandbox.isolation import Isolation, choose_isolation
 from ..kit import load_kit_model
 from ..sandbox.limits import Budget, Limits
 from ..data.policy import KIT_ROOT
@@ -206,11 +206,21 @@ def run_cases(plan: Plan, model, budget: Budget, on_case: Callable | None, log: 
     return Run(results, probes, hidden_notes)
 
 
+def after_hidden_unseen(isolation: Isolation, hidden_asked: bool) -> bool:
+    """Whether what a worker says after the hidden cases must not reach the student: under a
+    layer without a view of its own (fresh uid, none) a worker reads the machine's files,
+    whose access times an earlier worker's reads set (a channel with no timing, red team 09),
+    so a later worker can know what the cases' worker was asked."""
+    return hidden_asked and "read-only view" not in isolation.protections
+
+
 def stateless_check(plan: Plan, budget: Budget, log: CallLog, sandbox: Sandbox) -> str | None:
     """A sample of the logged calls asked again, in another order, of a fresh worker."""
+    hidden_asked = any(case.visibility != "public" for case in plan.cases)
     with sandbox:
         if log.conflict is None and log.answers and budget.left() > 0:
-            replay(log, SandboxHooks(sandbox), [plan.seed, *suites_digest(plan.suites)])
+            replay(log, SandboxHooks(sandbox), [plan.seed, *suites_digest(plan.suites)],
+                   name_conflict=not after_hidden_unseen(sandbox.isolation, hidden_asked))
     return log.finding()
 
 

@@ -32,6 +32,7 @@ class CallLog:
     def __init__(self):
         self.answers: dict[tuple, Answer] = {}
         self.conflict: tuple | None = None
+        self.conflict_unnamed = False  # found by a replay whose worker may have chosen it
 
     def record(self, call: tuple, verdict: Verdict, hidden: bool) -> None:
         first = self.answers.setdefault(call, Answer(verdict, hidden))
@@ -45,7 +46,8 @@ class CallLog:
             return None
         hook, arg = self.conflict
         shown = "a hidden case's input" if self.answers[self.conflict].hidden else \
-            clean_text(repr(list(arg) if hook == "request" else arg), 120)
+            "a call it was asked again (not named: this isolation layer shares the machine's files)" \
+            if self.conflict_unnamed else clean_text(repr(list(arg) if hook == "request" else arg), 120)
         return (f"[stateful-hook] is_safe_{hook} answered {shown} one way and later, asked again, "
                 "another: its answers depend on earlier calls")
 
@@ -82,10 +84,11 @@ def replay_sample(log: CallLog, seed: list[int], count: int = REPLAY_CALLS) -> l
     return [calls[i] for i in order[:count]]
 
 
-def replay(log: CallLog, hooks, seed: list[int]) -> None:
+def replay(log: CallLog, hooks, seed: list[int], name_conflict: bool = True) -> None:
     """Ask the sample again of a fresh worker, in one check_many (each call keeps its own
     limit; once the worker is dead or out of time every later call faults), logging each
-    answer up to the first conflict. A fault is not an answer: it is skipped."""
+    answer up to the first conflict. A fault is not an answer: it is skipped. Without
+    `name_conflict` the finding names no call (which call differs is the worker's choice)."""
     calls = replay_sample(log, seed)
     answers = hooks.check_many(calls)
     for call, answer in zip(calls, answers):
@@ -93,3 +96,4 @@ def replay(log: CallLog, hooks, seed: list[int]) -> None:
             return
         if isinstance(answer, Verdict):
             log.record(call, answer, log.answers[call].hidden)
+            log.conflict_unnamed = log.conflict is not None and not name_conflict
