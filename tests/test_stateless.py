@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.integrity.gate import check_source
+import grader.grading.runner
+from grader.integrity.gate import IntegrityReport, check_source
 from grader.reports.writers import render
 from grader.grading.runner import grade
 from grader.grading.stateless import CallLog
@@ -55,6 +56,35 @@ def test_the_static_rule_refuses_state(prelude, request_body):
     assert "stateful-hook" in rules(with_hooks(prelude=prelude, request_body=request_body))
 
 
+# Issue #16, red team 01, 02, 19: the rule listed the ways to keep state (a name's mutating
+# methods) and each of these kept it another way; it now allows only what the call created
+@pytest.mark.parametrize("prelude, request_body", [
+    ("UNLOCKED = []", "if 'zqxjvk' in prefixes:\n    [UNLOCKED][0].append(True)\nreturn None"),
+    ("import functools\n@functools.lru_cache(maxsize=None)\ndef box():\n    return []", "box().append(1)\nreturn None"),
+    ("SEEN = []", "(s := SEEN).append('x')\nreturn None"),
+    ("class Holder:\n    items = []", "Holder().items.append('x')\nreturn None"),
+    ("SEEN = []", "(SEEN or SEEN).append('x')\nreturn None"),
+    ("SEEN = {}", "(SEEN if prefixes else SEEN)['k'] = 1\nreturn None"),
+    ("SEEN = {}", "(SEEN,)[0]['k'] = 1\nreturn None"),
+    ("from collections import Counter\nC = Counter()", "[C][0]['k'] += 1\nreturn None"),
+    ("SEEN = [0]", "for [SEEN][0][0] in [len(SEEN) + 1]:\n    pass\nreturn None"),
+    ("from difflib import SequenceMatcher\nSM = SequenceMatcher()", "SM.set_seq1('x')\nreturn None"),
+    ("import re\nTICKS = re.finditer('x', 'x' * 1000)", "for _ in TICKS:\n    break\nreturn None"),
+    ("TICKS = [(n for n in range(10 ** 6))]", "for _ in TICKS[0]:\n    break\nreturn None"),
+    ("def gen():\n    yield 1\nG = {'g': gen()}", "return None"),
+    ("def make():\n    return iter(range(9))\ndef twice():\n    return make()\nIT = (twice(),)", "return None"),
+    ("class Tape:\n    def __init__(self):\n        self.it = iter(range(9))\nTAPE = Tape()", "return None"),
+    ("SEEN = {}", "SEEN.get('k', []).append(1)\nreturn None"),
+    ("SEEN = []", "x = list(SEEN)\nx[0].append(1)\nreturn None"),
+    ("from enum import Enum\nclass K(Enum):\n    A = 1", "k = K(1)\nk.seen = True\nreturn None"),
+    ("E = ValueError()", "try:\n    raise E\nexcept ValueError as e:\n    e.n = 1\nreturn None"),
+    ("SEEN = []", "sorted([1], key=SEEN.append)\nreturn None"),
+    ("import heapq\nH = [[]]", "heapq.heappush(H[0], 1)\nreturn None"),
+])
+def test_the_static_rule_allows_only_what_the_call_created(prelude, request_body):
+    assert "stateful-hook" in rules(with_hooks(prelude=prelude, request_body=request_body))
+
+
 @pytest.mark.parametrize("prelude, request_body", [
     ("import re\nWORDS = set()\nfor w in 'apple pear'.split():\n    WORDS.add(w)\nPAT = re.compile('x')",
      "return 'fruit' if any(p in WORDS for p in prefixes) else None"),
@@ -68,6 +98,16 @@ def test_the_static_rule_refuses_state(prelude, request_body):
      "found = {}\nfound['k'] = [p.lower() for p in prefixes]\nreturn None"),
     ("def pad(word, fill=' ', width=(1, 2)):\n    word = word + fill\n    return word", "return None"),
     ("PAIRS = list(zip('ab', 'cd'))\nFIRST = {a: b for a, b in PAIRS}", "return None"),
+    ("import re\nimport difflib\nPAT = re.compile('a+')\nWORDS = frozenset(w for w in 'a b'.split())",
+     "m = PAT.search(''.join(prefixes))\nsm = difflib.SequenceMatcher(None, 'a', 'b')\nsm.set_seq1('c')\n"
+     "return None if m is None and sm.ratio() < 2 and WORDS.union({'c'}) else 'no'"),
+    ("BANNED = set('apple pear'.split()).union(*map(lambda w: {w + 's'}, ['fig']))\n"
+     "SORTED = sorted(BANNED, key=len)\nJOINED = '|'.join(w for w in SORTED)\nKEY = lambda w: iter(w)",
+     "for p in prefixes:\n    for m in map(str.lower, [p]):\n        if m in BANNED:\n            return 'no'\n"
+     "return None"),
+    ("from collections import Counter\nclass Box:\n    def __init__(self):\n        self.items = []\n"
+     "    def has(self, x):\n        return x in self.items",
+     "c = Counter(prefixes)\nc['x'] += 1\nb = Box()\nb.items = [1]\nreturn None if b.has(1) or c else 'no'"),
 ])
 def test_the_static_rule_keeps_legitimate_code(prelude, request_body):
     assert rules(with_hooks(prelude=prelude, request_body=request_body)) == []
@@ -86,8 +126,8 @@ def test_a_call_answered_two_ways_is_kept_with_its_visibility():
     assert log.finding().startswith("[stateful-hook] is_safe_name answered 'olive' one way")
 
 
-# Plain allowed Python the static rule misses: a shared generator, advanced by a for loop,
-# counts the calls, and the hooks serve fruit on every other one.
+# A shared generator, advanced by a for loop, counts the calls, and the hooks serve fruit on
+# every other one (the static rule refuses it; the run-time check must catch it without).
 FIRST_REQUEST = with_hooks(
     prelude="""
         FRUIT = ('apple', 'olive', 'pear', 'fig', 'plum', 'lemon', 'lime', 'melon', 'banana')
@@ -111,10 +151,11 @@ FIRST_REQUEST = with_hooks(
         return odd_call() or not name.startswith(FRUIT)""")
 
 
-def test_hooks_whose_answers_depend_on_earlier_calls_cannot_score(tmp_path):
+def test_hooks_whose_answers_depend_on_earlier_calls_cannot_score(tmp_path, monkeypatch):
     bot = write_submission(tmp_path, FIRST_REQUEST)
-    assert check_source(bot.read_text(), STARTER).ok  # the gate is on, and misses it
-    result = grade(bot, [SMOKE])
+    assert "stateful-hook" in rules(FIRST_REQUEST)  # the static rule refuses it; the run-time check
+    monkeypatch.setattr(grader.grading.runner, "check_file", lambda path: IntegrityReport(True, [], []))
+    result = grade(bot, [SMOKE])  # must hold without it
     assert result.status == "integrity_failed" and result.score == 0
     assert result.integrity_findings[0].startswith("[stateful-hook] is_safe_")
     assert any(n.startswith("your hooks keep state between calls") for n in result.notes)

@@ -3,9 +3,15 @@ of allowed modules, special methods, format APIs and frame attributes."""
 from __future__ import annotations
 
 import builtins
+import collections
 import dataclasses
+import difflib
 import functools
+import re
+import textwrap
 import typing
+
+import regex
 
 # A guardrail needs string processing and nothing else: only these modules may be imported
 # (an allowlist ends the game of naming every escape hatch), and from the kit only the
@@ -90,3 +96,21 @@ FRAME_ATTRIBUTES = {  # public names that still lead to frames, code and globals
     "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals",
     "f_back", "f_builtins", "f_code", "tb_frame", "tb_next", "co_code", "co_consts", "mro",
 }
+
+
+def _methods(*types) -> set[str]:
+    return {name for t in types for name in dir(t) if not name.startswith("_") and callable(getattr(t, name))}
+
+
+# The stateless rule (state_rules.py) is an allow-list: on a value a function did not create in
+# this call, it may call only methods that change nothing. Every method of the immutable types
+# and of compiled patterns and matches (regex's detach_string and scanners aside), and the
+# reading methods of the containers.
+PURE_METHODS = (_methods(str, bytes, tuple, frozenset, int, float, re.Pattern, re.Match,
+                         type(regex.compile("")), type(regex.match("", ""))) - {"detach_string", "scanner"}) | \
+    {"copy", "count", "index", "get", "keys", "values", "items", "fromkeys", "most_common", "total", "elements"}
+# methods of the stdlib's mutable objects that change them: never allowed on a value not
+# created in this call, even where a class of the editable part defines a method of that name
+KNOWN_MUTATORS = _methods(list, dict, set, bytearray, collections.deque, collections.Counter, collections.OrderedDict,
+                          collections.ChainMap, collections.defaultdict, difflib.SequenceMatcher, difflib.Differ,
+                          textwrap.TextWrapper, BaseException, (lambda: (yield))(), functools.lru_cache(len)) - PURE_METHODS

@@ -87,11 +87,13 @@ class EditableChecker(ast.NodeVisitor):
         except ImportError:
             return
         metaclass = inspect.isclass(value) and issubclass(value, type)
-        if inspect.ismodule(value) or metaclass or any(value is way_out for way_out in WAYS_OUT) or \
-                module in MODULE_NAMES and name not in MODULE_NAMES[module]:
+        if inspect.ismodule(value) or metaclass or any(value is way_out for way_out in WAYS_OUT):
             self.add(node, "escape-hatch", f"{module}.{name} leads outside a guardrail (it hands out "
                      "modules, classes of classes, or reads attributes or code from strings); "
                      "import what you need directly")
+        elif module in MODULE_NAMES and name not in MODULE_NAMES[module]:
+            self.add(node, "escape-hatch", f"{module}.{name} is not among the names of {module} a guardrail "
+                     f"may use (they compute from their arguments alone): {', '.join(sorted(MODULE_NAMES[module]))}")
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         self._module_rule(node, ("." * node.level) + (node.module or ""))

@@ -1,60 +1,118 @@
-"""The static half of "hooks are stateless": no function of the editable part changes an object
-it did not create in this call.
+"""The static half of "hooks are stateless", as an allow-list: a function may change only what it
+created in this call.
 
 A hook that remembers earlier calls can tell the graded run from the smoke stage or a
-replay, or keep a backdoor until a trigger request. What stays legal: module-level tables,
-sets and compiled patterns built at import (module-level code may build anything), objects a
-function builds in this call (a literal, a comprehension, a call of a builtin, a class or a
-method) and changes, an initializer's self, and functools.lru_cache. What is refused, inside
-any function or lambda: `global`/`nonlocal`; a default argument that is not a constant;
-storing into an item or attribute, `+=`, or the mutating methods (append, add, update,
-pop..., called or handed on: map(SEEN.add, ...)) and next()/heapq/bisect mutators of any
-name the function did not build (module-level, enclosing, a parameter, an alias such as
-s = STATE or c = CACHE.get(k), a method's self); a cache's counters (cache_info); and
-module-level iterators, which change as they are read. grader/grading/stateless.py checks the rest
-at run time (a shared generator advanced by a for loop, for one).
+replay, or keep a backdoor until a trigger request. Listing the ways to keep state loses to
+the next one (`[S][0].append`, `(S or S)[k] = 1`, `box().append` on a cached function...), so
+the rule names what is allowed instead, inside any function or lambda:
+- a store, `del` or `+=` only on a name the function bound in this call to a new object (a
+  literal, a comprehension, an operator's result, a call of a builtin, of a class of the
+  editable part or of an allowed module's function), or on an item or attribute of such a name;
+- a method call on anything else only from PURE_METHODS (str methods, get, a pattern's
+  search...), or a method of a class defined here that no stdlib container also has; a
+  mutating method never handed on (map(S.add, ...));
+- next()/heapq/bisect only on such a name; no `global`/`nonlocal`; defaults are constants.
+Module-level code may build anything at import, but no iterator that outlives the statement
+(a generator, map/zip/iter, re.finditer, a call of a function or class that makes one): a
+function reading it would advance it. grader/grading/stateless.py checks the rest at run time.
 """
 from __future__ import annotations
 
 import ast
 import builtins
 
+from .rule_tables import KNOWN_MUTATORS, PURE_METHODS
 from .rules import Finding
 
-MUTATING_METHODS = {
-    "append", "extend", "insert", "remove", "pop", "popitem", "clear", "add", "discard", "update",
-    "setdefault", "sort", "reverse", "difference_update", "intersection_update",
-    "symmetric_difference_update", "appendleft", "extendleft", "popleft", "rotate", "move_to_end",
-    "subtract", "send", "throw",
-}
 # functions that change their first argument
-MUTATING_FUNCTIONS = {"next", "heappush", "heappop", "heapify", "heappushpop", "heapreplace", "insort",
+MUTATING_FUNCTIONS = {"next", "anext", "heappush", "heappop", "heapify", "heappushpop", "heapreplace", "insort",
                       "insort_left", "insort_right"}
-ITERATOR_MAKERS = {"iter", "map", "filter", "zip", "enumerate", "reversed", "count", "cycle", "repeat",
-                   "chain", "islice", "tee", "accumulate", "groupby", "starmap", "takewhile",
-                   "dropwhile", "compress", "pairwise", "zip_longest", "product", "permutations",
-                   "combinations", "combinations_with_replacement", "filterfalse"}
+ITERATOR_MAKERS = {"iter", "aiter", "map", "filter", "zip", "enumerate", "reversed", "count", "cycle", "repeat",
+                   "chain", "islice", "tee", "accumulate", "groupby", "starmap", "takewhile", "dropwhile",
+                   "compress", "pairwise", "zip_longest", "product", "permutations", "combinations",
+                   "combinations_with_replacement", "filterfalse", "batched", "finditer", "splititer", "ndiff",
+                   "unified_diff", "context_diff", "compare", "elements"}
+# calls that use up the iterator they are given (set(map(...)), ''.join(x for x in ...))
+CONSUMERS = {"set", "frozenset", "list", "tuple", "dict", "sorted", "sum", "min", "max", "any", "all", "len",
+             "join", "union", "intersection", "difference", "symmetric_difference", "update", "extend",
+             "fromkeys", "issubset", "issuperset", "isdisjoint", "Counter", "OrderedDict", "deque"}
 # calls that may hand back an object that already exists (a shared table's entry, the largest
-# of shared lists): a name bound from one is not the function's own
-ACCESSORS = {"get", "setdefault", "pop", "popitem", "popleft", "next", "min", "max", "reduce", "iter"}
+# of shared lists, the argument itself): a name bound from one is not the function's own
+ACCESSORS = {"get", "setdefault", "pop", "popitem", "popleft", "next", "min", "max", "reduce", "iter", "cast",
+             "heappop", "heappushpop", "heapreplace", "nlargest", "nsmallest"}
 # values that are built anew by the expression itself
 CREATING = (ast.Constant, ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp,
             ast.GeneratorExp, ast.JoinedStr, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Lambda)
-# methods that construct an object in place (self is the object being made)
-INITIALIZERS = {"__init__", "__post_init__"}
+INITIALIZERS = {"__init__", "__post_init__"}  # self is the object being made
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 FIX = "keep state out of the hooks: build tables at import, change only what the call created"
 
 
-def root_name(node: ast.AST) -> str | None:
-    """The name an item or attribute chain starts from (SEEN in SEEN[k].x), else None."""
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
+class Editable:
+    """What the rule needs to know of the editable part: its modules, classes and functions."""
+
+    def __init__(self, nodes: list[ast.stmt]):
+        every = [n for statement in nodes for n in ast.walk(statement)]
+        self.modules = {(a.asname or a.name).split(".")[0] for n in every if isinstance(n, ast.Import)
+                        for a in n.names}
+        classes = [n for n in every if isinstance(n, ast.ClassDef)]
+        self.methods = {f.name for c in classes for f in c.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        imported = {(a.asname or a.name) for n in every if isinstance(n, ast.ImportFrom) for a in n.names}
+        self.makers = ({n for n in dir(builtins) if not n.startswith("_")} | builds_new(classes) | imported) - ACCESSORS
+        self.iterating = iterator_functions(every)
+
+
+def builds_new(classes: list[ast.ClassDef]) -> set[str]:
+    """The classes whose call builds a new object: not an enum (its members are shared), none
+    decorated but by dataclass or total_ordering (a decorator may cache instances)."""
+    enums: set[str] = set()
+    for c in classes:  # in the order they are defined: a base comes first
+        if any("Enum" in ast.unparse(b) or "Flag" in ast.unparse(b) or ast.unparse(b) in enums for b in c.bases):
+            enums.add(c.name)
+    decorators = lambda c: {ast.unparse(getattr(d, "func", d)).split(".")[-1] for d in c.decorator_list}  # noqa: E731
+    return {c.name for c in classes if c.name not in enums and decorators(c) <= {"dataclass", "total_ordering"}}
+
+
+def iterator_functions(every: list[ast.AST]) -> set[str]:
+    """Functions and classes of the editable part whose call makes an iterator that outlives it
+    (a generator function, one returning or keeping map(...), one calling such a function)."""
+    defs = {n.name: n for n in every if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    found: set[str] = set()
+    while True:
+        more = {name for name, node in defs.items() if name not in found and
+                (any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node)) or loose_iterators(node, found))}
+        if not more:
+            return found
+        found |= more
 
 
 def called_name(func: ast.expr) -> str | None:
     return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+def makes_iterator(node: ast.AST, iterating: set[str]) -> bool:
+    if isinstance(node, ast.GeneratorExp):
+        return True
+    return isinstance(node, ast.Call) and called_name(node.func) in ITERATOR_MAKERS | iterating
+
+
+def loose_iterators(tree: ast.AST, iterating: set[str]) -> list[ast.AST]:
+    """The iterators `tree` makes that outlive their statement: not used up on the spot by a
+    for loop, a comprehension or a consuming call (set(...), ''.join(...), an iterator maker
+    that is itself used up)."""
+    parents = {id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+    in_lambda = {id(n) for lam in ast.walk(tree) if isinstance(lam, ast.Lambda) for n in ast.walk(lam.body)}
+
+    def used_up(node: ast.AST) -> bool:
+        parent = parents.get(id(node))
+        if isinstance(parent, ast.Starred):
+            node, parent = parent, parents.get(id(parent))
+        if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node:
+            return True
+        if isinstance(parent, ast.Call) and node in parent.args:
+            return called_name(parent.func) in CONSUMERS or makes_iterator(parent, iterating) and used_up(parent)
+        return False
+    return [n for n in ast.walk(tree) if makes_iterator(n, iterating) and not used_up(n) and id(n) not in in_lambda]
 
 
 def body_nodes(function: ast.AST):
@@ -68,31 +126,26 @@ def body_nodes(function: ast.AST):
             todo.extend(ast.iter_child_nodes(node))
 
 
-def creates(value: ast.expr, makers: set[str]) -> bool:
-    """Whether value is a new object: a literal, a comprehension, an operator's result, or a
-    call of a builtin or a class (makers) or of a method that is not an accessor."""
+def creates(value: ast.expr, editable: Editable) -> bool:
+    """Whether value is a new object: a literal, a comprehension, an operator's result, or a call
+    of a builtin, a class, an allowed module's function or a method that builds its result."""
     if isinstance(value, CREATING):
         return True
     if not isinstance(value, ast.Call):
         return False
-    if isinstance(value.func, ast.Name):
-        return value.func.id in makers and value.func.id not in ACCESSORS
-    return isinstance(value.func, ast.Attribute) and value.func.attr not in ACCESSORS
+    func = value.func
+    if isinstance(func, ast.Name):
+        return func.id in editable.makers
+    if not isinstance(func, ast.Attribute) or func.attr in ACCESSORS:
+        return False
+    return func.attr in PURE_METHODS or isinstance(func.value, ast.Name) and func.value.id in editable.modules
 
 
-def binding_value(node: ast.AST, parent: ast.AST) -> ast.expr | None:
-    """The value a name is bound to by the statement that binds it, when it is one value."""
-    if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and \
-            (parent.targets if isinstance(parent, ast.Assign) else [parent.target]) == [node]:
-        return parent.value
-    return None
-
-
-def owned_names(function: ast.AST, makers: set[str]) -> set[str]:
+def owned_names(function: ast.AST, editable: Editable) -> set[str]:
     """Names the function creates in this call: every binding of the name in its body builds a
-    new object (or is `+=` on it, a def, class, import or except). A parameter is the caller's
-    object or a default shared by every call, and an alias (s = STATE) is the original; only
-    an initializer's self is the object being made."""
+    new object (or is `+=` on it, a def or a class). A parameter is the caller's object, an
+    alias (s = STATE) the original, a caught exception may be a shared one; only an
+    initializer's self is the object being made."""
     args = function.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
               if a is not None}
@@ -102,40 +155,47 @@ def owned_names(function: ast.AST, makers: set[str]) -> set[str]:
     for node in body_nodes(function):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             parent = parents.get(id(node))
-            value = binding_value(node, parent)
             if isinstance(parent, ast.AugAssign):
                 continue
-            (owned if value is not None and creates(value, makers) else foreign).add(node.id)
+            single = isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and \
+                (parent.targets if isinstance(parent, ast.Assign) else [parent.target]) == [node]
+            (owned if single and parent.value is not None and creates(parent.value, editable) else foreign).add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             owned.add(node.name)
         elif isinstance(node, ast.alias):
-            owned.add((node.asname or node.name).split(".")[0])
+            foreign.add((node.asname or node.name).split(".")[0])
         elif isinstance(node, ast.ExceptHandler) and node.name:
-            owned.add(node.name)
+            foreign.add(node.name)
     return (owned | made) - foreign
 
 
-def mutation(node: ast.AST, owned: set[str]) -> str | None:
-    """What node changes that the function does not own, as a phrase, or None."""
+def described(node: ast.AST) -> str:
+    return ast.unparse(node)[:60]
+
+
+def mutation(node: ast.AST, owned: set[str], editable: Editable, called: set[int]) -> str | None:
+    """What node may change that the function did not create in this call, as a phrase, or None."""
     if isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
-        name = root_name(node)
-        if name is not None and name not in owned:
-            return f"stores into {name}"
+        if not (isinstance(node.value, ast.Name) and node.value.id in owned):
+            return f"stores into {described(node)}"
     if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id not in owned:
         return f"changes {node.target.id} in place (`+=` on a list; write {node.target.id} = " \
             f"{node.target.id} + ...)"
-    if isinstance(node, ast.Attribute) and node.attr in MUTATING_METHODS:  # called or handed on (map)
-        name = root_name(node.value)
-        if name is not None and name not in owned:
-            return f"uses {name}.{node.attr}"
-    if isinstance(node, ast.Attribute) and node.attr == "cache_info":
-        return "reads a cache's counters (cache_info)"
-    if isinstance(node, ast.Call):
-        called = called_name(node.func)
-        if called in MUTATING_FUNCTIONS and node.args:
-            name = root_name(node.args[0])
-            if name is not None and name not in owned:
-                return f"calls {called}({name})"
+    if isinstance(node, ast.Attribute) and node.attr in ("cache_info", "cache_clear"):
+        return f"uses a cache's {node.attr}"
+    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+        receiver = node.value
+        mine = isinstance(receiver, ast.Name) and (receiver.id in owned or receiver.id in editable.modules)
+        user_method = node.attr in editable.methods and node.attr not in KNOWN_MUTATORS
+        if id(node) in called and not (mine or node.attr in PURE_METHODS or user_method):
+            return f"calls {described(node)}() (on such a value only methods that change nothing, " \
+                "such as str methods, get or a pattern's search)"
+        if id(node) not in called and node.attr in KNOWN_MUTATORS and not mine:
+            return f"hands on {described(node)}, which changes {described(receiver)}"
+    if isinstance(node, ast.Call) and called_name(node.func) in MUTATING_FUNCTIONS and node.args:
+        target = node.args[0]
+        if not (isinstance(target, ast.Name) and target.id in owned):
+            return f"calls {called_name(node.func)}({described(target)})"
     return None
 
 
@@ -152,41 +212,45 @@ def shared_default(function: ast.AST) -> ast.expr | None:
     return None
 
 
-def function_findings(function: ast.AST, makers: set[str]) -> list[Finding]:
-    owned = owned_names(function, makers)
+def function_findings(function: ast.AST, editable: Editable) -> list[Finding]:
+    owned = owned_names(function, editable)
     found = []
     default = shared_default(function)
     if default is not None:
         found.append(Finding(default.lineno, "stateful-hook", "a default argument must be a constant "
                              f"(one default object is shared by every call); use None; {FIX}"))
-    for node in body_nodes(function):
-        what = mutation(node, owned)
+    nodes = list(body_nodes(function))
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    for node in nodes:
+        what = mutation(node, owned, editable, called)
         if what:
-            found.append(Finding(node.lineno, "stateful-hook", f"a function {what}, which outlives the "
-                                 f"call: its answers could depend on earlier calls; {FIX}"))
+            found.append(Finding(node.lineno, "stateful-hook", f"a function {what} on a value it did not "
+                                 f"create in this call: its answers could depend on earlier calls; {FIX}"))
     return found
 
 
-def makes_iterator(value: ast.expr | None) -> bool:
-    if isinstance(value, ast.GeneratorExp):
-        return True
-    return isinstance(value, ast.Call) and called_name(value.func) in ITERATOR_MAKERS
+def module_level(nodes: list[ast.stmt]):
+    """The statements that run once, at import: the module's and the class bodies' (not functions')."""
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.ClassDef):
+            todo.extend(node.body)
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
 
 
 def stateful_findings(nodes: list[ast.stmt]) -> list[Finding]:
     """The findings of the stateless rule over the editable part's statements."""
-    found = []
-    makers = {name for name in dir(builtins) if not name.startswith("_")} | \
-        {n.name for statement in nodes for n in ast.walk(statement) if isinstance(n, ast.ClassDef)} | \
-        {(n.asname or n.name) for statement in nodes for n in ast.walk(statement) if isinstance(n, ast.alias)}
+    editable = Editable(nodes)
+    found = [Finding(n.lineno, "stateful-hook", f"{described(n)} makes an iterator that outlives the "
+                     f"statement (a function reading it would advance it); make it a list or tuple ({FIX})")
+             for statement in module_level(nodes) for n in loose_iterators(statement, editable.iterating)]
     for statement in nodes:
-        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and makes_iterator(statement.value):
-            found.append(Finding(statement.lineno, "stateful-hook", "a module-level iterator changes "
-                                 f"each time it is read; make it a list or tuple ({FIX})"))
         for node in ast.walk(statement):
             if isinstance(node, (ast.Global, ast.Nonlocal)):
                 found.append(Finding(node.lineno, "stateful-hook", f"'{type(node).__name__.lower()} "
                                      f"{', '.join(node.names)}' lets a function keep state; {FIX}"))
             elif isinstance(node, FUNCTIONS):
-                found += function_findings(node, makers)
+                found += function_findings(node, editable)
     return found
