@@ -74,6 +74,7 @@ def test_the_static_rule_refuses_state(prelude, request_body):
     ("def gen():\n    yield 1\nG = {'g': gen()}", "return None"),
     ("def make():\n    return iter(range(9))\ndef twice():\n    return make()\nIT = (twice(),)", "return None"),
     ("class Tape:\n    def __init__(self):\n        self.it = iter(range(9))\nTAPE = Tape()", "return None"),
+    ("TAPES = tuple(map(iter, ['ab', 'cd']))", "for _ in TAPES[0]:\n    break\nreturn None"),
     ("SEEN = {}", "SEEN.get('k', []).append(1)\nreturn None"),
     ("SEEN = []", "x = list(SEEN)\nx[0].append(1)\nreturn None"),
     ("from enum import Enum\nclass K(Enum):\n    A = 1", "k = K(1)\nk.seen = True\nreturn None"),
@@ -98,6 +99,7 @@ def test_the_static_rule_allows_only_what_the_call_created(prelude, request_body
      "found = {}\nfound['k'] = [p.lower() for p in prefixes]\nreturn None"),
     ("def pad(word, fill=' ', width=(1, 2)):\n    word = word + fill\n    return word", "return None"),
     ("PAIRS = list(zip('ab', 'cd'))\nFIRST = {a: b for a, b in PAIRS}", "return None"),
+    ("LEFT, RIGHT = zip(*[('a', 'b'), ('c', 'd')])\ncount = 2\nTOTAL = max(count, 3)", "return None"),
     ("import re\nimport difflib\nPAT = re.compile('a+')\nWORDS = frozenset(w for w in 'a b'.split())",
      "m = PAT.search(''.join(prefixes))\nsm = difflib.SequenceMatcher(None, 'a', 'b')\nsm.set_seq1('c')\n"
      "return None if m is None and sm.ratio() < 2 and WORDS.union({'c'}) else 'no'"),

@@ -60,6 +60,7 @@ class Editable:
         imported = {(a.asname or a.name) for n in every if isinstance(n, ast.ImportFrom) for a in n.names}
         self.makers = ({n for n in dir(builtins) if not n.startswith("_")} | builds_new(classes) | imported) - ACCESSORS
         self.iterating = iterator_functions(every)
+        self.bound = frozenset(n.id for n in every if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
 
 
 def builds_new(classes: list[ast.ClassDef]) -> set[str]:
@@ -96,7 +97,7 @@ def makes_iterator(node: ast.AST, iterating: set[str]) -> bool:
     return isinstance(node, ast.Call) and called_name(node.func) in ITERATOR_MAKERS | iterating
 
 
-def loose_iterators(tree: ast.AST, iterating: set[str]) -> list[ast.AST]:
+def loose_iterators(tree: ast.AST, iterating: set[str], shadowed: frozenset[str] = frozenset()) -> list[ast.AST]:
     """The iterators `tree` makes that outlive their statement: not used up on the spot by a
     for loop, a comprehension or a consuming call (set(...), ''.join(...), an iterator maker
     that is itself used up)."""
@@ -109,10 +110,18 @@ def loose_iterators(tree: ast.AST, iterating: set[str]) -> list[ast.AST]:
             node, parent = parent, parents.get(id(parent))
         if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node:
             return True
+        if isinstance(parent, ast.Assign) and all(isinstance(t, (ast.Tuple, ast.List)) for t in parent.targets):
+            return True  # unpacked: a, b = zip(*pairs)
         if isinstance(parent, ast.Call) and node in parent.args:
             return called_name(parent.func) in CONSUMERS or makes_iterator(parent, iterating) and used_up(parent)
         return False
-    return [n for n in ast.walk(tree) if makes_iterator(n, iterating) and not used_up(n) and id(n) not in in_lambda]
+    def handed_on(node: ast.AST) -> bool:  # map(iter, ...) makes an iterator per item
+        parent = parents.get(id(node))
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        return name in (ITERATOR_MAKERS - shadowed) | iterating and isinstance(node.ctx, ast.Load) and \
+            isinstance(parent, ast.Call) and parent.func is not node
+    return [n for n in ast.walk(tree) if (makes_iterator(n, iterating) and not used_up(n) or handed_on(n))
+            and id(n) not in in_lambda]
 
 
 def body_nodes(function: ast.AST):
@@ -245,7 +254,8 @@ def stateful_findings(nodes: list[ast.stmt]) -> list[Finding]:
     editable = Editable(nodes)
     found = [Finding(n.lineno, "stateful-hook", f"{described(n)} makes an iterator that outlives the "
                      f"statement (a function reading it would advance it); make it a list or tuple ({FIX})")
-             for statement in module_level(nodes) for n in loose_iterators(statement, editable.iterating)]
+             for statement in module_level(nodes)
+             for n in loose_iterators(statement, editable.iterating, editable.bound)]
     for statement in nodes:
         for node in ast.walk(statement):
             if isinstance(node, (ast.Global, ast.Nonlocal)):
