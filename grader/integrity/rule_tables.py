@@ -113,4 +113,5 @@ PURE_METHODS = (_methods(str, bytes, tuple, frozenset, int, float, re.Pattern, r
 # created in this call, even where a class of the editable part defines a method of that name
 KNOWN_MUTATORS = _methods(list, dict, set, bytearray, collections.deque, collections.Counter, collections.OrderedDict,
                           collections.ChainMap, collections.defaultdict, difflib.SequenceMatcher, difflib.Differ,
-                          textwrap.TextWrapper, BaseException, (lambda: (yield))(), functools.lru_cache(len)) - PURE_METHODS
+                          textwrap.TextWrapper, BaseException, (lambda: (yield))(), functools.lru_cache(len)) - PURE_METHODS \
+    | {"detach_string"}

@@ -61,6 +61,8 @@ class Editable:
         self.makers = ({n for n in dir(builtins) if not n.startswith("_")} | builds_new(classes) | imported) - ACCESSORS
         self.iterating = iterator_functions(every)
         self.bound = frozenset(n.id for n in every if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
+        self.mutating = MUTATING_FUNCTIONS | {a.asname for n in every if isinstance(n, ast.ImportFrom)
+                                              for a in n.names if a.asname and a.name in MUTATING_FUNCTIONS}
 
 
 def builds_new(classes: list[ast.ClassDef]) -> set[str]:
@@ -102,7 +104,6 @@ def loose_iterators(tree: ast.AST, iterating: set[str], shadowed: frozenset[str]
     for loop, a comprehension or a consuming call (set(...), ''.join(...), an iterator maker
     that is itself used up)."""
     parents = {id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
-    in_lambda = {id(n) for lam in ast.walk(tree) if isinstance(lam, ast.Lambda) for n in ast.walk(lam.body)}
 
     def used_up(node: ast.AST) -> bool:
         parent = parents.get(id(node))
@@ -115,13 +116,19 @@ def loose_iterators(tree: ast.AST, iterating: set[str], shadowed: frozenset[str]
         if isinstance(parent, ast.Call) and node in parent.args:
             return called_name(parent.func) in CONSUMERS or makes_iterator(parent, iterating) and used_up(parent)
         return False
-    def handed_on(node: ast.AST) -> bool:  # map(iter, ...) makes an iterator per item
+
+    def maker_handed_on(node: ast.AST) -> bool:  # map(iter, ...) makes an iterator per item
         parent = parents.get(id(node))
         name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
         return name in (ITERATOR_MAKERS - shadowed) | iterating and isinstance(node.ctx, ast.Load) and \
             isinstance(parent, ast.Call) and parent.func is not node
-    return [n for n in ast.walk(tree) if (makes_iterator(n, iterating) and not used_up(n) or handed_on(n))
-            and id(n) not in in_lambda]
+    return [n for n in outside_lambdas(tree) if makes_iterator(n, iterating) and not used_up(n) or maker_handed_on(n)]
+
+
+def outside_lambdas(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of tree but those of its lambdas (functions: what they make is made per call)."""
+    inner = {id(n) for lam in ast.walk(tree) if isinstance(lam, ast.Lambda) for n in ast.walk(lam.body)}
+    return [n for n in ast.walk(tree) if id(n) not in inner]
 
 
 def body_nodes(function: ast.AST):
@@ -199,13 +206,23 @@ def mutation(node: ast.AST, owned: set[str], editable: Editable, called: set[int
         if id(node) in called and not (mine or node.attr in PURE_METHODS or user_method):
             return f"calls {described(node)}() (on such a value only methods that change nothing, " \
                 "such as str methods, get or a pattern's search)"
-        if id(node) not in called and node.attr in KNOWN_MUTATORS and not mine:
-            return f"hands on {described(node)}, which changes {described(receiver)}"
-    if isinstance(node, ast.Call) and called_name(node.func) in MUTATING_FUNCTIONS and node.args:
+    if handed_on(node, editable, called, owned):
+        return f"hands on {described(node)}, a mutator (whoever calls it changes what it is bound to or given)"
+    if isinstance(node, ast.Call) and called_name(node.func) in editable.mutating and node.args:
         target = node.args[0]
         if not (isinstance(target, ast.Name) and target.id in owned):
             return f"calls {called_name(node.func)}({described(target)})"
     return None
+
+
+def handed_on(node: ast.AST, editable: Editable, called: set[int], owned: set[str]) -> bool:
+    """A mutator taken without being called (F = S.append, map(S.add, ...), partial(heappush, H))."""
+    if id(node) in called or not isinstance(getattr(node, "ctx", None), ast.Load):
+        return False
+    if isinstance(node, ast.Attribute):
+        mine = isinstance(node.value, ast.Name) and node.value.id in owned
+        return node.attr in KNOWN_MUTATORS and not mine or node.attr in MUTATING_FUNCTIONS
+    return isinstance(node, ast.Name) and node.id in editable.mutating
 
 
 def shared_default(function: ast.AST) -> ast.expr | None:
@@ -256,6 +273,12 @@ def stateful_findings(nodes: list[ast.stmt]) -> list[Finding]:
                      f"statement (a function reading it would advance it); make it a list or tuple ({FIX})")
              for statement in module_level(nodes)
              for n in loose_iterators(statement, editable.iterating, editable.bound)]
+    for statement in module_level(nodes):
+        inside = outside_lambdas(statement)
+        called = {id(n.func) for n in inside if isinstance(n, ast.Call)}
+        found += [Finding(n.lineno, "stateful-hook", f"{described(n)} is a mutator kept for later: whoever "
+                          f"calls it changes what it is bound to or given; {FIX}") for n in inside
+                  if handed_on(n, editable, called, set())]
     for statement in nodes:
         for node in ast.walk(statement):
             if isinstance(node, (ast.Global, ast.Nonlocal)):
