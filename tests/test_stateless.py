@@ -83,6 +83,7 @@ def test_the_static_rule_refuses_state(prelude, request_body):
     ("SEEN = {}", "SEEN.get('k', []).append(1)\nreturn None"),
     ("SEEN = []", "x = list(SEEN)\nx[0].append(1)\nreturn None"),
     ("from enum import Enum\nclass K(Enum):\n    A = 1", "k = K(1)\nk.seen = True\nreturn None"),
+    ("from enum import Flag\nclass K(Flag):\n    A = 1\n    B = 2", "k = K.A | K.B\nk.seen = True\nreturn None"),
     ("E = ValueError()", "try:\n    raise E\nexcept ValueError as e:\n    e.n = 1\nreturn None"),
     ("SEEN = []", "sorted([1], key=SEEN.append)\nreturn None"),
     ("import heapq\nH = [[]]", "heapq.heappush(H[0], 1)\nreturn None"),

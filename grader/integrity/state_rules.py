@@ -58,7 +58,8 @@ class Editable:
         classes = [n for n in every if isinstance(n, ast.ClassDef)]
         self.methods = {f.name for c in classes for f in c.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
         imported = {(a.asname or a.name) for n in every if isinstance(n, ast.ImportFrom) for a in n.names}
-        self.makers = ({n for n in dir(builtins) if not n.startswith("_")} | builds_new(classes) | imported) - ACCESSORS
+        self.classes = builds_new(classes)
+        self.makers = ({n for n in dir(builtins) if not n.startswith("_")} | self.classes | imported) - ACCESSORS
         self.iterating = iterator_functions(every)
         self.bound = frozenset(n.id for n in every if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
         self.mutating = MUTATING_FUNCTIONS | {a.asname for n in every if isinstance(n, ast.ImportFrom)
@@ -157,7 +158,13 @@ def creates(value: ast.expr, editable: Editable) -> bool:
     return func.attr in PURE_METHODS or isinstance(func.value, ast.Name) and func.value.id in editable.modules
 
 
-def owned_names(function: ast.AST, editable: Editable) -> set[str]:
+def instance(value: ast.expr, editable: Editable) -> bool:
+    """A new instance of a class of the editable part: the only new objects whose attributes a
+    function may set (an operator's result may be a shared enum flag, `K.A | K.B`)."""
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in editable.classes
+
+
+def owned_names(function: ast.AST, editable: Editable, builds=creates) -> set[str]:
     """Names the function creates in this call: every binding of the name in its body builds a
     new object (or is `+=` on it, a def or a class). A parameter is the caller's object, an
     alias (s = STATE) the original, a caught exception may be a shared one; only an
@@ -175,7 +182,7 @@ def owned_names(function: ast.AST, editable: Editable) -> set[str]:
                 continue
             single = isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and \
                 (parent.targets if isinstance(parent, ast.Assign) else [parent.target]) == [node]
-            (owned if single and parent.value is not None and creates(parent.value, editable) else foreign).add(node.id)
+            (owned if single and parent.value is not None and builds(parent.value, editable) else foreign).add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             owned.add(node.name)
         elif isinstance(node, ast.alias):
@@ -189,10 +196,12 @@ def described(node: ast.AST) -> str:
     return ast.unparse(node)[:60]
 
 
-def mutation(node: ast.AST, owned: set[str], editable: Editable, called: set[int]) -> str | None:
+def mutation(node: ast.AST, owned: set[str], editable: Editable, called: set[int],
+             instances: set[str]) -> str | None:
     """What node may change that the function did not create in this call, as a phrase, or None."""
     if isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
-        if not (isinstance(node.value, ast.Name) and node.value.id in owned):
+        mine = instances if isinstance(node, ast.Attribute) else owned
+        if not (isinstance(node.value, ast.Name) and node.value.id in mine):
             return f"stores into {described(node)}"
     if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id not in owned:
         return f"changes {node.target.id} in place (`+=` on a list; write {node.target.id} = " \
@@ -239,7 +248,7 @@ def shared_default(function: ast.AST) -> ast.expr | None:
 
 
 def function_findings(function: ast.AST, editable: Editable) -> list[Finding]:
-    owned = owned_names(function, editable)
+    owned, instances = owned_names(function, editable), owned_names(function, editable, instance)
     found = []
     default = shared_default(function)
     if default is not None:
@@ -248,7 +257,7 @@ def function_findings(function: ast.AST, editable: Editable) -> list[Finding]:
     nodes = list(body_nodes(function))
     called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
     for node in nodes:
-        what = mutation(node, owned, editable, called)
+        what = mutation(node, owned, editable, called, instances)
         if what:
             found.append(Finding(node.lineno, "stateful-hook", f"a function {what} on a value it did not "
                                  f"create in this call: its answers could depend on earlier calls; {FIX}"))
