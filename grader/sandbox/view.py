@@ -7,7 +7,9 @@ wholesale), and the grader reads every one of them before each worker starts: ev
 worker can open is already cached whatever an earlier worker did, and there is no bit left
 to carry (docs/security.md). The files are copied, once per process, into a folder of their
 own at their real paths, whose top folders bwrap binds: a few mounts rather than one per file
-(bwrap re-reads the mount table for each; a thousand binds took 6 s to start a worker).
+(bwrap re-reads the mount table for each; a thousand binds took 6 s to start a worker). The
+folder is on a tmpfs where one fits: a disk's file system remembers a name looked up and not
+found, which a later worker could time too.
 
 The needed files are measured once per process by a census: the worker's interpreter, with
 the worker's flags and site folders, imports what the worker and its own-bot mode import and
@@ -15,8 +17,8 @@ every module the static rules allow, runs the kit's bot loop on a few lines and 
 traceback, while an audit hook records the files it opens; add every module's source and
 cached bytecode, the shared libraries it mapped (with the names the loader opens them by)
 and the interpreter's startup files. `strace -f` over full gradings of the reference, the
-starter and the calibration bots found no file a worker opened outside this list and its
-stage (docs/security.md).
+starter and the calibration bots found five files a worker opened outside this list and its
+stage, none of them needed (docs/security.md).
 """
 from __future__ import annotations
 
