@@ -7,7 +7,8 @@ import zipfile
 from pathlib import Path
 
 from .errors import UsageError
-from .data.policy import KIT_ROOT, Policy, load_policy
+from .data.policy import Policy, load_policy
+from .kit import KIT_ROOT, has_ground_truth
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -79,10 +80,10 @@ def build_gradescope(out: Path, hidden_visibility: str, policy: str) -> list[str
 def student_entries(policy: str) -> dict[str, bytes | Path]:
     """The student kit for one policy, by path in it: also what grade-all compares a cloned
     repository with."""
-    try:
-        from .data.derive import kit_policy
-    except ImportError:
-        raise UsageError("bundle student is for instructors: this kit has no grader/data/derive.py") from None
+    if not has_ground_truth():
+        raise UsageError("bundle student is for instructors: this kit has no grader/data/derive.py")
+    from .data.derive import kit_policy
+
     entries: dict[str, bytes | Path] = {str(p): KIT_ROOT / p for p in kit_files(False, policy)
                                         if not str(p).startswith("grader/templates/")}
     policy_file = KIT_ROOT / "policies" / f"{policy}.toml"  # only what it reveals

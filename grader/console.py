@@ -1,13 +1,9 @@
-"""Terminal conventions of the CLI: one-line usage errors, Ctrl-C as exit 130, colour only
-where wanted (NO_COLOR, TERM=dumb), and a progress line without escape codes or ETA."""
+"""Text for a terminal: lines fitted to 80 columns, counting wide characters as two and
+combining marks as none (the CLI's own conventions are in grader/cli/edge.py)."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import sys
 import unicodedata
-from enum import IntEnum
 
 import click
 
@@ -60,67 +56,3 @@ def fit(lines: list[str], width: int = WIDTH) -> list[str]:
         lead = FIELD.match(plain).group(0)[: width // 2]
         out += wrap(plain, width, " " * len(lead))
     return out
-
-class ExitCode(IntEnum):
-    GRADED = 0
-    BELOW_THRESHOLD = 1
-    USAGE = 2
-    GRADER_FAULT = 3
-    INTERRUPTED = 130
-
-
-class OneLineGroup(click.Group):
-    """Usage errors as one line (`Error: ... (see '... -h')`), Ctrl-C as exit 130."""
-
-    def _one_line(self, error: click.UsageError) -> click.ClickException:
-        if isinstance(error, click.exceptions.NoArgsIsHelpError):
-            return error
-        hint = f" (see '{error.ctx.command_path} -h')" if error.ctx is not None else ""
-        exc = click.ClickException(error.format_message() + hint)
-        exc.exit_code = ExitCode.USAGE
-        return exc
-
-    def make_context(self, *args, **kwargs):
-        try:
-            return super().make_context(*args, **kwargs)
-        except click.UsageError as error:
-            raise self._one_line(error) from None
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as error:
-            raise self._one_line(error) from None
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted", err=True)
-            ctx.exit(ExitCode.INTERRUPTED)
-
-
-def use_color(stream) -> bool:
-    """Colour only on a terminal, never with NO_COLOR set (no-color.org) or TERM=dumb."""
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
-class Progress:
-    """On a terminal: one counter line, redrawn with carriage returns (no escape codes, no
-    ETA). Elsewhere: with `log`, one line per finished item (for CI logs); else silent."""
-
-    def __init__(self, label: str, total: int, log: bool = False):
-        self.label, self.total, self.log, self.done = label, total, log, 0
-        self.live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-        self.width = shutil.get_terminal_size().columns - 1
-
-    def update(self, text: str = "") -> None:
-        self.done += 1
-        line = f"{self.label} {self.done}/{self.total} {text}".rstrip()
-        if self.live:
-            click.echo("\r" + line[: self.width].ljust(self.width), nl=False, err=True)
-        elif self.log:
-            click.echo(line, err=True)
-
-    def __enter__(self) -> "Progress":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.live and self.done:
-            click.echo("\r" + " " * self.width + "\r", nl=False, err=True)

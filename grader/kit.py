@@ -1,9 +1,20 @@
-"""The kit's own model, refused unless its weights are the shipped ones."""
+"""The kit itself: the folder it lives in, whether it is the instructors' kit, and its own
+model, refused unless its weights are the shipped ones."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from model import DEFAULT_WEIGHTS, SHIPPED_SHA256, WeightsError, file_sha256, load_model
 
 from .errors import GraderFault
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def has_ground_truth() -> bool:
+    """The instructors' kit: its request classifier is there (the student kit leaves it out).
+    The kit's own files decide: an import could find another installed copy of the kit."""
+    return (KIT_ROOT / "grader" / "data" / "derive.py").is_file()
 
 
 def load_kit_model():

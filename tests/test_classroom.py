@@ -102,7 +102,7 @@ def test_student_kit_holds_nothing_hidden_and_runs_from_its_folder(student_kit):
     assert not [f for f in files if "hidden" in f or "reference" in f or f.startswith(("tests/", "benchmarks/"))]
     public = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("policies/fruit/public/*.toml"))
     assert set(public) <= set(files) and not [f for f in files if f.startswith("policies/animals")]
-    assert {"README.md", "starter/bot.py", "weights/model.json", "model/gpt.py", "grader/cli.py",
+    assert {"README.md", "starter/bot.py", "weights/model.json", "model/gpt.py", "grader/cli/__init__.py",
             ".github/workflows/classroom.yml"} <= set(files)
     assert "--public-only" in (student_kit / "README.md").read_text()
     where = subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"], cwd=student_kit,

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.cli import ExitCode, cli, exit_code
+from grader.cli import cli
+from grader.cli.edge import ExitCode, exit_code
 from submissions import splice, with_hooks
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from grader.bundle import build_student
 from grader.cli import cli
-from grader.sandbox.isolation import bwrap_binary, bwrap_version, running_as_root
+from grader.sandbox.bwrap import bwrap_binary, bwrap_version
+from grader.sandbox.isolation import running_as_root
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "policies" / "fruit" / "reference_bot.py"

@@ -25,7 +25,7 @@ PLACEHOLDER = re.compile(r"(?:^|/)[A-Z]+(?:[./]|$)|\*")
 ABSENT_ON_PURPOSE = {
     ("grader/bundle.py", "grader/data/derive.py"): "the bundler names what it leaves out",
     ("grader/bundle.py", "grader/templates/"): "the bundler names what it leaves out",
-    ("grader/cli.py", "grader/data/derive.py"): "derive-names says the student kit has no classifier",
+    ("grader/cli/grading.py", "grader/data/derive.py"): "derive-names says the student kit has no classifier",
     ("grader/data/policy.py", "grader/data/derive.py"): "says the student kit leaves the classifier out",
     ("grader/data/suites.py", "grader/data/derive.py"): "says the student kit has no classifier",
 }

@@ -18,7 +18,8 @@ from model.weights import WeightsError, load_weights
 
 from .files import load_toml
 from ..errors import DataFileError
-from .policy import (DERIVE_COMMAND, KIT_ROOT, DerivedNamesModel, Policy, PolicyModel, banned_set,
+from ..kit import KIT_ROOT
+from .policy import (DERIVE_COMMAND, DerivedNamesModel, Policy, PolicyModel, banned_set,
                      inputs_sha256, load_policy, names_path)
 from .reveal import RevealModel
 from .cases import Expect, Kind

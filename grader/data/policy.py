@@ -22,10 +22,10 @@ from model.protocol import is_model_prefix, normalize_prefix
 
 from .files import load_toml
 from ..errors import DataFileError
+from ..kit import KIT_ROOT
 from .reveal import RevealModel, revealed
 from .variants import VARIANTS
 
-KIT_ROOT = Path(__file__).resolve().parents[2]
 POLICIES_DIR = KIT_ROOT / "policies"
 
 

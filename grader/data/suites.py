@@ -15,15 +15,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import DataFileError, UsageError
+from ..kit import has_ground_truth
 from .cases import VISIBILITIES, Case, Expect, Kind, Suite
 from .files import parse_toml, read_data
 from .policy import DEFAULT_POLICY, POLICIES_DIR, Policy, load_policy, policy_path
 from .rubric import rubric_for, unbalanced
 from .variants import LOOKALIKE_VARIANTS, VARIANTS, FamilyModel, expand_families
 
-# The student kit has no classifier; its suites were checked when it was built. Its own files
-# decide: an import could find grader/data/derive.py in another installed copy of the kit.
-if Path(__file__).with_name("derive.py").is_file():
+# The student kit has no classifier; its suites were checked when it was built.
+if has_ground_truth():
     from .derive import case_class, expectation_error
 else:
     case_class = expectation_error = None

@@ -26,7 +26,8 @@ from ..sandbox.limits import Budget, Limits
 from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabilities
 from .trace import NameTrace, SampleTrace, Trace, prefix_text
 from ..results import worst_first
-from .runner import DEFAULT_SEED, after_hidden_unseen
+from .plan import DEFAULT_SEED
+from .runner import after_hidden_unseen
 from .smoke import worker_hash_seed
 from ..safeio import clean_text
 from ..sandbox.client import Sandbox, SandboxHooks

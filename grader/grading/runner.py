@@ -6,7 +6,6 @@ sandboxes that share one wall-clock Budget, so a hostile submission costs bounde
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -17,49 +16,20 @@ from model.protocol import Bot, HookFault, OneByOne
 
 from .adversary import find_leaks
 from .cases import groups, run_group
-from ..data.rubric import check_rubric_covers, rubric_for
 from ..errors import DataFileError, GraderFault, UsageError
+from .plan import DEFAULT_SEED, Plan, plan
 from ..integrity.gate import CAUSES, check_file
-from ..sandbox.isolation import Isolation, choose_isolation
+from ..sandbox.isolation import Isolation
 from ..kit import load_kit_model
 from ..sandbox.limits import Budget, Limits
-from ..data.policy import KIT_ROOT
+from ..data.cases import Suite
 from ..results import Cause, CaseResult, GradeResult, ProbeStats, Status
 from ..safeio import clean_text
 from ..sandbox.client import Sandbox, SandboxHooks
 from .scoring import score_categories, total_score
-from .smoke import kit_answers, smoke_compare, smoke_transcript, suites_digest, worker_hash_seed
+from .smoke import kit_answers, smoke_compare, smoke_transcript, suites_digest
 from .stateless import CallLog, RecordingHooks, replay
 from .workers import Workers, launched
-from ..data.cases import Case, Suite
-from ..data.suites import load_suites
-
-DEFAULT_SEED = 1234
-
-
-@dataclass
-class Plan:
-    """What one grading will do, decided before any submission code runs."""
-    submission: Path
-    suites: list[Suite]
-    cases: list[Case]
-    weights: dict[str, float]
-    leak_cost: float  # the rubric's exchange rate of a leak against a decision
-    max_score: float
-    seed: int
-    limits: Limits
-    isolation: str | None
-    require_isolation: bool
-    private: tuple[Path, ...] = ()  # folders a sandbox without a view of its own must close
-    started: float = field(default_factory=time.monotonic)
-
-    def sandbox(self, budget: Budget) -> Sandbox:
-        return Sandbox(self.submission, self.limits,
-                       choose_isolation(self.isolation, self.require_isolation), budget,
-                       secrets=[*self.private, *(Path(s.path).resolve() for s in self.suites if
-                                s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT))],
-                       hash_seed=worker_hash_seed(self.seed, self.suites))
-
 
 @dataclass
 class Run:
@@ -92,34 +62,6 @@ class DeadHooks(OneByOne):
         raise HookFault(self.reason)
 
     check_name = check_request
-
-
-def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, isolation: str | None,
-         require_isolation: bool, case_patterns: list[str] | None) -> Plan:
-    submission = Path(submission)
-    if submission.is_symlink():
-        raise UsageError(f"{submission}: a symbolic link; grade the file itself, not a link to it")
-    if not submission.is_file():
-        raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
-    if seed < 0:
-        raise UsageError(f"--seed {seed}: a seed is a whole number from 0 up")
-    suites = load_suites(suite_paths)
-    check_rubric_covers(suites)
-    rubric = rubric_for(suites[0].policy)
-    cases = [case for suite in suites for case in suite.cases]
-    if case_patterns:
-        cases = [c for c in cases if any(fnmatch.fnmatchcase(c.key, p) or p in c.key for p in case_patterns)]
-        if not cases:
-            raise UsageError(f"--case {' '.join(case_patterns)}: no case key matches; "
-                             "keys look like 'direct/apple' (see --format json)")
-    # public cases first: a hook that remembers what it saw can then only ever echo hidden
-    # requests into hidden cases' answers, never into an answer the student is shown
-    cases.sort(key=lambda c: c.visibility != "public")
-    used = {c.category for c in cases}
-    max_score = sum(w for name, w in rubric.weights.items() if name in used)
-    choose_isolation(isolation, require_isolation)  # refuse before any work when none is allowed
-    return Plan(submission, suites, cases, rubric.weights, rubric.leak_cost, max_score, seed, limits,
-                isolation, require_isolation)
 
 
 def start_notes(sandbox: Sandbox) -> tuple[list[str], str | None]:
@@ -248,12 +190,19 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     cases, public first, in another; a replay of a sample of the hooks' calls in a third."""
     the_plan = plan(submission, suite_paths, seed, limits, isolation, require_isolation, cases)
     the_plan.private = tuple(Path(p).resolve() for p in private)
+    return grade_plan(the_plan, model, on_case, budget)
+
+
+def grade_plan(the_plan: Plan, model=None, on_case: Callable[[CaseResult], None] | None = None,
+               budget: Budget | None = None) -> GradeResult:
+    """Grade as planned (a caller that needs the plan first, to size a progress bar, makes it
+    once with plan() and passes it here)."""
     policy = the_plan.suites[0].policy
 
     def finish(status, score, findings, notes, run=Run([], {}, []), check=Check(), diff=(), categories=(),
                causes=()):
         probes = {k: v for k, v in run.probes.items() if v.true_pos + v.false_pos + v.false_neg + v.true_neg}
-        return GradeResult(submission=clean_text(the_plan.submission, limit=10_000), status=Status(status), seed=seed,
+        return GradeResult(submission=clean_text(the_plan.submission, limit=10_000), status=Status(status), seed=the_plan.seed,
                            policy=policy.name, score=round(score, 4), max_score=the_plan.max_score,
                            seconds=round(time.monotonic() - the_plan.started, 3),
                            integrity_ok=status != Status.INTEGRITY_FAILED, integrity_findings=findings,
@@ -268,7 +217,7 @@ def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = D
     if not integrity.ok:
         return finish("integrity_failed", 0.0, [str(f) for f in integrity.findings], integrity.causes(),
                       diff=integrity.diff, causes=integrity.cause_kinds())
-    budget = budget or limits.budget()
+    budget = budget or the_plan.limits.budget()
     log = CallLog()
     try:
         with launched(the_plan, budget) as workers:

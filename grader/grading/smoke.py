@@ -1,18 +1,24 @@
 """The smoke comparison: the submission's own bot.py against the kit's loop with its hooks."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import select
+import subprocess
+import time
 from dataclasses import dataclass
 from enum import Enum
 from string import ascii_lowercase
 
 import numpy as np
 
-from model.protocol import Bot
+from model.protocol import Bot, HookFault
 
 from ..results import Cause
 from ..safeio import clean_text
-from ..sandbox.client import OwnBotFailure, Sandbox
+from ..sandbox.client import Sandbox, timed
+from ..sandbox.process import MAX_REPLY_BYTES, WorkerProcess, describe_exit, ready, transcript_bytes
 from ..data.cases import Kind
 
 SMOKE_LINES = ["j", "ab", "a b c", "", "ma pe ol", "x1", "emma"]
@@ -125,7 +131,7 @@ def kit_answers(plan, model, sandbox: Sandbox, hooks, lines: list[str], own_bot:
         if limit_hit:
             break
         if len(trusted) % FEED_LINES == 0:  # its own bot answers them meanwhile, on another core
-            own_bot.feed_own_bot(lines[:len(trusted)], plan.seed)
+            feed_own_bot(own_bot, lines[:len(trusted)], plan.seed)
     return trusted, limit_hit
 
 
@@ -134,7 +140,7 @@ def smoke_compare(plan, lines: list[str], trusted: list[str], limit_hit: bool, o
     crash or hang of its own bot included) means the shared behaviour was changed at run time."""
     # its own bot needs to answer only the lines both sides can be compared on
     compared = trusted[:-1] if limit_hit else trusted
-    own = own_bot.run_own_bot(lines[:len(compared)], plan.seed, SMOKE_TIMEOUT_SECONDS) if compared else []
+    own = run_own_bot(own_bot, lines[:len(compared)], plan.seed, SMOKE_TIMEOUT_SECONDS) if compared else []
     if isinstance(own, OwnBotFailure):
         return SmokeFinding(f"[runtime-behaviour] {own.reason}{where_it_stopped(lines, own.answered, plan.seed)}",
                             SmokeCause.OWN_BOT_SLOW if own.timed_out else SmokeCause.OWN_BOT_FAILED)
@@ -152,3 +158,66 @@ def smoke_compare(plan, lines: list[str], trusted: list[str], limit_hit: bool, o
         return SmokeFinding(f"[runtime-behaviour] your bot.py wrote {len(own)} lines for {len(compared)} "
                             "requests", SmokeCause.DIFFERENT)
     return None
+
+
+# ---- the submission's own bot.py, run by this stage alone -----------------------------
+@dataclass(frozen=True)
+class OwnBotFailure:
+    """Why the submission's own bot.py could not be run to the end of a transcript."""
+    reason: str
+    timed_out: bool  # else it crashed, exited or flooded its output
+    answered: int = 0  # lines it answered before it stopped: the next one is where it stopped
+
+
+def feed_own_bot(worker: WorkerProcess, lines: list[str], seed: int) -> None:
+    """Give the submission's own bot.py, launched with the seed, the start of its transcript
+    (`lines`) to answer while the grader goes on: as much as its pipe takes now, never
+    waiting; run_own_bot(transcript) sends the rest."""
+    if worker.launched != (str(seed),):
+        return
+    data = transcript_bytes(lines)[len(worker.fed):]
+    with contextlib.suppress(OSError):  # a full pipe (or a bot gone): run_own_bot sends it, or says why not
+        worker.fed += data[:os.write(worker.proc.stdin.fileno(), data)]
+
+
+@timed  # what its own run takes is charged to the sandbox's budget
+def run_own_bot(worker: WorkerProcess, lines: list[str], seed: int, timeout: float) -> list[str] | OwnBotFailure:
+    """The submission's own `python bot.py --seed N` on a transcript: its output lines,
+    or why it could not be run to the end (`timeout` counts from here: lines fed before were
+    answered while the grader went on)."""
+    timeout = min(timeout, worker.budget.left())
+    if worker.launched != (str(seed),) or timeout <= 0:
+        worker.stop()
+    if timeout <= 0:
+        return OwnBotFailure(worker.budget.message(), timed_out=True)
+    worker.launch(str(seed))
+    worker.launched = None
+    deadline = time.monotonic() + timeout
+    try:
+        worker.send(transcript_bytes(lines)[len(worker.fed):], deadline, "feeding your bot.py")
+        worker.proc.stdin.close()
+    except (OSError, HookFault):
+        pass  # it stopped reading: what it wrote so far is compared
+    out, fd = b"", worker.proc.stdout.fileno()
+    try:
+        while True:
+            if not ready(fd, select.POLLIN, deadline):
+                return OwnBotFailure(f"your bot.py did not finish the smoke transcript in {timeout:.0f} s "
+                                     "(what its own run may take of the grading's budget)",
+                                     timed_out=True, answered=out.count(b"\n"))
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            out += chunk
+            if len(out) > MAX_REPLY_BYTES:
+                return OwnBotFailure("your bot.py flooded its output on the smoke transcript", timed_out=False)
+        code = worker.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return OwnBotFailure(f"your bot.py did not exit within {timeout:.0f} s of the end of its input",
+                             timed_out=True)
+    finally:
+        worker.stop()
+    if code != 0:
+        return OwnBotFailure(f"your bot.py exited{describe_exit(code)} on the smoke transcript", timed_out=False)
+    return out.decode("utf-8", "replace").splitlines()
+

@@ -14,12 +14,13 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..kit import KIT_ROOT
 from ..results import Cause
 from .rules import EditableChecker, Finding
 from .state_rules import stateful_findings
 from ..safeio import clean_text
 
-KIT_STARTER = Path(__file__).resolve().parents[2] / "starter" / "bot.py"  # the kit's copy
+KIT_STARTER = KIT_ROOT / "starter" / "bot.py"  # the kit's copy
 BEGIN_MARKER = "# >>> STUDENT CODE BEGINS"
 END_MARKER = "# <<< STUDENT CODE ENDS <<<"
 MAX_SUBMISSION_BYTES = 1 << 20

