@@ -3,9 +3,8 @@
 
 - `Bubblewrap` (preferred, root or not): the worker sees only a read-only view of the files
   it needs (grader/sandbox/view.py: every one read by the grader before each worker starts)
-  and a staged copy of the kit's model code, weights and the submission, plus a small
-  private /tmp; it gets its own user, PID, IPC, network, UTS and
-  mount namespaces and dies with the grader. As root, bwrap itself runs as a fresh
+  and a staged copy of the kit's model code, weights and the submission, plus a small private
+  /tmp; it gets its own user, PID, IPC, network, UTS and mount namespaces and dies with the grader. As root, bwrap itself runs as a fresh
   unprivileged uid (grader/sandbox/launcher.py makes an interpreter under a private home reachable).
 - `FreshUid` (root only, where namespaces are refused, e.g. Docker's default seccomp
   profile): a fresh uid, secrets closed to "others" by permissions, and a sweep of whatever
