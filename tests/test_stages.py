@@ -158,3 +158,13 @@ def test_a_grading_the_machine_cannot_finish_in_time_is_the_graders_fault(tmp_pa
     assert result.status == "grader_fault" and result.score == 0
     assert "too loaded to finish this grading within 4 s" in result.notes[0]
     assert took < limits.wall_seconds + 30  # the groups after the limit ran without a worker
+
+
+def test_the_worker_runs_the_submission_as_its_own_bot_runs(tmp_path):
+    """A class's printed name holds its module's: the worker imported the submission as
+    'submission', `python bot.py` runs it as __main__, an oracle for 'graded or not' the gate
+    allows (str of a class). The worker now runs it as __main__ too (its footer's loop inert)."""
+    body = with_hooks(prelude="class Probe:\n    pass\n\n\nGRADED = '__main__' not in str(Probe)",
+                      request_body="return 'told apart' if GRADED else None")
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
+    assert result.status == "graded" and not any("told apart" in c.response for c in result.cases)
