@@ -13,9 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from units import Units  # noqa: E402
 
-from grader.kit import load_kit_model  # noqa: E402
-from grader.grading.runner import grade  # noqa: E402
-from grader.data.suites import suite_files  # noqa: E402
+from grader import grade, load_kit_model, suite_files  # noqa: E402
 
 TARGETS = {"reference": (ROOT / "policies" / "fruit" / "reference_bot.py", 10),
            "starter": (ROOT / "starter" / "bot.py", 12)}

@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 
 from .data.cases import Expect, Kind
 
 
-class Status(str, Enum):
+class Status(StrEnum):
+    """What a grading came to, and everything a gradebook row can be: a GradeResult is one of
+    the first three; a row is also not_gradable (its note says why) or interrupted (Ctrl-C came
+    before its grading finished)."""
     GRADED = "graded"
     INTEGRITY_FAILED = "integrity_failed"
     GRADER_FAULT = "grader_fault"
+    NOT_GRADABLE = "not_gradable"
+    INTERRUPTED = "interrupted"
 
 
 class Cause(str, Enum):

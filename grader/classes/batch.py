@@ -32,6 +32,7 @@ from ..integrity.kitcheck import as_integrity_failure, kit_differences
 from ..sandbox.limits import Budget, Limits
 from ..reports.writers import EXTENSIONS, WRITERS, fallback, render
 from ..grading.runner import grade
+from ..results import Status
 from ..safeio import clean_text, write_atomic
 from ..data.cases import Suite
 
@@ -70,11 +71,11 @@ def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> R
             result = as_integrity_failure(result, changed)
         row = Row.from_result(submission.label, result)
     except GraderFault as error:
-        row = Row(submission.label, "grader_fault", note=clean_text(error))
+        row = Row(submission.label, Status.GRADER_FAULT, note=clean_text(error))
     except GraderError as error:
-        row = Row(submission.label, "not_gradable", note=clean_text(error))
+        row = Row(submission.label, Status.NOT_GRADABLE, note=clean_text(error))
     except Exception as exc:  # noqa: BLE001  a grader bug on one submission spares the rest
-        row = Row(submission.label, "grader_fault", note=clean_text(f"{type(exc).__name__}: {exc}"))
+        row = Row(submission.label, Status.GRADER_FAULT, note=clean_text(f"{type(exc).__name__}: {exc}"))
     return write_report(submission, settings, report_dir, row, result, budget)
 
 
@@ -94,7 +95,7 @@ def write_report(submission: Submission, settings: Settings, report_dir: Path, r
         write_atomic(report_dir / report, text)
         write_full_report(report_dir / full_report_name(report), result)
     except Exception as exc:  # noqa: BLE001  the row survives a report that cannot be written
-        row.status, row.report, row.categories = "grader_fault", "", {}
+        row.status, row.report, row.categories = Status.GRADER_FAULT, "", {}
         row.note = clean_text(f"the report could not be written ({type(exc).__name__}: {exc}); "
                               f"{row.note}".rstrip("; "))
     return row
@@ -182,7 +183,7 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
                 receive.close()
                 del running[receive]
                 rows[submission] = row or write_report(submission, settings, report_dir, Row(
-                    submission.label, "grader_fault", note=f"the grading took over {MAX_GRADING_SECONDS} s "
+                    submission.label, Status.GRADER_FAULT, note=f"the grading took over {MAX_GRADING_SECONDS} s "
                     "and was stopped" if overdue else f"the grading process died (exit code {proc.exitcode})"))
                 if on_done:
                     on_done(rows[submission])
@@ -195,4 +196,4 @@ def grade_all(submissions: list[Submission], settings: Settings, report_dir: Pat
         shutil.rmtree(scratch, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
     unfinished = "grading was interrupted (Ctrl-C); re-grade it with --only"
-    return Batch([rows.get(s) or Row(s.label, "interrupted", note=unfinished) for s in submissions], interrupted)
+    return Batch([rows.get(s) or Row(s.label, Status.INTERRUPTED, note=unfinished) for s in submissions], interrupted)

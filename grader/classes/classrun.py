@@ -16,6 +16,7 @@ from typing import Callable
 from .batch import Batch, Settings, grade_all, write_report
 from .dashboard import DASHBOARD_TITLE
 from .discovery import Skipped, Submission, find_submissions, select
+from ..results import Status
 from ..errors import UsageError
 from .gradebook import Row, full_report_name, merge, read_gradebook, uncell, write_gradebook
 from ..safeio import write_atomic
@@ -95,7 +96,7 @@ def grade_class(plan: ClassPlan, settings: Settings, jobs: int | None = None,
             batch = grade_all(plan.submissions, settings, staged, jobs, on_done)
         kept = {r["submission"] for r in plan.previous}
         for submission, row in zip(plan.submissions, batch.rows):  # what keeps no old row says why
-            if row.status == "interrupted" and row.key not in kept:
+            if row.status == Status.INTERRUPTED and row.key not in kept:
                 write_report(submission, settings, staged, row)
         if plan.only:
             records = merge(plan.previous, batch.rows)
@@ -167,7 +168,7 @@ def remove_replaced_reports(report_dir: Path, previous: list[dict[str, str]], ro
     old = {r["submission"]: uncell(r.get("report", "")) for r in previous}
     for row in rows:
         name = old.get(row.key, "")
-        if row.status != "interrupted" and name and name != row.report and Path(name).name == name \
+        if row.status != Status.INTERRUPTED and name and name != row.report and Path(name).name == name \
                 and not name.startswith("."):
             (report_dir / name).unlink(missing_ok=True)
             (report_dir / full_report_name(name)).unlink(missing_ok=True)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ..reports.page import bar, e, page, plain
+from ..results import Status
+from ..reports.page import bar, e, page
 from ..safeio import write_atomic
 
 DASHBOARD_TITLE = "guardrail-lab class dashboard"  # also how grade-all knows a page it wrote
@@ -32,7 +33,7 @@ MAX_LEAKS = 20
 class Record:
     """What the dashboard needs of one submission's gradebook Row."""
     submission: str
-    status: str
+    status: Status
     percent: float
     categories: dict[str, float]
     failed_cases: set[str]
@@ -42,7 +43,7 @@ class Record:
 
 def record_of(row) -> Record:
     """A gradebook Row (grader/classes/gradebook.py) as a Record."""
-    return Record(row.submission, plain(row.status), row.percent, dict(row.categories),
+    return Record(row.submission, row.status, row.percent, dict(row.categories),
                   set(row.failed_cases), list(row.leaks), list(row.exposed))
 
 
@@ -95,9 +96,9 @@ NEGATIVE_NOTE = ("<p>Categories of weight 0 (reported, never scored) are left ou
                  "the histograms put them in their first bar. An integrity failure counts 0 "
                  "in every category.</p>")
 
-STATUS_LABELS = {"graded": "graded", "integrity_failed": "failed integrity (score 0)",
-                 "grader_fault": "grader faults", "not_gradable": "not gradable",
-                 "interrupted": "interrupted (not graded)"}
+STATUS_LABELS = {Status.GRADED: "graded", Status.INTEGRITY_FAILED: "failed integrity (score 0)",
+                 Status.GRADER_FAULT: "grader faults", Status.NOT_GRADABLE: "not gradable",
+                 Status.INTERRUPTED: "interrupted (not graded)"}
 
 
 def status_section(records: list[Record]) -> str:
@@ -180,8 +181,8 @@ def render_dashboard(rows: list, report_links: dict[str, str] | None = None,
     """The class page. `report_links`: submission -> relative path of its report;
     `weights`: the rubric's category weights (the scale of each category's distribution)."""
     records = [record_of(row) for row in rows]
-    scored = [r for r in records if r.status in ("graded", "integrity_failed")]
-    graded = [r for r in records if r.status == "graded"]
+    scored = [r for r in records if r.status in (Status.GRADED, Status.INTEGRITY_FAILED)]
+    graded = [r for r in records if r.status == Status.GRADED]
     body = (f"<h1>{DASHBOARD_TITLE}</h1>" + HIST_CSS + status_section(records)
             + scores_section(scored, weights or {}) + items_section(graded) + leaks_section(records)
             + links_section(records, report_links or {}))

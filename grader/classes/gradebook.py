@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..results import integrity_headline
+from ..results import Status, integrity_headline
 from ..safeio import clean_words, write_atomic
 
 HEAD = ["submission", "status", "score", "max_score", "percent"]
 TAIL = ["integrity", "seconds", "report", "note"]
-SCORED = ("graded", "integrity_failed")
+SCORED = (Status.GRADED, Status.INTEGRITY_FAILED)
 FULL_SUFFIX = ".full.json"
 KEPT_NOTE = "kept from the previous run (this one was interrupted before grading it)"
 
@@ -35,7 +35,7 @@ KEPT_NOTE = "kept from the previous run (this one was interrupted before grading
 @dataclass
 class Row:
     submission: str
-    status: str
+    status: Status
     score: float = 0.0
     max_score: float = 0.0
     percent: float = 0.0
@@ -50,12 +50,12 @@ class Row:
 
     @classmethod
     def from_result(cls, label: str, result) -> "Row":
-        status = getattr(result.status, "value", result.status)
+        status = Status(result.status)
         integrity = "ok" if result.integrity_ok else clean_words("; ".join(
             [integrity_headline(result.causes), *result.integrity_findings[:1]]), 1000)
         return cls(submission=label, status=status, score=result.score, max_score=result.max_score,
                    percent=round(result.percent, 2),
-                   categories={c.name: round(c.score, 4) for c in result.categories} if status == "graded" else {},
+                   categories={c.name: round(c.score, 4) for c in result.categories} if status == Status.GRADED else {},
                    integrity=integrity,
                    seconds=result.seconds, note=clean_words("; ".join(result.notes + result.hidden_notes)),
                    failed_cases=[c.key for c in result.cases if not c.passed],
@@ -120,13 +120,21 @@ def read_gradebook(path: Path) -> list[dict[str, str]]:
     return rows
 
 
+def row_status(gradebook: Path, cell: str) -> Status:
+    try:
+        return Status(cell)
+    except ValueError:
+        raise UsageError(f"{gradebook}: status {cell!r} is none grade-all writes "
+                         f"({', '.join(Status)}); restore the gradebook or grade again") from None
+
+
 def read_rows(gradebook: Path, report_dir: Path) -> list[Row]:
     """The class as grade-all left it: the gradebook's rows, each with what its full report
     says (failed cases, leaks, the adversary's), for the dashboard. Never grades."""
     rows = []
     for cells in read_gradebook(gradebook):
         known = set(HEAD) | set(TAIL)
-        row = Row(uncell(cells["submission"]), cells["status"], percent=_number(cells.get("percent")) or 0.0,
+        row = Row(uncell(cells["submission"]), row_status(gradebook, cells["status"]), percent=_number(cells.get("percent")) or 0.0,
                   categories={k: float(v) for k, v in cells.items() if k not in known and _number(v) is not None},
                   report=uncell(cells.get("report", "")), note=uncell(cells.get("note", "")))
         full = report_dir / full_report_name(row.report) if row.report else None
@@ -173,7 +181,7 @@ def merge(old: list[dict[str, str]], new: list[Row]) -> list[dict[str, str]]:
     records = {r["submission"]: r for r in old}
     for row in new:
         kept = records.get(row.key)
-        if row.status != "interrupted" or kept is None:
+        if row.status != Status.INTERRUPTED or kept is None:
             records[row.key] = row.record()
         elif not kept.get("note", "").startswith(KEPT_NOTE):
             kept["note"] = _cell(f"{KEPT_NOTE}; {uncell(kept.get('note', ''))}".rstrip("; "))
@@ -183,8 +191,9 @@ def merge(old: list[dict[str, str]], new: list[Row]) -> list[dict[str, str]]:
 def summary(rows: list[Row], top: int = 10) -> str:
     counts = Counter(r.status for r in rows)
     parts = [f"{counts[s]} {label}" for s, label in (
-        ("graded", "graded"), ("integrity_failed", "failed integrity"), ("not_gradable", "not gradable"),
-        ("grader_fault", "grader fault(s)"), ("interrupted", "interrupted")) if counts[s] or s == "graded"]
+        (Status.GRADED, "graded"), (Status.INTEGRITY_FAILED, "failed integrity"),
+        (Status.NOT_GRADABLE, "not gradable"), (Status.GRADER_FAULT, "grader fault(s)"),
+        (Status.INTERRUPTED, "interrupted")) if counts[s] or s == Status.GRADED]
     lines = [f"{len(rows)} submission{'s' * (len(rows) != 1)}: " + ", ".join(parts)]
     scored = [r.percent for r in rows if r.status in SCORED]
     if scored:
@@ -194,11 +203,11 @@ def summary(rows: list[Row], top: int = 10) -> str:
         for b in range(9, -1, -1):
             label = f"{b * 10:>3}-{b * 10 + 9 if b < 9 else 100}%"
             lines.append(f"  {label:<8} {'#' * buckets[b]} {buckets[b] or ''}".rstrip())
-    graded = [r for r in rows if r.status == "graded"]
+    graded = [r for r in rows if r.status == Status.GRADED]
     failed = Counter(key for r in graded for key in r.failed_cases)
     if failed:
         lines.append(f"most-failed cases (of {len(graded)} graded):")
         lines += [f"  {count:>4}  {key}" for key, count in failed.most_common(top)]
     lines += [f"{r.status.replace('_', ' ')}: {r.submission}: {r.note}" for r in rows
-              if r.status in ("not_gradable", "grader_fault")]
+              if r.status in (Status.NOT_GRADABLE, Status.GRADER_FAULT)]
     return "\n".join(lines) + "\n"

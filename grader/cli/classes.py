@@ -11,6 +11,7 @@ from ..data.policy import DEFAULT_POLICY, load_policy
 from ..data.rubric import rubric_for
 from ..errors import UsageError
 from ..reports.writers import CLASS_FORMATS
+from ..results import Status
 from .edge import Progress, check_out, exit_code, isolation_options, selected_suites, suite_options, writing
 
 
@@ -74,7 +75,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
         with Progress("graded", len(plan.submissions), log=True) as bar:
             batch = grade_class(plan, settings, jobs, on_done=lambda row: bar.update(
                 f"{row.submission}: {row.status.replace('_', ' ')}"
-                + (f" {row.percent:.1f}%" if row.status == "graded" else "")))
+                + (f" {row.percent:.1f}%" if row.status == Status.GRADED else "")))
         if dashboard:  # the whole class, as the gradebook now holds it (--only re-grades some)
             write_dashboard(Path(dashboard), read_rows(out_path, report_dir), report_dir,
                             rubric_for(loaded[0].policy).weights)
@@ -86,7 +87,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
                              + [f"skipped: {s.label}: {s.reason}" for s in plan.skipped])))
     click.echo(f"gradebook: {out_path}\nreports:   {report_dir}/")  # paths are never wrapped
     if batch.interrupted:
-        done = sum(r.status != "interrupted" for r in batch.rows)
+        done = sum(r.status != Status.INTERRUPTED for r in batch.rows)
         click.echo(f"interrupted: {done} of {len(batch.rows)} finished; the gradebook is partial (the "
                    "rest keep any previous row; re-grade them with --only)", err=True)
     sys.exit(exit_code([r.status for r in batch.rows], [], interrupted=batch.interrupted))

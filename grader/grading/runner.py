@@ -215,7 +215,7 @@ def grade_plan(the_plan: Plan, model=None, on_case: Callable[[CaseResult], None]
     model = model or load_kit_model()
     integrity = check_file(the_plan.submission)
     if not integrity.ok:
-        return finish("integrity_failed", 0.0, [str(f) for f in integrity.findings], integrity.causes(),
+        return finish(Status.INTEGRITY_FAILED, 0.0, [str(f) for f in integrity.findings], integrity.causes(),
                       diff=integrity.diff, causes=integrity.cause_kinds())
     budget = budget or the_plan.limits.budget()
     log = CallLog()
@@ -223,21 +223,21 @@ def grade_plan(the_plan: Plan, model=None, on_case: Callable[[CaseResult], None]
         with launched(the_plan, budget) as workers:
             check = smoke(the_plan, model, budget, log, workers) if the_plan.cases else Check()
             if budget.past_deadline():  # what the smoke stage found may be the deadline's doing
-                return finish("grader_fault", 0.0, [], [budget.too_slow()])
+                return finish(Status.GRADER_FAULT, 0.0, [], [budget.too_slow()])
             if check.findings:  # score 0 whatever the cases say: they are not run
-                return finish("integrity_failed", 0.0, check.findings, check.notes, check=check,
+                return finish(Status.INTEGRITY_FAILED, 0.0, check.findings, check.notes, check=check,
                               causes=check.causes)
             run = run_cases(the_plan, model, budget, on_case, log, check.dead, workers)
             stateful = stateless_check(the_plan, budget, log, workers.replay)
     except (UsageError, DataFileError, GraderFault):
         raise
     except Exception as exc:  # a grader bug must not look like a student's failure
-        return finish("grader_fault", 0.0, [], [f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
+        return finish(Status.GRADER_FAULT, 0.0, [], [f"grader fault: {type(exc).__name__}: {clean_text(exc)}",
                                                 where_raised(exc)])
     if budget.past_deadline():
-        return finish("grader_fault", 0.0, [], [budget.too_slow()])
+        return finish(Status.GRADER_FAULT, 0.0, [], [budget.too_slow()])
     categories = score_categories(run.results, the_plan.weights, the_plan.leak_cost)
     if stateful:
-        return finish("integrity_failed", 0.0, [stateful], check.notes + [CAUSES[Cause.STATEFUL][0]], run, check,
+        return finish(Status.INTEGRITY_FAILED, 0.0, [stateful], check.notes + [CAUSES[Cause.STATEFUL][0]], run, check,
                       categories=categories, causes=[Cause.STATEFUL])
-    return finish("graded", total_score(categories), [], check.notes, run, check, categories=categories)
+    return finish(Status.GRADED, total_score(categories), [], check.notes, run, check, categories=categories)

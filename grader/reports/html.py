@@ -12,7 +12,7 @@ from ..errors import GraderFault
 from ..grading.trace import NameTrace, SampleTrace, Trace, prefix_text
 from ..kit import load_kit_model
 from ..grading.probability import LEAK_DEFINITION, Step, step_probabilities
-from ..results import integrity_headline, worst_first
+from ..results import Status, integrity_headline, worst_first
 from .page import bar, e, page, pct, plain
 
 MAX_CASES_PER_CATEGORY = 200  # public failures listed per category; the rest are counted
@@ -198,7 +198,7 @@ def render_html(result, traces: dict | None = None, model=None) -> str:
     model = model or kit_model_or_none()
     head = (f"<h1>guardrail-lab report</h1><p><code>{e(result.submission)}</code> &middot; policy "
             f"{e(result.policy)} &middot; seed {e(result.seed)}</p>")  # no timing: a hook may choose it
-    if plain(result.status) == "grader_fault":
+    if result.status == Status.GRADER_FAULT:
         body = '<p class="fail">GRADER FAULT: the grader failed, not your submission.</p>'
         body += "".join(f"<p>{e(n)}</p>" for n in result.notes)
         return page("guardrail-lab report", head + body)
