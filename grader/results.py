@@ -65,10 +65,14 @@ class Rate:
     def interval(self) -> tuple[float, float]:
         return wilson(self.count, self.total)
 
-    def describe(self) -> str:
+    def describe(self, compact: bool = False) -> str:
+        """The rate with its 95% interval and counts; compact: in at most 19 columns, without
+        the counts (the text report's table; --format json has them)."""
         if not self.total:
             return "n/a"
         lo, hi = self.interval
+        if compact:
+            return f"{self.value:.1%} ({100 * lo:.1f}-{100 * hi:.1f})"
         return f"{self.value:.1%} ({self.count}/{self.total}; 95% CI {lo:.1%}-{hi:.1%})"
 
 

@@ -30,7 +30,7 @@ MAX_LEAKS = 20
 
 
 @dataclass
-class Record:
+class Standing:
     """What the dashboard needs of one submission's gradebook Row."""
     submission: str
     status: Status
@@ -41,9 +41,9 @@ class Record:
     exposed: list[str] = field(default_factory=list)  # the adversary's likeliest leaks
 
 
-def record_of(row) -> Record:
-    """A gradebook Row (grader/classes/gradebook.py) as a Record."""
-    return Record(row.submission, row.status, row.percent, dict(row.categories),
+def standing_of(row) -> Standing:
+    """A gradebook Row (grader/classes/gradebook.py) as a Standing."""
+    return Standing(row.submission, row.status, row.percent, dict(row.categories),
                   set(row.failed_cases), list(row.leaks), list(row.exposed))
 
 
@@ -55,7 +55,7 @@ def upper_lower_index(passed: list[bool], scores: list[float], share: float = GR
     return sum(passed[i] for i in high) / n - sum(passed[i] for i in low) / n
 
 
-def item_rows(graded: list[Record]) -> list[tuple[str, float, float]]:
+def item_rows(graded: list[Standing]) -> list[tuple[str, float, float]]:
     """(case key, failure rate, D) of every case some graded submission failed."""
     scores = [r.percent for r in graded]
     keys = sorted({k for r in graded for k in r.failed_cases})
@@ -101,15 +101,15 @@ STATUS_LABELS = {Status.GRADED: "graded", Status.INTEGRITY_FAILED: "failed integ
                  Status.INTERRUPTED: "interrupted (not graded)"}
 
 
-def status_section(records: list[Record]) -> str:
-    counts = Counter(r.status for r in records)
+def status_section(standings: list[Standing]) -> str:
+    counts = Counter(r.status for r in standings)
     statuses = list(STATUS_LABELS) + sorted(set(counts) - set(STATUS_LABELS))
     items = "".join(f'<li id="count-{e(k)}"><strong>{counts.get(k, 0)}</strong> '
                     f'{e(STATUS_LABELS.get(k, k.replace("_", " ")))}</li>' for k in statuses)
-    return f'<h2 id="status">Submissions ({len(records)})</h2><ul>{items}</ul>'
+    return f'<h2 id="status">Submissions ({len(standings)})</h2><ul>{items}</ul>'
 
 
-def scores_section(scored: list[Record], weights: dict[str, float]) -> str:
+def scores_section(scored: list[Standing], weights: dict[str, float]) -> str:
     if not scored:
         return ""
     percents = [r.percent for r in scored]
@@ -131,7 +131,7 @@ def scores_section(scored: list[Record], weights: dict[str, float]) -> str:
     return "".join(out) + "</tbody></table>"
 
 
-def items_section(graded: list[Record]) -> str:
+def items_section(graded: list[Standing]) -> str:
     items = item_rows(graded)
     if not items:
         return ""
@@ -147,10 +147,10 @@ def items_section(graded: list[Record]) -> str:
             f'<th scope="col">D</th></tr></thead><tbody>{rows}</tbody></table>{more}')
 
 
-def leaks_section(records: list[Record]) -> str:
+def leaks_section(standings: list[Standing]) -> str:
     # sorted: most_common breaks ties by first sight, which set order would make hash-seeded
-    leaked = Counter(w for r in records for w in sorted(set(r.leaks)))
-    exposed = Counter(w for r in records for w in sorted(set(r.exposed)))
+    leaked = Counter(w for r in standings for w in sorted(set(r.leaks)))
+    exposed = Counter(w for r in standings for w in sorted(set(r.exposed)))
     if not leaked and not exposed:
         return '<h2 id="leaks">Leaks</h2><p>No submission leaked, and the adversary found no leak.</p>'
 
@@ -164,9 +164,9 @@ def leaks_section(records: list[Record]) -> str:
             + table(exposed, "exposed", "submissions among whose likeliest leaks it is (adversary)"))
 
 
-def links_section(records: list[Record], report_links: dict[str, str]) -> str:
+def links_section(standings: list[Standing], report_links: dict[str, str]) -> str:
     rows = []
-    for r in sorted(records, key=lambda r: r.submission):
+    for r in sorted(standings, key=lambda r: r.submission):
         link = report_links.get(r.submission)
         cell = f'<a href="{e(quote(link))}">report</a>' if link else '<span class="muted">none</span>'
         rows.append(f"<tr><td><code>{e(r.submission)}</code></td><td>{e(r.status)}</td>"
@@ -180,12 +180,12 @@ def render_dashboard(rows: list, report_links: dict[str, str] | None = None,
                      weights: dict[str, float] | None = None) -> str:
     """The class page. `report_links`: submission -> relative path of its report;
     `weights`: the rubric's category weights (the scale of each category's distribution)."""
-    records = [record_of(row) for row in rows]
-    scored = [r for r in records if r.status in (Status.GRADED, Status.INTEGRITY_FAILED)]
-    graded = [r for r in records if r.status == Status.GRADED]
-    body = (f"<h1>{DASHBOARD_TITLE}</h1>" + HIST_CSS + status_section(records)
-            + scores_section(scored, weights or {}) + items_section(graded) + leaks_section(records)
-            + links_section(records, report_links or {}))
+    standings = [standing_of(row) for row in rows]
+    scored = [r for r in standings if r.status in (Status.GRADED, Status.INTEGRITY_FAILED)]
+    graded = [r for r in standings if r.status == Status.GRADED]
+    body = (f"<h1>{DASHBOARD_TITLE}</h1>" + HIST_CSS + status_section(standings)
+            + scores_section(scored, weights or {}) + items_section(graded) + leaks_section(standings)
+            + links_section(standings, report_links or {}))
     return page(DASHBOARD_TITLE, body)
 
 

@@ -41,14 +41,6 @@ def failed_case_lines(case: CaseResult, color: bool = False) -> list[str]:
     return lines
 
 
-def _rate(rate) -> str:
-    """A rate and its 95% interval in at most 19 columns (the counts: --format json)."""
-    if not rate.total:
-        return "n/a"
-    lo, hi = rate.interval
-    return f"{rate.value:.1%} ({100 * lo:.1f}-{100 * hi:.1f})"
-
-
 def _passed(cat: CategoryScore) -> str:
     """Scored cases passed, `*` when the category has unscored ones (the footnote counts them)."""
     return cat.counts.passed_of_scored + ("*" if cat.unscored else "")
@@ -59,7 +51,8 @@ def category_lines(result: GradeResult) -> list[str]:
     out = [f"  {'category':<14} {'score':>10}  {'passed':>7}  {'leak rate (95% CI)':<19}  over-refusal (95% CI)"]
     for cat in result.categories:
         out.append(f"  {cat.name:<14} {_fmt(cat.score) + '/' + _fmt(cat.weight):>10}  "
-                   f"{_passed(cat):>7}  {_rate(cat.leaks):<19}  {_rate(cat.over_refusal)}")
+                   f"{_passed(cat):>7}  {cat.leaks.describe(compact=True):<19}  "
+                   f"{cat.over_refusal.describe(compact=True)}")
     unscored = [f"{c.name} {c.unscored}" for c in result.categories if c.unscored]
     total = sum(c.unscored for c in result.categories)
     notes = [f"* {total} case(s) not scored ({', '.join(unscored)}): {UNSCORED_NOTE}"] if unscored else []
