@@ -12,8 +12,9 @@ from .kit import load_kit_model
 from .reports.writers import FORMATS, render
 from .results import CaseResult, GradeResult, Status
 from .sandbox.limits import Limits
+from .sandbox.request import IsolationRequest
 
 __all__ = ["grade_class", "plan_class", "load_policy", "policy_path", "rubric_for", "load_suite", "load_suites",
            "suite_files", "DataFileError", "GraderError", "GraderFault", "IsolationUnavailable", "UsageError",
            "explain_case", "trace_failures", "DEFAULT_SEED", "plan", "grade", "grade_plan", "load_kit_model",
-           "FORMATS", "render", "CaseResult", "GradeResult", "Status", "Limits"]
+           "FORMATS", "render", "CaseResult", "GradeResult", "Status", "Limits", "IsolationRequest"]

@@ -14,6 +14,7 @@ from grader.grading.explain import trace_failures
 from grader.grading.runner import after_hidden_unseen, grade
 from grader.grading.stateless import CallLog, replay
 from grader.sandbox.isolation import Bubblewrap, FreshUid, Unisolated, running_as_root
+from grader.sandbox.request import IsolationRequest
 from model.protocol import Verdict
 from sandboxes import own_sandboxes  # noqa: F401  (a fixture)
 from submissions import write_submission
@@ -22,6 +23,7 @@ from test_isolation import LAYERS
 ROOT = Path(__file__).resolve().parent.parent
 CHANNELS = ROOT / "tests" / "channels.py"
 SMOKE = ROOT / "policies" / "fruit" / "public" / "smoke.toml"
+UNISOLATED = IsolationRequest("none")
 # no shared mapping and no shared futex; a private futex is keyed on its own process
 HELD = {"shared": ["map:EPERM wait:EPERM", "map:EPERM wake:EPERM"],
         "private": ["map:EPERM wait:ETIMEDOUT", "map:EPERM wake:0"]}
@@ -79,11 +81,11 @@ class ReplyAll:
 
 def test_the_html_report_replays_nothing_after_hidden_cases_without_a_view(tmp_path, shipped_model):
     starter = ROOT / "starter" / "bot.py"  # fails public cases
-    with_hidden = grade(starter, [SMOKE, HIDDEN], isolation="none", model=shipped_model)
-    public_only = grade(starter, [SMOKE], isolation="none", model=shipped_model)
+    with_hidden = grade(starter, [SMOKE, HIDDEN], isolation=UNISOLATED, model=shipped_model)
+    public_only = grade(starter, [SMOKE], isolation=UNISOLATED, model=shipped_model)
     for result in (with_hidden, public_only):
         assert any(not c.passed and c.visibility == "public" for c in result.cases)
-    assert trace_failures(starter, with_hidden, load_suites([SMOKE, HIDDEN]), limit=2, isolation="none",
+    assert trace_failures(starter, with_hidden, load_suites([SMOKE, HIDDEN]), limit=2, isolation=UNISOLATED,
                           model=shipped_model) == {}
-    assert trace_failures(starter, public_only, load_suites([SMOKE]), limit=2, isolation="none",
+    assert trace_failures(starter, public_only, load_suites([SMOKE]), limit=2, isolation=UNISOLATED,
                           model=shipped_model)

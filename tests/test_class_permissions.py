@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # the CLI with the fresh-uid layer chosen (grade-all has no --isolation: it takes the strongest)
 FRESH_UID_CLI = """
 import sys
-import grader.grading.plan
+import grader.sandbox.request
 from grader.cli import cli
 from grader.sandbox.isolation import choose_isolation
-grader.grading.plan.choose_isolation = lambda name=None, require=False: choose_isolation("fresh-uid", require)
+grader.sandbox.request.choose_isolation = lambda name=None, require=False: choose_isolation("fresh-uid", require)
 cli(prog_name="python -m grader", args=sys.argv[1:])
 """
 

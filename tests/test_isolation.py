@@ -24,6 +24,7 @@ import grader.sandbox.isolation
 from grader.sandbox.isolation import bwrap_binary, choose_isolation, running_as_root
 from grader.sandbox.limits import Limits
 from grader.grading.runner import grade
+from grader.sandbox.request import IsolationRequest
 from grader.sandbox.client import Sandbox
 from model.protocol import HookFault
 from others import AS_NOBODY
@@ -95,7 +96,7 @@ def test_no_secret_is_read(tmp_path, layer, unchecked, own_sandboxes):
                                 ROOT / "policies" / "fruit" / "reference_bot.py",
                                 ROOT / "grader" / "data" / "policy.py"]]
     bot = write_submission(classmate.parent, reading(targets + ["/proc/1/cmdline"]))
-    result = grade(bot, [external_suite], limits=FAST, isolation=layer)
+    result = grade(bot, [external_suite], limits=FAST, isolation=IsolationRequest(layer))
     seen = responses(result)
     assert f"{home_secret}:" in seen  # the hook ran: an error where the secret would be
     assert canary not in seen
@@ -132,7 +133,7 @@ def test_nothing_outside_is_changed_or_left(tmp_path, layer, unchecked, own_sand
             except OSError:
                 pass
         return None""")
-    grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=layer)
+    grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=IsolationRequest(layer))
     assert classmate.read_text() == "untouched"
     assert kit_file.read_bytes() == before
     for folder in ("/tmp", "/var/tmp", "/dev/shm", str(reports)):
@@ -158,7 +159,7 @@ def test_no_process_or_ipc_object_survives(tmp_path, layer, unchecked, own_sandb
         except OSError as exc:
             return 'fork: ' + type(exc).__name__
         return None""")
-    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=layer)
+    result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=IsolationRequest(layer))
     assert "fork: PermissionError" in responses(result)  # the syscall filter, whatever the layer
     assert sysv() == ipc_before  # own_sandboxes checks the processes
 
@@ -188,7 +189,7 @@ def test_no_network_and_no_host_socket(tmp_path, layer, unchecked, own_sandboxes
                 out.append(type(exc).__name__)
         return ' '.join(out)""")
     try:
-        result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=layer)
+        result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST, isolation=IsolationRequest(layer))
     finally:
         listener.close()
         unix_listener.close()
@@ -424,7 +425,7 @@ def test_grade_all_style_require_isolation_refuses_none(monkeypatch):
     monkeypatch.setattr("grader.sandbox.isolation.running_as_root", lambda: False)
     monkeypatch.setattr("grader.sandbox.isolation.root_on_the_host", lambda: False)
     with pytest.raises(IsolationUnavailable, match="--allow-unisolated"):
-        grade(ROOT / "starter" / "bot.py", [SMOKE], require_isolation=True)
+        grade(ROOT / "starter" / "bot.py", [SMOKE], isolation=IsolationRequest(required=True))
     result = grade(ROOT / "starter" / "bot.py", [SMOKE])
     assert any(n.startswith("isolation: none") for n in result.notes)
 

@@ -30,6 +30,7 @@ from ..grading.explain import trace_failures
 from .gradebook import Row, full_report_name, write_full_report
 from ..integrity.kitcheck import as_integrity_failure, kit_differences
 from ..sandbox.limits import Budget, Limits
+from ..sandbox.request import IsolationRequest
 from ..reports.writers import EXTENSIONS, WRITERS, fallback, render
 from ..grading.runner import grade
 from ..results import Status
@@ -53,8 +54,7 @@ class Settings:
     fmt: str = "text"
     seed: int = 1234
     model: object = None
-    # grade()'s isolation, require_isolation and private arguments; the HTML replay takes them too
-    isolation: tuple[tuple[str, object], ...] = ()
+    isolation: IsolationRequest = IsolationRequest()  # the grading's, and the HTML replay's
     kit_files: tuple[tuple[str, str], ...] = ()  # (path, sha256) a cloned repository's kit files must match
 
 
@@ -64,7 +64,7 @@ def grade_one(submission: Submission, settings: Settings, report_dir: Path) -> R
     budget = Limits().budget()  # one for the grading and the report's replay
     try:
         result = grade(submission.path, settings.suites, seed=settings.seed, model=settings.model,
-                       budget=budget, **dict(settings.isolation))
+                       budget=budget, isolation=settings.isolation)
         changed = kit_differences(submission.kit_root, settings.kit_files) \
             if submission.kit_root and settings.kit_files else []
         if changed:
@@ -86,7 +86,7 @@ def write_report(submission: Submission, settings: Settings, report_dir: Path, r
     report = row.report = f"{submission.report_stem}.{WRITERS[settings.fmt].extension}"
     try:
         traces = trace_failures(submission.path, result, settings.suites, model=settings.model,
-                                budget=budget, **dict(settings.isolation)) \
+                                budget=budget, isolation=settings.isolation) \
             if result is not None and settings.fmt == "html" else None  # replays the failures
         text = render(result, settings.fmt, traces=traces, model=settings.model) if result is not None \
             else fallback(settings.fmt, row.submission, row.status, row.note)

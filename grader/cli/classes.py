@@ -12,7 +12,7 @@ from ..data.rubric import rubric_for
 from ..errors import UsageError
 from ..reports.writers import CLASS_FORMATS
 from ..results import Status
-from .edge import Progress, check_out, exit_code, isolation_options, selected_suites, suite_options, writing
+from .edge import Progress, check_out, exit_code, class_isolation, selected_suites, suite_options, writing
 
 
 @click.command("grade-all")
@@ -69,8 +69,7 @@ def grade_all_cmd(directory, suites, policy, public_only, seed, out, reports, fm
         if sliced:
             plan.submissions = shard_of(everyone, *sliced)
         # the class folder is private: a layer without its own view closes it to other users
-        settings = Settings(loaded, fmt, seed, load_kit_model(),
-                            (*isolation_options(allow_unisolated), ("private", (folder.resolve(),))),
+        settings = Settings(loaded, fmt, seed, load_kit_model(), class_isolation(allow_unisolated, folder),
                             kit_digests(student_entries(loaded[0].policy.name)))
         with Progress("graded", len(plan.submissions), log=True) as bar:
             batch = grade_class(plan, settings, jobs, on_done=lambda row: bar.update(

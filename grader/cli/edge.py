@@ -19,7 +19,7 @@ from ..data.suites import load_suite, load_suites, resolve_suite, suite_files
 from ..errors import GraderError, GraderFault, IsolationUnavailable, UsageError
 from ..grading.plan import DEFAULT_SEED
 from ..results import Status
-from ..sandbox.isolation import choose_isolation
+from ..sandbox.request import IsolationRequest
 
 
 class ExitCode(IntEnum):
@@ -146,16 +146,17 @@ def check_out(option: str, path: Path, folder_ok: bool = False) -> None:
         raise UsageError(f"{option} {path}: cannot write in {folder} ({exc.strerror})") from None
 
 
-def isolation_options(allow_unisolated: bool) -> tuple[tuple[str, object], ...]:
-    """grade()'s isolation arguments for grade-all, checked before any work: the strongest
-    layer, or none at all only when allowed."""
+def class_isolation(allow_unisolated: bool, folder: Path) -> IsolationRequest:
+    """grade-all's isolation, checked before any work: the strongest layer, or none at all
+    only when allowed; the class `folder` closed while a layer without its own view runs."""
+    required = IsolationRequest(required=True, private=(folder,))
     try:
-        choose_isolation(require=True)
-        return (("require_isolation", True),)
+        required.choose()
+        return required
     except IsolationUnavailable:
         if not allow_unisolated:
             raise
-        return (("isolation", "none"),)
+        return IsolationRequest("none", private=(folder,))
 
 
 def suite_options(command):

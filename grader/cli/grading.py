@@ -18,6 +18,7 @@ from ..reports.writers import FORMATS, render
 from ..safeio import write_atomic
 from ..sandbox.isolation import LAYERS
 from ..sandbox.limits import Limits
+from ..sandbox.request import IsolationRequest
 from .edge import ExitCode, Progress, check_out, exit_code, selected_suites, suite_options, use_color
 
 # Gradescope's visibility settings of a test (the suites' own are public and hidden)
@@ -54,12 +55,12 @@ def run(submission, suites, policy, public_only, seed, fmt, out, fail_under, poi
         if out is not None:
             check_out("--out", Path(out))
         loaded = selected_suites(suites, policy, public_only)
-        the_plan = plan(submission, loaded, seed, Limits(), isolation, require_isolation, list(case_patterns) or None)
+        request = IsolationRequest(isolation, require_isolation)  # for the grading and the replay
+        the_plan = plan(submission, loaded, seed, Limits(), request, list(case_patterns) or None)
         model = load_kit_model()  # once, for the grading, the replay and the report
         with Progress("grading", len(the_plan.cases)) as bar:
             result = grade_plan(the_plan, model, on_case=lambda _: bar.update(), budget=budget)
-        traces = trace_failures(submission, result, loaded, model=model, isolation=isolation,
-                                require_isolation=require_isolation, budget=budget) \
+        traces = trace_failures(submission, result, loaded, model=model, isolation=request, budget=budget) \
             if fmt == "html" else None  # replays the failures, isolated as graded
         text = render(result, fmt, color=out is None and use_color(sys.stdout), hidden_visibility=hidden_visibility,
                       traces=traces, model=model, points=points)

@@ -20,9 +20,9 @@ from model.protocol import MAX_ATTEMPTS, Bot, HookFault, Outcome, Refusal, norma
 from .adversary import let_through
 from .cases import case_rng, judge
 from ..errors import UsageError
-from ..sandbox.isolation import choose_isolation
 from ..kit import load_kit_model
 from ..sandbox.limits import Budget, Limits
+from ..sandbox.request import IsolationRequest
 from .probability import LEAK_DEFINITION, Step, leak_probability, step_probabilities
 from .trace import NameTrace, SampleTrace, Trace, prefix_text
 from ..results import worst_first
@@ -162,11 +162,10 @@ def explain_case(submission: str | Path, case_key: str, seed: int = DEFAULT_SEED
 
 def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int = DEFAULT_SEED,
                   sample: int | None = None, limits: Limits = Limits(), model=None, *,
-                  isolation: str | None = None, require_isolation: bool = False,
-                  private: tuple[Path, ...] = (), budget: Budget | None = None,
+                  isolation: IsolationRequest = IsolationRequest(), budget: Budget | None = None,
                   hash_seed: int | None = None) -> dict[str, Trace]:
     """Traces of several cases through one sandbox (the HTML report traces its failures),
-    isolated as grade() isolates with the same `isolation`, `require_isolation`, `private`;
+    isolated as grade() isolates with the same `isolation`;
     `budget` is what is left of the submission's one Budget (default: a fresh one);
     `hash_seed` the grading's workers' (default: a random one)."""
     path = Path(submission)
@@ -174,8 +173,8 @@ def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int =
         raise UsageError(f"{submission}: no such file; pass the path of your bot.py")
     model = model or load_kit_model()
     traces = {}
-    with Sandbox(path, limits, choose_isolation(isolation, require_isolation), budget,
-                 secrets=[Path(p).resolve() for p in private], hash_seed=hash_seed) as sandbox:
+    with Sandbox(path, limits, isolation.choose(), budget,
+                 secrets=list(isolation.private), hash_seed=hash_seed) as sandbox:
         notes = []
         try:
             sandbox.start()
@@ -189,10 +188,10 @@ def explain_cases(submission: str | Path, cases: list[Case], policy, seed: int =
 
 
 def trace_failures(submission: str | Path, result, suites: list, limit: int = 60, limits: Limits = Limits(),
-                   model=None, **sandbox_options) -> dict[str, Trace]:
+                   model=None, *, isolation: IsolationRequest = IsolationRequest(),
+                   budget: Budget | None = None) -> dict[str, Trace]:
     """Traces of a graded result's failed public cases, the worst first, at most `limit`;
-    `suites` are the ones it was graded with, `sandbox_options` its isolation options and
-    budget (see explain_cases). None (each failure then points to `python -m grader explain`)
+    `suites` are the ones it was graded with, `isolation` and `budget` its own (see explain_cases). None (each failure then points to `python -m grader explain`)
     when the grading left no time to replay them (the submission's budget covers its reports
     too), or when its hidden cases ran under a layer without a view of its own: a worker
     started after them could know what they asked (runner.after_hidden_unseen)."""
@@ -200,15 +199,13 @@ def trace_failures(submission: str | Path, result, suites: list, limit: int = 60
                           getattr(c.visibility, "value", c.visibility) == "public"])
     graded = {case.key: case for suite in suites for case in suite.cases}
     cases = [graded[c.key] for c in failed[:limit]]
-    budget = sandbox_options.get("budget")
     if not cases or budget is not None and budget.left() <= 0:
         return {}
     hidden_asked = any(getattr(c.visibility, "value", c.visibility) != "public" for c in result.cases)
-    if after_hidden_unseen(choose_isolation(sandbox_options.get("isolation"),
-                                            sandbox_options.get("require_isolation", False)), hidden_asked):
+    if after_hidden_unseen(isolation.choose(), hidden_asked):
         return {}
     return explain_cases(submission, cases, suites[0].policy, result.seed, None, limits, model,
-                         hash_seed=worker_hash_seed(result.seed, suites), **sandbox_options)
+                         isolation=isolation, budget=budget, hash_seed=worker_hash_seed(result.seed, suites))
 
 
 def _step_line(step: Step) -> str:

@@ -14,8 +14,8 @@ from ..data.suites import load_suites
 from ..errors import UsageError
 from ..kit import KIT_ROOT
 from ..sandbox.client import Sandbox
-from ..sandbox.isolation import choose_isolation
 from ..sandbox.limits import Budget, Limits
+from ..sandbox.request import IsolationRequest
 from .smoke import worker_hash_seed
 
 DEFAULT_SEED = 1234
@@ -32,21 +32,19 @@ class Plan:
     max_score: float
     seed: int
     limits: Limits
-    isolation: str | None
-    require_isolation: bool
-    private: tuple[Path, ...] = ()  # folders a sandbox without a view of its own must close
+    isolation: IsolationRequest
     started: float = field(default_factory=time.monotonic)
 
     def sandbox(self, budget: Budget) -> Sandbox:
         return Sandbox(self.submission, self.limits,
-                       choose_isolation(self.isolation, self.require_isolation), budget,
-                       secrets=[*self.private, *(Path(s.path).resolve() for s in self.suites if
+                       self.isolation.choose(), budget,
+                       secrets=[*self.isolation.private, *(Path(s.path).resolve() for s in self.suites if
                                 s.visibility != "public" or not Path(s.path).resolve().is_relative_to(KIT_ROOT))],
                        hash_seed=worker_hash_seed(self.seed, self.suites))
 
 
-def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, isolation: str | None,
-         require_isolation: bool, case_patterns: list[str] | None) -> Plan:
+def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, isolation: IsolationRequest,
+         case_patterns: list[str] | None) -> Plan:
     submission = Path(submission)
     if submission.is_symlink():
         raise UsageError(f"{submission}: a symbolic link; grade the file itself, not a link to it")
@@ -68,6 +66,5 @@ def plan(submission: str | Path, suite_paths: list, seed: int, limits: Limits, i
     cases.sort(key=lambda c: c.visibility != "public")
     used = {c.category for c in cases}
     max_score = sum(w for name, w in rubric.weights.items() if name in used)
-    choose_isolation(isolation, require_isolation)  # refuse before any work when none is allowed
-    return Plan(submission, suites, cases, rubric.weights, rubric.leak_cost, max_score, seed, limits,
-                isolation, require_isolation)
+    isolation.choose()  # refuse before any work when none is allowed
+    return Plan(submission, suites, cases, rubric.weights, rubric.leak_cost, max_score, seed, limits, isolation)

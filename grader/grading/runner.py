@@ -22,6 +22,7 @@ from ..integrity.gate import CAUSES, check_file
 from ..sandbox.isolation import Isolation
 from ..kit import load_kit_model
 from ..sandbox.limits import Budget, Limits
+from ..sandbox.request import IsolationRequest
 from ..data.cases import Suite
 from ..results import Cause, CaseResult, GradeResult, ProbeStats, Status
 from ..safeio import clean_text
@@ -174,22 +175,20 @@ def where_raised(exc: BaseException) -> str:
 
 def grade(submission: str | Path, suite_paths: list[Path | Suite], seed: int = DEFAULT_SEED,
           limits: Limits = Limits(), on_case: Callable[[CaseResult], None] | None = None,
-          model=None, *, isolation: str | None = None, require_isolation: bool = False,
-          cases: list[str] | None = None, private: tuple[Path, ...] = (),
-          budget: Budget | None = None) -> GradeResult:
+          model=None, *, isolation: IsolationRequest = IsolationRequest(),
+          cases: list[str] | None = None, budget: Budget | None = None) -> GradeResult:
     """Grade one submission. Bad inputs raise UsageError/DataFileError (IsolationUnavailable
-    when `require_isolation` and no layer works); the submission's failures are scored;
+    when the isolation is required and no layer works); the submission's failures are scored;
     anything else becomes a result with status 'grader_fault'.
 
-    `isolation` names a layer (grader.sandbox.isolation.LAYERS) instead of the strongest available;
-    `cases` keeps the cases whose key matches one of these patterns (fnmatch or substring);
-    `private` names folders (a class of submissions) that no sandbox may read; `budget` is the
+    `isolation` the layer asked for (default: the strongest available), whether one is required
+    and the folders (a class of submissions) that no sandbox may read;
+    `cases` keeps the cases whose key matches one of these patterns (fnmatch or substring); `budget` is the
     submission's one Budget when the caller spends more of it afterwards (a report's replay).
 
     Stages: the static gate; the smoke comparison and the adversary in a fresh worker; the
     cases, public first, in another; a replay of a sample of the hooks' calls in a third."""
-    the_plan = plan(submission, suite_paths, seed, limits, isolation, require_isolation, cases)
-    the_plan.private = tuple(Path(p).resolve() for p in private)
+    the_plan = plan(submission, suite_paths, seed, limits, isolation, cases)
     return grade_plan(the_plan, model, on_case, budget)
 
 
