@@ -13,7 +13,7 @@ class Limits:
     total_seconds: float = 60.0  # everything the submission controls in one grading and its reports
     smoke_seconds: float = 20.0  # of which at most this for the smoke stage (first), once started
     replay_seconds: float = 5.0  # and this kept back, after the cases, for the stateless replay
-    wall_seconds: float = 75.0  # the whole grading and its reports, however loaded the machine
+    wall_seconds: float = 70.0  # the whole grading and its reports, however loaded the machine
     start_seconds: float = 20.0
     cpu_seconds: int = 60
     memory_bytes: int = 1 << 30
