@@ -8,7 +8,7 @@ import importlib
 _HOME = {"BOS": "gpt", "Config": "gpt", "decode": "gpt", "encode": "gpt", "n_params": "gpt",
          "Model": "lm", "load_model": "lm",
          "DEFAULT_WEIGHTS": "weights", "SHIPPED_SHA256": "weights", "WeightsError": "weights",
-         "file_sha256": "weights", "load_weights": "weights", "save_weights": "weights"}
+         "file_sha256": "weights", "load_weights": "weights", "parse_weights": "weights", "save_weights": "weights"}
 __all__ = sorted(_HOME)
 
 

@@ -63,10 +63,17 @@ def load_weights(path: str | Path) -> tuple[Config, dict[str, np.ndarray], dict]
     """Read and validate a weights file; return (config, params, meta)."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except OSError as exc:
         raise WeightsError(f"{path}: cannot read weights ({exc.strerror}); "
                            "pass the path of a weights JSON file") from None
+    return parse_weights(path, data)
+
+
+def parse_weights(path: Path, data: bytes) -> tuple[Config, dict[str, np.ndarray], dict]:
+    """Validate a weights file's bytes, already read (`path` names it in errors)."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsError(f"{path}: not valid JSON ({exc}); restore weights/model.json "
                            "from the kit or retrain with `python -m model train`") from None

@@ -1,5 +1,6 @@
-"""One `grader run` reads each data file (policy, derived names, rubric, every suite) once:
-the plan is made once and passed on, and a suite keeps the bytes it was loaded from."""
+"""One `grader run` reads each data file (policy, derived names, rubric, every suite, the
+model's weights) once: the plan is made once and passed on, a suite keeps the bytes it was
+loaded from, and every sandbox's copy of the weights is written from the bytes checked."""
 from __future__ import annotations
 
 import json
@@ -38,3 +39,5 @@ def test_one_run_reads_each_data_file_once(tmp_path):
     expected = {str(p.resolve()) for p in [policies / "fruit.toml", *(policies / "fruit").rglob("*.toml")]}
     assert set(data) == expected
     assert {p: n for p, n in data.items() if n != 1} == {}
+    # the check and the stages' sandboxes (three, and the report's replay) share one read
+    assert opened[str((ROOT / "weights" / "model.json").resolve())] == 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model import SHIPPED_SHA256, WeightsError, file_sha256, load_model, n_params
+from model import WeightsError, n_params
 
 from .files import data_file_kind
 from ..errors import DataFileError
+from ..kit import ForeignWeights, shipped_model
 from .policy import load_policy
 from .rubric import check_rubric_covers, load_rubric, rubric_for
 from .suites import load_suite
@@ -15,15 +16,14 @@ from .suites import load_suite
 
 def check_weights(path: Path) -> str:
     try:
-        model = load_model(path)
-        digest = file_sha256(path)
+        model = shipped_model(path, path.read_bytes())
     except WeightsError as exc:
         raise DataFileError(str(exc)) from None
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read ({exc.strerror})") from None
-    if digest != SHIPPED_SHA256:
-        raise DataFileError(f"{path}: valid weights, but not the kit's (sha256 {digest[:12]}...): the "
-                            "grader refuses them; restore the shipped file with `git checkout weights/model.json`")
+    except ForeignWeights as foreign:
+        raise DataFileError(f"{path}: valid weights, but not the kit's (sha256 {foreign.digest[:12]}...): the grader "
+                            "refuses them; restore the shipped file with `git checkout weights/model.json`") from None
     return f"weights, {n_params(model.cfg):,} parameters, the kit's own"
 
 

@@ -21,7 +21,7 @@ from typing import IO
 from model.protocol import HookFault
 
 from ..errors import GraderFault
-from ..kit import KIT_ROOT
+from ..kit import KIT_ROOT, kit_weights
 from .cleanup import STARTED, remove_tree
 from .isolation import Isolation, choose_isolation, stage_parent
 from .limits import Budget, Limits
@@ -38,7 +38,7 @@ def stage_files(submission: Path, stage: Path) -> None:
     (stage / "kit" / "weights").mkdir()
     for source in (KIT_ROOT / "model").glob("*.py"):
         shutil.copyfile(source, stage / "kit" / "model" / source.name)
-    shutil.copyfile(KIT_ROOT / "weights" / "model.json", stage / "kit" / "weights" / "model.json")
+    (stage / "kit" / "weights" / "model.json").write_bytes(kit_weights())  # the bytes the grader checked
     shutil.copyfile(KIT_ROOT / "grader" / "sandbox" / "worker.py", stage / "worker.py")
     shutil.copyfile(KIT_ROOT / "grader" / "sandbox" / "seccomp.py", stage / "guardrail_seccomp.py")
     shutil.copyfile(submission, stage / "submission.py")
