@@ -94,8 +94,8 @@ def smoke(plan: Plan, model, budget: Budget, log: CallLog, workers: Workers) -> 
     sandbox = workers.smoke
     notes, dead = start_notes(sandbox)  # an import may take start_seconds of the grading's budget
     if dead is not None:
-        workers.close()  # no stage will ask them anything
         return Check(notes=notes, dead=dead)
+    workers.launch_the_rest(plan.seed)
     sandbox.budget = workers.own_bot.budget = budget.part(plan.limits.smoke_seconds, what="the smoke stage")
     hooks = RecordingHooks(SandboxHooks(sandbox), log)
     lines = smoke_transcript(plan)

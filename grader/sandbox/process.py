@@ -5,6 +5,7 @@ is said on the pipe (the hook calls, restarts, the budget) is the hook client's
 (grader/sandbox/client.py)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets as random_seed
@@ -132,6 +133,12 @@ class WorkerProcess:
         self.stderr_kept = (self.stderr_kept + tail_of(self.stderr, STDERR_KEPT))[-STDERR_KEPT:]
         self.stderr.close()
         self.stderr = None
+
+    def kill(self) -> None:
+        """SIGKILL the running worker now, without waiting for it (close waits and sweeps)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
     def close(self) -> None:
         if self.closed:  # a stage closes its sandbox when done, the grading all of them at the end
