@@ -31,6 +31,7 @@ from .gradebook import Row, full_report_name, write_full_report
 from ..integrity.kitcheck import as_integrity_failure, kit_differences
 from ..sandbox.limits import Budget, Limits
 from ..sandbox.request import IsolationRequest
+from ..sandbox.seccomp import PR_SET_PDEATHSIG
 from ..reports.writers import EXTENSIONS, WRITERS, fallback, render
 from ..grading.runner import grade
 from ..results import Status
@@ -38,7 +39,6 @@ from ..safeio import clean_text, write_atomic
 from ..data.cases import Suite
 
 GRACE_SECONDS = 1.2
-PR_SET_PDEATHSIG = 1
 MAX_GRADING_SECONDS = 900  # far beyond the sandbox's budget: past it, the grader is stuck
 
 

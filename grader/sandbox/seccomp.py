@@ -80,6 +80,7 @@ LD_W_ABS, JEQ_K, JGE_K, JSET_K, RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 RET_ALLOW, RET_ERRNO = 0x7FFF0000, 0x00050000
 EPERM, ENOSYS_ERRNO = 1, 38
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+PR_SET_PDEATHSIG = 1  # not the filter's: the worker and grade-all's children read it here
 
 
 class SockFprog(ctypes.Structure):

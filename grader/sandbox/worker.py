@@ -25,13 +25,12 @@ import guardrail_seccomp  # staged beside this file (grader/sandbox/seccomp.py)
 
 HOOKS = {"request": "is_safe_request", "name": "is_safe_name"}
 PATTERN_LISTS = ("BLOCKED_PREFIX_PATTERNS", "BLOCKED_OUTPUT_PATTERNS")
-PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent() -> None:
     """SIGKILL this process when the grader dies, whatever the isolation layer."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL(None, use_errno=True).prctl(guardrail_seccomp.PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
 
