@@ -8,7 +8,7 @@ import numpy as np
 
 from .gpt import Config
 from .lm import load_model
-from .train import DataError, read_names, train
+from .train import DataError, read_training_names, train
 from .weights import DEFAULT_WEIGHTS, WeightsError, file_sha256, save_weights
 
 
@@ -28,7 +28,7 @@ def cli() -> None:
 def train_cmd(data_path: str, steps: int, batch_size: int, seed: int, out: str) -> None:
     """Train microgpt (4,192 parameters) with Adam; deterministic for a seed."""
     try:
-        names = read_names(data_path)
+        names = read_training_names(data_path)
     except DataError as exc:
         raise click.ClickException(str(exc)) from None
     interactive = sys.stderr.isatty()

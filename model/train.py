@@ -65,7 +65,8 @@ def loss_and_grads(p: dict, idx: np.ndarray, targets: np.ndarray, mask: np.ndarr
     return loss, g
 
 
-def read_names(path: str | Path) -> list[str]:
+def read_training_names(path: str | Path) -> list[str]:
+    """The names to train on, lowercased; at least two (one is held out for validation)."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").split()

@@ -31,8 +31,9 @@ class RequestClass(str, Enum):
     EITHER = "either"
 
 
-def read_names(data: Path) -> tuple[list[str], str]:
-    """The names of the training data, and the sha256 of the very bytes they were read from."""
+def read_names_and_sha256(data: Path) -> tuple[list[str], str]:
+    """The names of the training data as the policy derives from them (not the trainer's read:
+    checked, not lowercased), and the sha256 of the very bytes they were read from."""
     try:
         raw = data.read_bytes()
         names = raw.decode("utf-8").split()
@@ -49,7 +50,7 @@ def read_names(data: Path) -> tuple[list[str], str]:
 def check_training_data(data: Path, weights: Path = KIT_ROOT / "weights" / "model.json") -> None:
     """The data must be the very list the kit's model learned from (its sha256 is in the
     weights): the legitimate names are the names the model can produce."""
-    _, expected = read_names(data)
+    _, expected = read_names_and_sha256(data)
     try:
         trained_on = load_weights(weights)[2]["data_sha256"]
     except (WeightsError, OSError, KeyError):
@@ -69,7 +70,7 @@ def derive_names(policy_file: Path, data: Path) -> str:
     data. Fails when a data name is a banned word without a ruling, or a ruling or common
     name is not in the data: each is a decision the policy must make explicitly."""
     model = load_toml(policy_file, PolicyModel)
-    names, data_sha256 = read_names(data)
+    names, data_sha256 = read_names_and_sha256(data)
     known = set(names)
     banned = banned_set(model)
     unruled = sorted((known & banned) - set(model.rulings.banned))
