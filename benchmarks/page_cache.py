@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import grader.sandbox.isolation  # noqa: E402
-import grader.sandbox.view  # noqa: E402
+import grader.sandbox.view_store  # noqa: E402
 from grader.sandbox.client import Sandbox  # noqa: E402
 from grader.sandbox.isolation import choose_isolation  # noqa: E402
 from grader.sandbox.limits import Limits  # noqa: E402
@@ -87,7 +87,7 @@ def main() -> None:
     if args.no_warm:
         grader.sandbox.isolation.warm = lambda paths: None
     if args.on_disk:
-        grader.sandbox.view.NAME_SAFE = Path("/nonexistent")
+        grader.sandbox.view_store.NAME_SAFE = Path("/nonexistent")
     with tempfile.TemporaryDirectory() as folder:
         layer = choose_isolation("bubblewrap")
         with Sandbox(write_submission(Path(folder), "pass"), LIMITS, layer) as probe:

@@ -6,6 +6,7 @@ every file of the view before each worker starts, so no file a worker can open i
 Structural checks, no timing threshold (benchmarks/page_cache.py times the channel itself):
 the writer cannot open its chosen file, and every file the reader can open is one that was
 warmed before it started."""
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from cache_probe import needed_view, staged_names, writer_then_reader
 from grader.errors import IsolationUnavailable
 from grader.sandbox.isolation import SANDBOX_ROOT, choose_isolation, running_as_root
-from grader.sandbox.view import NAME_SAFE, on_tmpfs, remove_orphaned_views
+from grader.sandbox.view_store import NAME_SAFE, on_tmpfs, remove_orphaned_views, reusable, shared_view
 from others import AS_NOBODY
 from sandboxes import own_sandboxes  # noqa: F401  (a fixture)
 
@@ -75,3 +76,22 @@ def test_a_view_left_by_a_killed_grader_is_removed(tmp_path):
         (folder / "usr").mkdir(parents=True)
     remove_orphaned_views(tmp_path)
     assert not orphan.exists() and live.exists()
+
+
+def test_the_view_is_made_once_and_shared_while_its_sources_are_unchanged(tmp_path):
+    """Census and copy cost seconds, so the view is kept for the next grading; a package
+    changed under it (a copied file's size or time differs) makes a new one, and a folder
+    others could write to is never used."""
+    first = shared_view(tmp_path)
+    folder = first.tree.parent
+    made = folder.stat().st_ino
+    assert shared_view(tmp_path) == first and folder.stat().st_ino == made
+    manifest = json.loads((folder / "manifest.json").read_text())
+    changed = next(iter(manifest["sources"]))
+    manifest["sources"][changed][1] += 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert reusable(folder) is None
+    again = shared_view(tmp_path)
+    assert again.files == first.files and folder.stat().st_ino != made and reusable(folder) == again
+    folder.chmod(0o777)
+    assert reusable(folder) is None

@@ -2,10 +2,10 @@
 `worker_stopped`, `cleanup`.
 
 - `Bubblewrap` (preferred, root or not): the worker sees only a read-only view of the files
-  it needs (grader/sandbox/view.py: every one read by the grader before each worker starts)
-  and a staged copy of the kit's model code, weights and the submission, plus a small private
-  /tmp; it gets its own user, PID, IPC, network, UTS and mount namespaces and dies with the grader. As root, bwrap itself runs as a fresh
-  unprivileged uid (grader/sandbox/launcher.py makes an interpreter under a private home reachable).
+  it needs (grader/sandbox/view.py, each read by the grader before each worker starts), a
+  staged copy of the kit's code, weights and the submission, and a small private /tmp, in
+  namespaces of its own; it dies with the grader. As root, bwrap runs as a fresh uid
+  (grader/sandbox/launcher.py makes an interpreter under a private home reachable).
 - `FreshUid` (root only, where namespaces are refused, e.g. Docker's default seccomp
   profile): a fresh uid, secrets closed to "others" by permissions, and a sweep of whatever
   that uid left in temp folders and SysV IPC after every worker.
@@ -33,7 +33,7 @@ from .cleanup import (SWEPT_FOLDERS, adopt_orphans, kill_uid, reap_adopted, remo
 from ..errors import IsolationUnavailable
 from .bwrap import bwrap_binary, runs
 from ..kit import KIT_ROOT
-from .view import site_dirs, view_tree, warm
+from .view_store import site_dirs, view_tree, warm
 
 SANDBOX_UID_BASE = 1_900_000_000  # far above any real account's uid
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"

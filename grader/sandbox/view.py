@@ -5,11 +5,11 @@ worker (another stage, another grading) can tell warm from cold by timing its ow
 bit per file. So the bubblewrap view holds only the files a worker needs (not /usr
 wholesale), and the grader reads every one of them before each worker starts: every file a
 worker can open is already cached whatever an earlier worker did, and there is no bit left
-to carry (docs/security.md). The files are copied, once per process, into a folder of their
-own at their real paths, whose top folders bwrap binds: a few mounts rather than one per file
-(bwrap re-reads the mount table for each; a thousand binds took 6 s to start a worker). The
-folder is on a tmpfs where one fits: a disk's file system remembers a name looked up and not
-found, which a later worker could time too.
+to carry (docs/security.md). The files are copied into a folder of their own at their real paths
+(grader/sandbox/view_store.py: on a tmpfs, once per user and interpreter), whose top folders
+bwrap binds: a few mounts rather than one per file (bwrap re-reads the mount table for each;
+a thousand binds took 6 s to start a worker). A tmpfs, because a disk's file system remembers
+a name looked up and not found, which a later worker could time too.
 
 The needed files are measured once per process by a census: the worker's interpreter, with
 the worker's flags and site folders, imports what the worker and its own-bot mode import and
@@ -22,15 +22,11 @@ stage, none of them needed (docs/security.md).
 """
 from __future__ import annotations
 
-import atexit
 import functools
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..kit import KIT_ROOT
@@ -177,100 +173,3 @@ def needed_view() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
         files.update(str(chain(named, links)) for named in [path, *loader_names(path.resolve())])
     ordered = sorted(links, key=lambda link: (link.count("/"), link))
     return tuple((links[link], link) for link in ordered), tuple(sorted(files))
-
-
-# the sandbox's own mounts: the view's files below them are bound one folder down, after them
-OWN_MOUNTS = ("dev", "proc", "tmp")
-
-
-@dataclass(frozen=True)
-class View:
-    """The needed files copied at their real paths below `tree` (links rebuilt), the paths
-    of those files inside the sandbox, and the (tree folder, path inside) pairs to bind."""
-    tree: Path
-    files: tuple[str, ...]
-    binds: tuple[tuple[str, str], ...]
-
-
-# where the view is made when it can be: a tmpfs keeps no entry for a name looked up and not
-# found, so a worker's failed lookups leave nothing a later worker could time (on a disk's
-# file system a name looked up once is found missing 2-3 times faster after: a bit per name)
-NAME_SAFE = Path("/dev/shm")
-
-
-def on_tmpfs(folder: Path) -> bool:
-    try:
-        mounts = Path("/proc/self/mounts").read_text().splitlines()
-    except OSError:
-        return False
-    return any(line.split()[1:3] == [str(folder), "tmpfs"] for line in mounts)
-
-
-@functools.cache
-def view_tree(parent: Path) -> View:
-    """The worker's view outside its stage, made once per process on a tmpfs (else in
-    parent, a folder a fresh uid reaches), readable by all and removed when the process exits."""
-    places = [*([NAME_SAFE] if on_tmpfs(NAME_SAFE) else []), parent]
-    for where in places:
-        remove_orphaned_views(where)
-        tree = Path(tempfile.mkdtemp(prefix=f"guardrail-view-{os.getpid()}-", dir=where))
-        try:
-            return fill_view(tree)
-        except OSError:  # full (Docker gives /dev/shm 64 MB): on disk then
-            shutil.rmtree(tree, ignore_errors=True)
-            if where == places[-1]:
-                raise
-
-
-def fill_view(tree: Path) -> View:
-    """Copy the needed files into tree at their real paths, links rebuilt."""
-    links, files = needed_view()
-    atexit.register(shutil.rmtree, tree, True)
-    for link in links:
-        (tree / link[1].lstrip("/")).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        (tree / link[1].lstrip("/")).symlink_to(link[0])
-    for path in files:
-        copy = tree / path.lstrip("/")
-        copy.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        shutil.copy2(path, copy)  # its times too: a module's cached bytecode is checked against them
-        copy.chmod(0o755 if os.access(path, os.X_OK) else 0o644)
-    for folder in [tree, *(p for p in tree.rglob("*") if p.is_dir() and not p.is_symlink())]:
-        folder.chmod(0o755)  # whatever the umask: the fresh uid reads it
-    binds = [(str(child), f"/{top.name}/{child.name}") for top in sorted(tree.iterdir()) if top.name in OWN_MOUNTS
-             for child in sorted(top.iterdir())]
-    binds += [(str(top), f"/{top.name}") for top in sorted(tree.iterdir()) if top.name not in OWN_MOUNTS]
-    return View(tree, files, tuple(binds))
-
-
-def remove_orphaned_views(parent: Path) -> None:
-    """The views of our processes that died without removing theirs (killed: 111 MB each)."""
-    for folder in parent.glob("guardrail-view-*-*"):
-        pid = folder.name.split("-")[2]
-        try:
-            if not pid.isdigit() or folder.lstat().st_uid != os.geteuid():
-                continue
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue  # alive (another user's), or gone already
-
-
-def warm(paths: list[str] | tuple[str, ...]) -> None:
-    """Read every file through once, so each of its pages is in the page cache (sent to
-    /dev/null in the kernel: half the time of reading it into a buffer)."""
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        for path in paths:
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
-                continue  # gone: bwrap fails to bind it and the worker does not start
-            try:
-                offset, size = 0, os.fstat(fd).st_size
-                while offset < size and (sent := os.sendfile(null, fd, offset, size - offset)):
-                    offset += sent
-            finally:
-                os.close(fd)
-    finally:
-        os.close(null)
