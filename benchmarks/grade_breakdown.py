@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from units import Units  # noqa: E402
 
 import grader.grading.runner as runner  # noqa: E402
+import grader.grading.smoke as smoke  # noqa: E402
 from grader.data.suites import suite_files  # noqa: E402
 from grader.kit import load_kit_model  # noqa: E402
 from grader.sandbox.client import Sandbox  # noqa: E402
@@ -27,7 +28,7 @@ TIMED = [(runner, "plan", "plan (suites, rubric)"), (runner, "check_file", "stat
          (runner, "smoke", "smoke stage"), (runner, "run_cases", "cases stage"),
          (runner, "stateless_check", "replay stage"), (runner, "find_leaks", "  adversary"),
          (Sandbox, "__init__", "  staging a sandbox"), (Sandbox, "start", "  waiting for a worker's start-up"),
-         (Sandbox, "run_own_bot", "  waiting for its own bot.py"), (Sandbox, "_pipeline", "  round trips"),
+         (smoke, "run_own_bot", "  waiting for its own bot.py"), (Sandbox, "_pipeline", "  round trips"),
          (Sandbox, "close", "  closing a sandbox (in the background)")]
 
 
