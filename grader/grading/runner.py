@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from model.protocol import Bot, HookFault, OneByOne
+from model.filters import OneByOne
+from model.protocol import Bot, HookFault
 
 from .adversary import find_leaks
 from .cases import groups, run_group

@@ -14,7 +14,7 @@ import functools
 import json
 import time
 
-from model.protocol import Call, HookFault, Verdict
+from model.filters import Call, HookFault, Verdict
 
 from ..safeio import clean_text
 from .process import WorkerProcess
