@@ -219,7 +219,15 @@ def test_junit_is_read_by_junitparser_and_jenkins_schema(graded):
         assert suite.tests == len(mine)
         assert suite.skipped == sum(any(isinstance(r, junitparser.Skipped) for r in c.result) for c in mine)
         assert suite.failures == sum(any(isinstance(r, junitparser.Failure) for r in c.result) for c in mine)
-    assert set(ET.fromstring(text).attrib) <= {"name", "time", "tests", "failures", "errors"}  # junit-10.xsd
+    assert set(ET.fromstring(text).attrib) <= {"name", "tests", "failures", "errors"}  # junit-10.xsd
+
+
+def test_junit_carries_no_measured_time(graded):
+    """A hook that spins on hidden-only words stretched <testsuites time=> from 1-2 s to
+    11-15 s (red team 38): no element of the report carries a time."""
+    root = ET.fromstring(render_junit(replace(graded, seconds=12.345)))
+    assert not [element.tag for element in root.iter() if "time" in element.attrib]
+    assert "12.345" not in render_junit(replace(graded, seconds=12.345))
 
 
 def test_reports_say_what_is_not_scored(graded):

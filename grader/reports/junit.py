@@ -19,8 +19,10 @@ JUNIT_COUNTS = (("failure", "failures"), ("error", "errors"), ("skipped", "skipp
 
 
 def render_junit(result: GradeResult) -> str:
-    """JUnit XML as Jenkins' xunit-plugin schema (junit-10.xsd) and junitparser read it."""
-    root = ET.Element("testsuites", name="guardrail-lab", time=f"{result.seconds:.3f}")
+    """JUnit XML as Jenkins' xunit-plugin schema (junit-10.xsd) and junitparser read it. No
+    `time` anywhere (the xsd makes it optional): the grading's wall time is shaped by hooks
+    that have seen hidden requests (red team 38), and a CI log may be shown to students."""
+    root = ET.Element("testsuites", name="guardrail-lab")
     if not result.integrity_ok or result.status == Status.GRADER_FAULT:
         suite = ET.SubElement(root, "testsuite", name="integrity")
         case = ET.SubElement(suite, "testcase", classname="integrity", name="shared-code")
