@@ -68,7 +68,21 @@ def test_a_conflict_the_replay_found_is_named_only_where_its_worker_could_not_ch
         replay(log, ReplyAll(Verdict(False, "no", "is_safe_name")), [1], name_conflict=name_conflict)
         return log.finding()
     assert "'olive'" in replayed(True)
-    assert "olive" not in replayed(False) and replayed(False).startswith("[stateful-hook] is_safe_name answered a call")
+    assert "olive" not in replayed(False) and replayed(False).startswith("[stateful-hook] a hook answered a call")
+
+
+def test_a_replay_that_heard_hidden_calls_names_no_call_under_any_layer():
+    """The replay's worker hears hidden calls mixed with public ones, so it can choose which
+    public call to answer otherwise after hidden requests: the call carried log2(k) bits
+    (red team 34). Under bubblewrap too, only the instructors' notes name it; the finding
+    still stands (scores 0), whatever the call's label."""
+    log, refusal = CallLog(), Verdict(False, "no", "is_safe_name")
+    log.record(("name", "olive"), Verdict(True), hidden=False)
+    log.record(("name", "nectar"), refusal, hidden=True)  # answered alike: only olive conflicts
+    replay(log, ReplyAll(refusal), [1], name_conflict=True)
+    assert log.conflict == ("name", "olive") and log.finding().startswith("[stateful-hook] a hook answered a call")
+    assert "olive" not in log.finding() and "nectar" not in log.finding() and "is_safe" not in log.finding()
+    assert log.conflict[1] in log.instructor_note()
 
 
 class ReplyAll:

@@ -238,6 +238,8 @@ def grade_plan(the_plan: Plan, model=None, on_case: Callable[[CaseResult], None]
         return finish(Status.GRADER_FAULT, 0.0, [], [budget.too_slow()])
     categories = score_categories(run.results, the_plan.weights, the_plan.leak_cost)
     if stateful:
+        if note := log.instructor_note():  # the call a student-visible finding may not name
+            run.hidden_notes.append(note)
         return finish(Status.INTEGRITY_FAILED, 0.0, [stateful], check.notes + [CAUSES[Cause.STATEFUL][0]], run, check,
                       categories=categories, causes=[Cause.STATEFUL])
     return finish(Status.GRADED, total_score(categories), [], check.notes, run, check, categories=categories)

@@ -41,15 +41,27 @@ class CallLog:
             self.answers[call] = Answer(first.verdict, first.hidden or hidden)
 
     def finding(self) -> str | None:
-        """The integrity finding, naming the call unless a hidden case asked it."""
+        """The integrity finding, naming the call only when no hidden request can have chosen
+        it (a hidden case asked it, or the replay's worker had heard hidden calls); else one
+        sentence, naming neither call nor hook, whatever the reason."""
         if self.conflict is None:
             return None
+        shown = f"is_safe_{self.conflict[0]} answered {self.named_call()}" if self.may_name() else \
+            "a hook answered a call (named only in the instructors' report)"
+        return f"[stateful-hook] {shown} one way and later, asked again, another: its answers depend on earlier calls"
+
+    def may_name(self) -> bool:
+        return not (self.conflict_unnamed or self.answers[self.conflict].hidden)
+
+    def named_call(self) -> str:
         hook, arg = self.conflict
-        shown = "a hidden case's input" if self.answers[self.conflict].hidden else \
-            "a call it was asked again (not named: this isolation layer shares the machine's files)" \
-            if self.conflict_unnamed else clean_text(repr(list(arg) if hook == "request" else arg), 120)
-        return (f"[stateful-hook] is_safe_{hook} answered {shown} one way and later, asked again, "
-                "another: its answers depend on earlier calls")
+        return clean_text(repr(list(arg) if hook == "request" else arg), 120)
+
+    def instructor_note(self) -> str | None:
+        """The call a finding does not name, for the instructors' output (hidden_notes)."""
+        if self.conflict is None or self.may_name():
+            return None
+        return f"[stateful-hook] the call answered two ways: is_safe_{self.conflict[0]}({self.named_call()})"
 
 
 class RecordingHooks:
@@ -87,13 +99,16 @@ def replay_sample(log: CallLog, seed: list[int], count: int = REPLAY_CALLS) -> l
 def replay(log: CallLog, hooks, seed: list[int], name_conflict: bool = True) -> None:
     """Ask the sample again of a fresh worker, in one check_many (each call keeps its own
     limit; once the worker is dead or out of time every later call faults), logging each
-    answer up to the first conflict. A fault is not an answer: it is skipped. Without
-    `name_conflict` the finding names no call (which call differs is the worker's choice)."""
+    answer up to the first conflict. A fault is not an answer: it is skipped. The finding names
+    no call when the sample holds a hidden case's call (the worker hears them mixed with public
+    ones, so which public call differs can be chosen after hidden requests: red team 34), nor
+    without `name_conflict` (a layer where the worker can learn them otherwise)."""
     calls = replay_sample(log, seed)
+    heard_hidden = any(log.answers[call].hidden for call in calls)
     answers = hooks.check_many(calls)
     for call, answer in zip(calls, answers):
         if log.conflict is not None:
             return
         if isinstance(answer, Verdict):
             log.record(call, answer, log.answers[call].hidden)
-            log.conflict_unnamed = log.conflict is not None and not name_conflict
+            log.conflict_unnamed = log.conflict is not None and (heard_hidden or not name_conflict)
