@@ -1,5 +1,5 @@
 """guardrail-lab's grader. What a caller (a script, a test, a benchmark) needs, by role; the
-packages below are the architecture (docs/architecture.md), these names its front door."""
+packages below are the architecture, these names its front door."""
 from .classes.classrun import grade_class, plan_class
 from .data.policy import load_policy, policy_path
 from .data.rubric import rubric_for
