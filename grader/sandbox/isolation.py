@@ -31,7 +31,7 @@ from pathlib import Path
 from .cleanup import (SWEPT_FOLDERS, adopt_orphans, kill_uid, reap_adopted, remove_owned_by,
                       remove_sysv_ipc, remove_tree)
 from ..errors import IsolationUnavailable
-from .bwrap import bwrap_binary, runs
+from .bwrap import bwrap_binary, proc_masks, runs
 from ..kit import KIT_ROOT
 from .view_store import site_dirs, view_tree, warm
 
@@ -202,7 +202,7 @@ class Bubblewrap(Isolation):
         warm(list(self.view().values()))
         cmd = [self.binary, "--unshare-user", "--unshare-all", "--disable-userns",
                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
-               "--clearenv", "--proc", "/proc", "--dev", "/dev",
+               "--clearenv", "--proc", "/proc", *proc_masks(), "--dev", "/dev",
                "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         for folder, inside in view_tree(self.stage.parent.parent).binds:
             cmd += ["--symlink", os.readlink(folder), inside] if os.path.islink(folder) else \
