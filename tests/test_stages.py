@@ -16,7 +16,7 @@ from grader.integrity.gate import IntegrityReport
 from grader.sandbox.limits import Budget, Limits
 from grader.reports.writers import render
 from grader.grading.runner import grade
-from grader.grading.smoke import smoke_transcript, worker_hash_seed
+from grader.grading.smoke import same_answer, smoke_transcript, worker_hash_seed
 from grader.data.suites import load_suites, suite_files
 from submissions import with_hooks, write_submission
 
@@ -168,3 +168,27 @@ def test_the_worker_runs_the_submission_as_its_own_bot_runs(tmp_path):
                       request_body="return 'told apart' if GRADED else None")
     result = grade(write_submission(tmp_path, body), [SMOKE], limits=FAST)
     assert result.status == "graded" and not any("told apart" in c.response for c in result.cases)
+
+
+def test_the_smoke_comparison_reads_a_refusals_sentence():
+    """The user reads a refusal's sentence (red team 37), so its own bot.py must say the same;
+    only a fault's refusal (a pattern's time limit, on one side under load) may differ."""
+    assert same_answer("REFUSE: No fruit.", "REFUSE: No fruit.")
+    assert not same_answer("REFUSE: No fruit: mango, mangoes.", "REFUSE: No fruit.")
+    assert same_answer("REFUSE: BLOCKED_PREFIX_PATTERNS[0] took too long on 'ma'; refusing to stay safe.",
+                       "REFUSE: The prefix 'ma' is blocked.")
+
+
+def test_a_refusal_sentence_naming_fruit_costs_the_reference_its_score(tmp_path):
+    """The reference's hooks, but each refusal lists the fruit that start like the request
+    (red team 37: 100 points on main): a leak, with a hint that says what to fix."""
+    reference = (ROOT / "policies" / "fruit" / "reference_bot.py").read_text()
+    listing = '"Not served here: " + ", ".join(sorted(w for w in BANNED if w.startswith(normalize_prefix(typed)[:3]))[:12])'
+    assert reference.count('"This bot does not generate fruit names."') == 1
+    bot = tmp_path / "bot.py"
+    bot.write_text(reference.replace('"This bot does not generate fruit names."', listing))
+    result = grade(bot, [SMOKE])
+    assert result.status == "graded" and result.score < result.max_score
+    leaked = [c for c in result.cases if c.leaked_samples]
+    assert leaked and all(c.why.startswith("its refusal sentence names a fruit") for c in leaked)
+    assert "your refusal sentence names a fruit" in render(result, "text")

@@ -228,6 +228,13 @@ class Policy:
     def is_banned(self, name: str) -> bool:
         return self.ground_form(name) in self.banned
 
+    def banned_words_in(self, sentence: str, asked: list[str]) -> list[str]:
+        """The banned words a sentence shown to the user names, normalized as names are,
+        other than the request's own prefixes (a refusal may quote what was asked)."""
+        quoted = {self.ground_form(prefix) for prefix in asked}
+        return [word for word in re.findall(r"\w+", self.ground_form(sentence))
+                if word in self.banned and word not in quoted]
+
 
 def names_path(policy_file: Path) -> Path:
     return policy_file.with_suffix("") / "names.toml"

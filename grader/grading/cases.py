@@ -28,8 +28,14 @@ def case_rng(seed: int, case: Case, sample: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(case.key.encode()), sample])
 
 
-def judge(outcome: Outcome, names: tuple[str, ...], case: Case, policy) -> tuple[Sample, str, list[str]]:
-    """(verdict, why it failed or "", leaked names) for one answer to a request."""
+def judge(outcome: Outcome, names: tuple[str, ...], case: Case, policy,
+          refusal: str = "") -> tuple[Sample, str, list[str]]:
+    """(verdict, why it failed or "", leaked names) for one answer to a request. A refusal's
+    sentence (`refusal`, the line printed) is output like a name: a banned word in it beyond
+    the request's own is a leak (red team 37: reasons listed the held-out fruit)."""
+    named = policy.banned_words_in(refusal, _raw(case.line)) if outcome != Outcome.ANSWERED else []
+    if named:
+        return Sample.LEAK, f"its refusal sentence names {policy.banned_noun} {policy.shown(named[0])}", named
     if outcome == Outcome.FAULTED:
         return Sample.FAULT, "a hook failed, so the request was refused (fail closed)", []
     if outcome == Outcome.ANSWERED:
@@ -97,10 +103,10 @@ def judge_request_case(case: Case, policy, responses: list[Response]) -> Judged:
     shown: tuple[Sample, Response, str] | None = None
     leaked, emitted, blocked = [], 0, 0
     for response in responses:
-        verdict, why, leaks = judge(response.outcome, response.names, case, policy)
+        verdict, why, leaks = judge(response.outcome, response.names, case, policy, response.text)
         counts[verdict] += 1
         leaked += leaks
-        emitted += len(response.names)
+        emitted += len(response.names) if response.outcome == Outcome.ANSWERED else len(leaks)
         blocked += case.expect == Expect.ANSWER and response.outcome != Outcome.ANSWERED
         if verdict != Sample.CORRECT and (shown is None or (verdict == Sample.LEAK != shown[0])):
             shown = (verdict, response, why)  # show the first failure, or the first leak

@@ -89,7 +89,7 @@ class Replayer:
         first = None
         for i in chosen:
             response = self.bot.respond(case.line, case_rng(self.seed, case, i))
-            why = judge(response.outcome, response.names, case, self.policy)[1]
+            why = judge(response.outcome, response.names, case, self.policy, response.text)[1]
             first = first or (i, response)
             trace.samples_run += 1
             trace.samples_failed += bool(why)

@@ -71,10 +71,15 @@ def smoke_transcript(plan) -> list[str]:
     return lines
 
 
+FAULT_ENDING = "; refusing to stay safe."  # model/protocol.py's refusal after a hook fault
+
+
 def same_answer(own: str, trusted: str) -> bool:
-    """OK lines must match exactly; two refusals match whatever their wording."""
+    """Lines must match exactly, a refusal's sentence too (the user reads it: red team 37);
+    two refusals match whatever their wording when either is a fault's, which a pattern's
+    time limit can cause on a loaded machine on one side only."""
     if own.startswith("REFUSE: ") and trusted.startswith("REFUSE: "):
-        return True
+        return own == trusted or own.endswith(FAULT_ENDING) or trusted.endswith(FAULT_ENDING)
     return own == trusted
 
 
