@@ -92,6 +92,32 @@ def test_the_static_rule_allows_only_what_the_call_created(prelude, request_body
     assert "stateful-hook" in rules(with_hooks(prelude=prelude, request_body=request_body))
 
 
+# Issue #16, second red team 30, 31, 32: state inside an lru_cache through a key's own equality,
+# a ChainMap that writes into the table it wraps, a match capture rebinding an owned name
+@pytest.mark.parametrize("prelude, request_body, rule", [
+    ("import functools\nclass Key:\n    def __init__(self, w):\n        self.w = w\n"
+     "    def __eq__(self, other):\n        return self.w == 'zqxjvk'\n"
+     "@functools.lru_cache(maxsize=None)\ndef latch(k):\n    return k.w",
+     "return None if latch(Key(prefixes[0])) == 'zqxjvk' else 'no'", "escape-hatch"),
+    ("class Key:\n    def __hash__(self):\n        return 7", "return None", "escape-hatch"),
+    ("class Key:\n    def __ne__(self, other):\n        return False", "return None", "escape-hatch"),
+    ("from collections import ChainMap\nSEEN = {}", "view = ChainMap(SEEN)\nview['on'] = True\nreturn None",
+     "stateful-hook"),
+    ("import collections\nSEEN = {}", "view = collections.ChainMap(SEEN)\nview['on'] = True\nreturn None",
+     "stateful-hook"),
+    ("SEEN = {}", "box = {}\nmatch SEEN:\n    case box:\n        pass\nbox['on'] = True\nreturn None",
+     "stateful-hook"),
+    ("SEEN = {}", "box = {}\nmatch SEEN:\n    case {**box}:\n        pass\nbox['on'] = True\nreturn None",
+     "stateful-hook"),
+    ("SEEN = [[]]", "box = []\nmatch SEEN:\n    case [box]:\n        pass\nbox.append(1)\nreturn None",
+     "stateful-hook"),
+    ("SEEN = [[]]", "box = []\nmatch [SEEN]:\n    case [*box]:\n        pass\nbox[0].append(1)\nreturn None",
+     "stateful-hook"),
+])
+def test_no_state_through_equality_aliases_or_captures(prelude, request_body, rule):
+    assert rule in rules(with_hooks(prelude=prelude, request_body=request_body))
+
+
 @pytest.mark.parametrize("prelude, request_body", [
     ("import re\nWORDS = set()\nfor w in 'apple pear'.split():\n    WORDS.add(w)\nPAT = re.compile('x')",
      "return 'fruit' if any(p in WORDS for p in prefixes) else None"),

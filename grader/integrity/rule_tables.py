@@ -76,10 +76,12 @@ BY_NAME = (functools.update_wrapper, functools.wraps, dataclasses.make_dataclass
            typing.get_origin, typing.get_args, typing.ForwardRef, functools.singledispatch,
            functools.singledispatchmethod)
 # the special methods a class here may define: none of them changes how Python looks up
-# attributes, checks instances or builds classes (__instancecheck__, __getattr__, __mro_entries__...)
+# attributes, checks instances or builds classes (__instancecheck__, __getattr__, __mro_entries__...),
+# nor equality or hashing: a key whose __eq__ answers by what an lru_cache stored earlier keeps
+# state inside the cache (dataclass's generated __eq__ compares fields and stays legal)
 SAFE_SPECIAL_METHODS = {
-    "__init__", "__post_init__", "__repr__", "__str__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
-    "__ge__", "__hash__", "__len__", "__bool__", "__contains__", "__iter__", "__call__", "__getitem__",
+    "__init__", "__post_init__", "__repr__", "__str__", "__lt__", "__le__", "__gt__",
+    "__ge__", "__len__", "__bool__", "__contains__", "__iter__", "__call__", "__getitem__",
 }
 # builtin types whose class pattern matches the subject itself: str(x) binds the string
 SELF_MATCHING = {"bool", "bytearray", "bytes", "dict", "float", "frozenset", "int", "list", "set", "str", "tuple"}

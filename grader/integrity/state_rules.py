@@ -36,10 +36,10 @@ ITERATOR_MAKERS = {"iter", "aiter", "map", "filter", "zip", "enumerate", "revers
 CONSUMERS = {"set", "frozenset", "list", "tuple", "dict", "sorted", "sum", "min", "max", "any", "all", "len",
              "join", "union", "intersection", "difference", "symmetric_difference", "update", "extend",
              "fromkeys", "issubset", "issuperset", "isdisjoint", "Counter", "OrderedDict", "deque"}
-# calls that may hand back an object that already exists (a shared table's entry, the largest
-# of shared lists, the argument itself): a name bound from one is not the function's own
+# calls that may hand back an object that already exists (a shared entry, the largest of shared lists)
+# or a new one sharing it (ChainMap writes into its first map): a name bound from one is not owned
 ACCESSORS = {"get", "setdefault", "pop", "popitem", "popleft", "next", "min", "max", "reduce", "iter", "cast",
-             "heappop", "heappushpop", "heapreplace", "nlargest", "nsmallest"}
+             "heappop", "heappushpop", "heapreplace", "nlargest", "nsmallest", "ChainMap"}
 # values that are built anew by the expression itself
 CREATING = (ast.Constant, ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp,
             ast.GeneratorExp, ast.JoinedStr, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Lambda)
@@ -189,6 +189,8 @@ def owned_names(function: ast.AST, editable: Editable, builds=creates) -> set[st
             foreign.add((node.asname or node.name).split(".")[0])
         elif isinstance(node, ast.ExceptHandler) and node.name:
             foreign.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar, ast.MatchMapping)):  # a capture binds the subject
+            foreign |= {name for name in (getattr(node, "name", None), getattr(node, "rest", None)) if name}
     return (owned | made) - foreign
 
 
