@@ -118,6 +118,23 @@ def test_no_state_through_equality_aliases_or_captures(prelude, request_body, ru
     assert rule in rules(with_hooks(prelude=prelude, request_body=request_body))
 
 
+# Issue #16, second red team 39: module-level iterators from makers no list named; at import a
+# value now comes only from calls known to build one
+@pytest.mark.parametrize("prelude", [
+    "import heapq\nCOUNTER = heapq.merge(range(10 ** 6))",
+    "from heapq import merge\nCOUNTER = merge(range(10 ** 6))",
+    "from itertools import chain\nCOUNTER = chain.from_iterable([range(10 ** 6)])",
+    "import difflib\nSM = difflib.SequenceMatcher(None, 'ab', 'ac')\nCOUNTER = SM.get_grouped_opcodes()",
+    "TICK = lambda: iter(range(10 ** 6))\nCOUNTER = TICK()",
+    "TICK = lambda r: iter(r)\nCOUNTERS = list(map(TICK, [range(9)]))",
+    "COUNTERS = list(map(lambda r: iter(r), [range(9)]))",
+    "import heapq\nCOUNTERS = list(map(heapq.merge, [range(9)]))",
+    "import functools\nCOUNTER = functools.reduce(lambda a, b: iter(b), [[1], [2]])",
+])
+def test_import_time_values_come_from_calls_known_to_build_one(prelude):
+    assert "stateful-hook" in rules(with_hooks(prelude=prelude, request_body="return None")), prelude
+
+
 @pytest.mark.parametrize("prelude, request_body", [
     ("import re\nWORDS = set()\nfor w in 'apple pear'.split():\n    WORDS.add(w)\nPAT = re.compile('x')",
      "return 'fruit' if any(p in WORDS for p in prefixes) else None"),

@@ -12,30 +12,23 @@ the rule names what is allowed instead, inside any function or lambda:
   search...), or a method of a class defined here that no stdlib container also has; a
   mutating method never handed on (map(S.add, ...));
 - next()/heapq/bisect only on such a name; no `global`/`nonlocal`; defaults are constants.
-Module-level code may build anything at import, but no iterator that outlives the statement
-(a generator, map/zip/iter, re.finditer, a call of a function or class that makes one): a
-function reading it would advance it. grader/grading/stateless.py checks the rest at run time.
+At import, a value that outlives its statement comes only from a literal, a comprehension or a
+call known to build a value (fresh_calls.py), never an iterator (a generator, map, heapq.merge, a
+call of a function that makes one): a function reading it would advance it.
+grader/grading/stateless.py checks the rest at run time.
 """
 from __future__ import annotations
 
 import ast
 import builtins
 
+from .fresh_calls import Origins, called_name, outside_lambdas
 from .rule_tables import KNOWN_MUTATORS, PURE_METHODS
 from .rules import Finding
 
 # functions that change their first argument
 MUTATING_FUNCTIONS = {"next", "anext", "heappush", "heappop", "heapify", "heappushpop", "heapreplace", "insort",
                       "insort_left", "insort_right"}
-ITERATOR_MAKERS = {"iter", "aiter", "map", "filter", "zip", "enumerate", "reversed", "count", "cycle", "repeat",
-                   "chain", "islice", "tee", "accumulate", "groupby", "starmap", "takewhile", "dropwhile",
-                   "compress", "pairwise", "zip_longest", "product", "permutations", "combinations",
-                   "combinations_with_replacement", "filterfalse", "batched", "finditer", "splititer", "ndiff",
-                   "unified_diff", "context_diff", "compare", "elements"}
-# calls that use up the iterator they are given (set(map(...)), ''.join(x for x in ...))
-CONSUMERS = {"set", "frozenset", "list", "tuple", "dict", "sorted", "sum", "min", "max", "any", "all", "len",
-             "join", "union", "intersection", "difference", "symmetric_difference", "update", "extend",
-             "fromkeys", "issubset", "issuperset", "isdisjoint", "Counter", "OrderedDict", "deque"}
 # calls that may hand back an object that already exists (a shared entry, the largest of shared lists)
 # or a new one sharing it (ChainMap writes into its first map): a name bound from one is not owned
 ACCESSORS = {"get", "setdefault", "pop", "popitem", "popleft", "next", "min", "max", "reduce", "iter", "cast",
@@ -60,7 +53,7 @@ class Editable:
         imported = {(a.asname or a.name) for n in every if isinstance(n, ast.ImportFrom) for a in n.names}
         self.classes = builds_new(classes)
         self.makers = ({n for n in dir(builtins) if not n.startswith("_")} | self.classes | imported) - ACCESSORS
-        self.iterating = iterator_functions(every)
+        self.origins = Origins(every)
         self.bound = frozenset(n.id for n in every if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
         self.mutating = MUTATING_FUNCTIONS | {a.asname for n in every if isinstance(n, ast.ImportFrom)
                                               for a in n.names if a.asname and a.name in MUTATING_FUNCTIONS}
@@ -75,61 +68,6 @@ def builds_new(classes: list[ast.ClassDef]) -> set[str]:
             enums.add(c.name)
     decorators = lambda c: {ast.unparse(getattr(d, "func", d)).split(".")[-1] for d in c.decorator_list}  # noqa: E731
     return {c.name for c in classes if c.name not in enums and decorators(c) <= {"dataclass", "total_ordering"}}
-
-
-def iterator_functions(every: list[ast.AST]) -> set[str]:
-    """Functions and classes of the editable part whose call makes an iterator that outlives it
-    (a generator function, one returning or keeping map(...), one calling such a function)."""
-    defs = {n.name: n for n in every if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    found: set[str] = set()
-    while True:
-        more = {name for name, node in defs.items() if name not in found and
-                (any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node)) or loose_iterators(node, found))}
-        if not more:
-            return found
-        found |= more
-
-
-def called_name(func: ast.expr) -> str | None:
-    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-
-
-def makes_iterator(node: ast.AST, iterating: set[str]) -> bool:
-    if isinstance(node, ast.GeneratorExp):
-        return True
-    return isinstance(node, ast.Call) and called_name(node.func) in ITERATOR_MAKERS | iterating
-
-
-def loose_iterators(tree: ast.AST, iterating: set[str], shadowed: frozenset[str] = frozenset()) -> list[ast.AST]:
-    """The iterators `tree` makes that outlive their statement: not used up on the spot by a
-    for loop, a comprehension or a consuming call (set(...), ''.join(...), an iterator maker
-    that is itself used up)."""
-    parents = {id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
-
-    def used_up(node: ast.AST) -> bool:
-        parent = parents.get(id(node))
-        if isinstance(parent, ast.Starred):
-            node, parent = parent, parents.get(id(parent))
-        if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node:
-            return True
-        if isinstance(parent, ast.Assign) and all(isinstance(t, (ast.Tuple, ast.List)) for t in parent.targets):
-            return True  # unpacked: a, b = zip(*pairs)
-        if isinstance(parent, ast.Call) and node in parent.args:
-            return called_name(parent.func) in CONSUMERS or makes_iterator(parent, iterating) and used_up(parent)
-        return False
-
-    def maker_handed_on(node: ast.AST) -> bool:  # map(iter, ...) makes an iterator per item
-        parent = parents.get(id(node))
-        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
-        return name in (ITERATOR_MAKERS - shadowed) | iterating and isinstance(node.ctx, ast.Load) and \
-            isinstance(parent, ast.Call) and parent.func is not node
-    return [n for n in outside_lambdas(tree) if makes_iterator(n, iterating) and not used_up(n) or maker_handed_on(n)]
-
-
-def outside_lambdas(tree: ast.AST) -> list[ast.AST]:
-    """The nodes of tree but those of its lambdas (functions: what they make is made per call)."""
-    inner = {id(n) for lam in ast.walk(tree) if isinstance(lam, ast.Lambda) for n in ast.walk(lam.body)}
-    return [n for n in ast.walk(tree) if id(n) not in inner]
 
 
 def body_nodes(function: ast.AST):
@@ -280,10 +218,11 @@ def module_level(nodes: list[ast.stmt]):
 def stateful_findings(nodes: list[ast.stmt]) -> list[Finding]:
     """The findings of the stateless rule over the editable part's statements."""
     editable = Editable(nodes)
-    found = [Finding(n.lineno, "stateful-hook", f"{described(n)} makes an iterator that outlives the "
-                     f"statement (a function reading it would advance it); make it a list or tuple ({FIX})")
+    found = [Finding(n.lineno, "stateful-hook", f"{described(n)} makes an iterator, or is not known to "
+                     "build a value (a function reading a kept iterator would advance it); make it a list or "
+                     f"tuple ({FIX})")
              for statement in module_level(nodes)
-             for n in loose_iterators(statement, editable.iterating, editable.bound)]
+             for n in editable.origins.loose(statement, editable.bound)]
     for statement in module_level(nodes):
         inside = outside_lambdas(statement)
         called = {id(n.func) for n in inside if isinstance(n, ast.Call)}
