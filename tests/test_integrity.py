@@ -93,7 +93,9 @@ def test_each_definition_is_required(missing):
     ("import typing\nS = typing.sys", "escape-hatch"),
     ("import dataclasses\nB = dataclasses.builtins", "escape-hatch"),
     ("from model.protocol import sys", "escape-hatch"),
-    ("from functools import reduce as r\nimport functools\nX = functools.lru_cache", "nothing"),
+    ("from functools import reduce as r\nimport functools\nX = functools.partial", "nothing"),
+    ("import functools\nX = functools.lru_cache", "escape-hatch"),
+    ("from functools import cache", "escape-hatch"),
 ])
 def test_escape_rules(code, rule):
     found = findings(splice(OK_BODY + "\n" + code + "\n"))
@@ -108,7 +110,7 @@ def test_a_string_cannot_swallow_the_end_marker():
 
 @pytest.mark.parametrize("code", [
     "import re\nWORD = re.compile('[a-z]+')",
-    "from collections import Counter\nfrom functools import lru_cache",
+    "from collections import Counter\nfrom functools import partial",
     "class Seen:\n    def __init__(self):\n        self._names = set()",
     "X = f'{len(\"ab\")!r:>10}' + '{} {:>3}'.format(1, 2)",
     "class Counter:\n    def __init__(self):\n        self.n = 0",

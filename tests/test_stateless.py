@@ -92,9 +92,14 @@ def test_the_static_rule_allows_only_what_the_call_created(prelude, request_body
     assert "stateful-hook" in rules(with_hooks(prelude=prelude, request_body=request_body))
 
 
-# Issue #16, second red team 30, 31, 32: state inside an lru_cache through a key's own equality,
-# a ChainMap that writes into the table it wraps, a match capture rebinding an owned name
+# Issue #16, second red team 30, 31, 32: state inside an lru_cache (a key's own equality, or a
+# key equal to a later one and then changed), a ChainMap that writes into the table it wraps, a
+# match capture rebinding an owned name
 @pytest.mark.parametrize("prelude, request_body, rule", [
+    ("import functools\nclass K(str):\n    pass\n@functools.lru_cache(maxsize=None)\ndef keep(k):\n    return k",
+     "k = K('a')\nkeep(k)\nk.on = 'zqxjvk' in prefixes\nreturn None if keep(K('a')).on else 'no'", "escape-hatch"),
+    ("from functools import cache\n@cache\ndef norm(p):\n    return p.lower()",
+     "return 'fruit' if any(norm(p) == 'apple' for p in prefixes) else None", "escape-hatch"),
     ("import functools\nclass Key:\n    def __init__(self, w):\n        self.w = w\n"
      "    def __eq__(self, other):\n        return self.w == 'zqxjvk'\n"
      "@functools.lru_cache(maxsize=None)\ndef latch(k):\n    return k.w",
@@ -138,8 +143,6 @@ def test_import_time_values_come_from_calls_known_to_build_one(prelude):
 @pytest.mark.parametrize("prelude, request_body", [
     ("import re\nWORDS = set()\nfor w in 'apple pear'.split():\n    WORDS.add(w)\nPAT = re.compile('x')",
      "return 'fruit' if any(p in WORDS for p in prefixes) else None"),
-    ("import functools\n@functools.lru_cache(maxsize=None)\ndef norm(p):\n    return p.lower()",
-     "return 'fruit' if any(norm(p) == 'apple' for p in prefixes) else None"),
     ("", "seen = []\nfor p in prefixes:\n    seen.append(p.lower())\nreturn None if len(seen) < 100 else 'long'"),
     ("class Scanner:\n    def __init__(self, text):\n        self.text = text\n        self.pos = 0\n"
      "    def at(self, i):\n        return self.text[i]",

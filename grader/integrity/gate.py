@@ -39,7 +39,7 @@ CAUSES = {
                       "is gone)", {"forbidden-import", "escape-hatch", "rebinds-frozen-name", "patches-module"}),
     Cause.STATEFUL: ("your hooks keep state between calls, so an answer can depend on what they were asked "
                      "before: make each answer depend only on its argument (module-level tables built at "
-                     "import and functools.lru_cache are fine; score 0 until they are stateless)",
+                     "import are fine; score 0 until they are stateless)",
                      {"stateful-hook"}),
     Cause.FROZEN: ("the shared code outside the STUDENT CODE markers was changed: copy it back from "
                    "starter/bot.py (score 0 until it is restored)", {"markers", "frozen-code"}),

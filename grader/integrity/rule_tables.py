@@ -40,10 +40,11 @@ TYPING_NAMES = {
 # the allowed modules that also hand out functions which evaluate strings or reach attributes
 # by name (functools.singledispatch's register evaluates annotations with get_type_hints,
 # wraps copies attributes named by strings, make_dataclass and namedtuple build classes from
-# strings): from these only the names listed may be used
+# strings): from these only the names listed may be used. No cache or lru_cache: a memo cache
+# keeps its arguments and results across calls (a key equal to a later one, then changed)
 MODULE_NAMES = {
     "typing": TYPING_NAMES,
-    "functools": {"cache", "cached_property", "cmp_to_key", "lru_cache", "partial", "reduce", "total_ordering"},
+    "functools": {"cached_property", "cmp_to_key", "partial", "reduce", "total_ordering"},
     "dataclasses": {"dataclass", "field", "fields", "asdict", "astuple", "replace", "is_dataclass",
                     "FrozenInstanceError", "InitVar", "KW_ONLY", "MISSING"},
     # no defaultdict: reading a missing key inserts it, state kept by a read
