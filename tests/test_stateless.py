@@ -134,6 +134,8 @@ def test_no_state_through_equality_aliases_or_captures(prelude, request_body, ru
     "TICK = lambda r: iter(r)\nCOUNTERS = list(map(TICK, [range(9)]))",
     "COUNTERS = list(map(lambda r: iter(r), [range(9)]))",
     "import heapq\nCOUNTERS = list(map(heapq.merge, [range(9)]))",
+    "FS = {'f': lambda r: iter(r)}\nCOUNTERS = list(map(FS['f'], [range(9)]))",
+    "FS = {'f': lambda r: iter(r)}\nF = FS['f']\nCOUNTERS = list(map(F, [range(9)]))",
     "import functools\nCOUNTER = functools.reduce(lambda a, b: iter(b), [[1], [2]])",
 ])
 def test_import_time_values_come_from_calls_known_to_build_one(prelude):

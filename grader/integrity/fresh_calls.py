@@ -102,17 +102,21 @@ class Origins:
     def makes_iterator(self, node: ast.AST) -> bool:
         return isinstance(node, ast.GeneratorExp) or isinstance(node, ast.Call) and not self.fresh(node)
 
-    def names_maker(self, node: ast.expr, shadowed: frozenset[str]) -> bool:
+    def names_maker(self, node: ast.expr, shadowed: frozenset[str], applied: bool = False) -> bool:
         """Whether node, taken without a call (map(iter, ...), map(heapq.merge, ...)), names a
-        callable that makes an iterator."""
+        callable that makes an iterator, or may where map or reduce keep what it returns
+        (applied: FS['f'] or a name bound to it is not known to build a value)."""
         if isinstance(node, ast.Lambda):
             return bool(self.loose(node.body))
+        call = ast.Call(func=node, args=[], keywords=[])
+        if applied:
+            return not (isinstance(node, (ast.Name, ast.Attribute)) and self.fresh(call))
         if isinstance(node, ast.Name):
             known = node.id in self.imported or node.id in self.own or \
                 hasattr(builtins, node.id) and node.id not in shadowed
-            return known and not self.fresh(ast.Call(func=node, args=[], keywords=[]))
+            return known and not self.fresh(call)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in self.imported:
-            return not self.fresh(ast.Call(func=node, args=[], keywords=[]))
+            return not self.fresh(call)
         return isinstance(node, ast.Attribute) and node.attr in ITERATOR_METHODS | self.iterating
 
     def loose(self, tree: ast.AST, shadowed: frozenset[str] = frozenset()) -> list[ast.AST]:
@@ -135,12 +139,16 @@ class Origins:
 
         def handed_on(node: ast.AST) -> bool:  # map(iter, ...) makes an iterator per item
             parent = parents.get(id(node))
+            if not isinstance(parent, ast.Call) or parent.func is node:
+                return False
+            applied = called_name(parent.func) in APPLIERS and parent.args[:1] == [node]
             taken = isinstance(node, ast.Lambda) or isinstance(getattr(node, "ctx", None), ast.Load)
-            return isinstance(parent, ast.Call) and parent.func is not node and taken and \
-                self.names_maker(node, shadowed)
+            return (applied or taken) and self.names_maker(node, shadowed, applied)
         return [n for n in outside_lambdas(tree) if self.makes_iterator(n) and not used_up(n) or handed_on(n)]
 
 
+# calls that keep what the function they are given returns, map(f, ...) and reduce(f, ...)
+APPLIERS = {"map", "starmap", "reduce"}
 # calls that use up the iterator they are given (set(map(...)), ''.join(x for x in ...))
 CONSUMERS = {"set", "frozenset", "list", "tuple", "dict", "sorted", "sum", "min", "max", "any", "all", "len",
              "join", "union", "intersection", "difference", "symmetric_difference", "update", "extend",
