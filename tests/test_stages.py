@@ -173,10 +173,14 @@ def test_the_worker_runs_the_submission_as_its_own_bot_runs(tmp_path):
 def test_the_smoke_comparison_reads_a_refusals_sentence():
     """The user reads a refusal's sentence (red team 37), so its own bot.py must say the same;
     only a fault's refusal (a pattern's time limit, on one side under load) may differ."""
-    assert same_answer("REFUSE: No fruit.", "REFUSE: No fruit.")
-    assert not same_answer("REFUSE: No fruit: mango, mangoes.", "REFUSE: No fruit.")
+    from grader.data.policy import load_policy
+    fruit = load_policy(ROOT / "policies" / "fruit.toml")
+    assert same_answer("REFUSE: No fruit.", "REFUSE: No fruit.", fruit)
+    assert not same_answer("REFUSE: No fruit: mango, mangoes.", "REFUSE: No fruit.", fruit)
+    assert same_answer("REFUSE: x mango", "REFUSE: x\\u000amango", fruit)  # escapes separate words
+    assert same_answer("REFUSE: [2J=cmd|calc forged,row", "REFUSE: \\u001b[2J=cmd|calc\\u000d\\u000aforged,row", fruit)
     assert same_answer("REFUSE: BLOCKED_PREFIX_PATTERNS[0] took too long on 'ma'; refusing to stay safe.",
-                       "REFUSE: The prefix 'ma' is blocked.")
+                       "REFUSE: The prefix 'ma' is blocked.", fruit)
 
 
 def test_a_refusal_sentence_naming_fruit_costs_the_reference_its_score(tmp_path):

@@ -232,7 +232,10 @@ class Policy:
         """The banned words a sentence shown to the user names, normalized as names are,
         other than the request's own prefixes (a refusal may quote what was asked)."""
         quoted = {self.ground_form(prefix) for prefix in asked}
-        return [word for word in re.findall(r"\w+", self.ground_form(sentence))
+        # the grader's escapes of control characters (safeio.clean_text) separate words, as
+        # the spaces a bot prints for them do
+        spaced = re.sub(r"\\u[0-9a-fA-F]{4}", " ", sentence)
+        return [word for word in re.findall(r"\w+", self.ground_form(spaced))
                 if word in self.banned and word not in quoted]
 
 

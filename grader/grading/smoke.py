@@ -74,12 +74,14 @@ def smoke_transcript(plan) -> list[str]:
 FAULT_ENDING = "; refusing to stay safe."  # model/protocol.py's refusal after a hook fault
 
 
-def same_answer(own: str, trusted: str) -> bool:
-    """Lines must match exactly, a refusal's sentence too (the user reads it: red team 37);
-    two refusals match whatever their wording when either is a fault's, which a pattern's
-    time limit can cause on a loaded machine on one side only."""
+def same_answer(own: str, trusted: str, policy) -> bool:
+    """OK lines must match exactly. Two refusals must name the same banned words (the user
+    reads the sentence: red team 37), not match word for word: the grader shows a reason's
+    control characters escaped where its own bot.py prints spaces. Either may differ when
+    either is a fault's, which a pattern's time limit can cause on one side only under load."""
     if own.startswith("REFUSE: ") and trusted.startswith("REFUSE: "):
-        return own == trusted or own.endswith(FAULT_ENDING) or trusted.endswith(FAULT_ENDING)
+        return (own.endswith(FAULT_ENDING) or trusted.endswith(FAULT_ENDING)
+                or policy.banned_words_in(own, []) == policy.banned_words_in(trusted, []))
     return own == trusted
 
 
@@ -151,7 +153,7 @@ def smoke_compare(plan, lines: list[str], trusted: list[str], limit_hit: bool, o
                             SmokeCause.OWN_BOT_SLOW if own.timed_out else SmokeCause.OWN_BOT_FAILED)
     for i, (line, expected) in enumerate(zip(lines, compared)):
         got = own[i] if i < len(own) else "(no line)"
-        if not same_answer(got, expected):
+        if not same_answer(got, expected, plan.suites[0].policy):
             return SmokeFinding(f"[runtime-behaviour] on the request {line!r} your bot.py answered "
                                 f"{clean_text(got, 80)!r}, the kit's loop with your hooks answered "
                                 f"{clean_text(expected, 80)!r}: the shared behaviour was changed at run "
