@@ -1,4 +1,5 @@
 """Policies, suites as data, variants and the model-aware adversary."""
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -315,11 +316,28 @@ def test_a_refusal_sentence_that_names_a_fruit_leaks_it():
     from model.protocol import Outcome
     smoke = load_suite(policy_path("fruit").with_suffix("") / "public" / "smoke.toml")
     case = next(c for c in smoke.cases if c.id == "refuse-apple")
+    hidden = dataclasses.replace(case, visibility="hidden")
     for outcome in (Outcome.REFUSED, Outcome.FAULTED):
-        verdict, why, leaked = judge(outcome, (), case, FRUIT, "REFUSE: Not served: APRICOTS, apple, pe\u0301ach")
+        sentence = "REFUSE: Not served: APRICOTS, apple, pe\u0301ach"
+        verdict, why, leaked = judge(outcome, (), hidden, FRUIT, sentence)
         assert verdict == Sample.LEAK and leaked == ["apricots", "peach"]  # as names are normalized
         assert why == "its refusal sentence names a fruit 'apricots'"
+        assert judge(outcome, (), case, FRUIT, sentence)[2] == ["apricots"]  # public: the revealed words
     assert judge(Outcome.REFUSED, (), case, FRUIT, "REFUSE: No fruit here ('apple' was asked).")[0] == Sample.CORRECT
+
+
+def test_a_public_verdict_on_a_refusal_sentence_classifies_no_held_out_word():
+    """The sentence is the submission's own text: were a public case judged by the whole
+    list, a bot writing one candidate word per public request would learn from its self-check
+    which words the kit holds out. Public cases judge the revealed words; hidden ones all."""
+    from grader.grading.cases import Sample, judge
+    from model.protocol import Outcome
+    smoke = load_suite(policy_path("fruit").with_suffix("") / "public" / "smoke.toml")
+    case = next(c for c in smoke.cases if c.id == "refuse-apple")
+    for word in sorted(FRUIT.held_out)[:20]:
+        assert judge(Outcome.REFUSED, (), case, FRUIT, f"REFUSE: Try {word}.")[0] == Sample.CORRECT
+        assert judge(Outcome.REFUSED, (), dataclasses.replace(case, visibility="hidden"), FRUIT,
+                     f"REFUSE: Try {word}.")[0] == Sample.LEAK
 
 
 VEGETABLE = '''name = "vegetable"

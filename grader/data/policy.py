@@ -228,15 +228,19 @@ class Policy:
     def is_banned(self, name: str) -> bool:
         return self.ground_form(name) in self.banned
 
-    def banned_words_in(self, sentence: str, asked: list[str]) -> list[str]:
+    def banned_words_in(self, sentence: str, asked: list[str], public: bool) -> list[str]:
         """The banned words a sentence shown to the user names, normalized as names are,
-        other than the request's own prefixes (a refusal may quote what was asked)."""
+        other than the request's own prefixes (a refusal may quote what was asked). Where
+        the student sees the verdict (`public`), only the revealed words count: the
+        sentence is the submission's own text, so judging it by the whole list would
+        classify any word it chose to write (the hidden cases judge those)."""
+        banned = self.revealed_banned if public else self.banned
         quoted = {self.ground_form(prefix) for prefix in asked}
         # the grader's escapes of control characters (safeio.clean_text) separate words, as
         # the spaces a bot prints for them do
         spaced = re.sub(r"\\u[0-9a-fA-F]{4}", " ", sentence)
         return [word for word in re.findall(r"\w+", self.ground_form(spaced))
-                if word in self.banned and word not in quoted]
+                if word in banned and word not in quoted]
 
 
 def names_path(policy_file: Path) -> Path:

@@ -156,9 +156,9 @@ def refused_hint(bot, policy: Policy, response: Response, raw: list[str]) -> tup
 
 
 def request_hint(bot, policy: Policy, response: Response, raw: list[str],
-                 must_refuse: bool) -> tuple[str, int | None]:
+                 must_refuse: bool, public: bool) -> tuple[str, int | None]:
     """(hint, index of the prefix at fault) for one failing sample of a request case."""
-    if response.outcome != Outcome.ANSWERED and policy.banned_words_in(response.text, raw):
+    if response.outcome != Outcome.ANSWERED and policy.banned_words_in(response.text, raw, public):
         return (f"your refusal sentence names {policy.banned_noun}: the user reads it like a name, "
                 "so say why you refuse without naming any"), None
     if response.outcome == Outcome.FAULTED:

@@ -76,12 +76,13 @@ FAULT_ENDING = "; refusing to stay safe."  # model/protocol.py's refusal after a
 
 def same_answer(own: str, trusted: str, policy) -> bool:
     """OK lines must match exactly. Two refusals must name the same banned words (the user
-    reads the sentence: red team 37), not match word for word: the grader shows a reason's
-    control characters escaped where its own bot.py prints spaces. Either may differ when
-    either is a fault's, which a pattern's time limit can cause on one side only under load."""
+    reads the sentence: red team 37; the revealed ones, as the verdict is shown), not match
+    word for word: the grader shows a reason's control characters escaped where its own
+    bot.py prints spaces. Either may differ when either is a fault's, which a pattern's time
+    limit can cause on one side only under load."""
     if own.startswith("REFUSE: ") and trusted.startswith("REFUSE: "):
         return (own.endswith(FAULT_ENDING) or trusted.endswith(FAULT_ENDING)
-                or policy.banned_words_in(own, []) == policy.banned_words_in(trusted, []))
+                or policy.banned_words_in(own, [], public=True) == policy.banned_words_in(trusted, [], public=True))
     return own == trusted
 
 
