@@ -138,20 +138,20 @@ class LocalHooks(OneByOne):
             raise HookFault(self.pattern_error)
 
     @staticmethod
-    def _first_match(patterns: list, text: str, label: str) -> int | None:
+    def _first_match(patterns: list, text: str, label: str, shown: str) -> int | None:
         for i, pattern in enumerate(patterns):
             try:
                 if pattern.search(text, timeout=PATTERN_TIMEOUT_SECONDS):
                     return i
-            except TimeoutError:
-                raise HookFault(f"{label}[{i}] took too long on {text!r}") from None
+            except TimeoutError:  # the refusal names what the user may read: never a drawn name
+                raise HookFault(f"{label}[{i}] took too long on {shown}") from None
         return None
 
     def check_request(self, prefixes: list[str]) -> Verdict:
         """Prefix patterns on each normalized prefix, then is_safe_request on the raw ones."""
         self._patterns_ok()
         for prefix in map(normalize_prefix, prefixes):
-            i = self._first_match(self.prefix_regexes, prefix, "BLOCKED_PREFIX_PATTERNS")
+            i = self._first_match(self.prefix_regexes, prefix, "BLOCKED_PREFIX_PATTERNS", repr(prefix))
             if i is not None:
                 return Verdict(False, f"The prefix {prefix!r} is blocked.", f"BLOCKED_PREFIX_PATTERNS[{i}]")
         reason = checked_request_verdict(self._call(self._request, list(prefixes)))
@@ -160,7 +160,7 @@ class LocalHooks(OneByOne):
     def check_name(self, name: str) -> Verdict:
         """Output patterns, then is_safe_name."""
         self._patterns_ok()
-        i = self._first_match(self.output_regexes, name, "BLOCKED_OUTPUT_PATTERNS")
+        i = self._first_match(self.output_regexes, name, "BLOCKED_OUTPUT_PATTERNS", "a name the model drew")
         if i is not None:
             return Verdict(False, "", f"BLOCKED_OUTPUT_PATTERNS[{i}]")
         return ALLOW if checked_name_verdict(self._call(self._name, name)) else \

@@ -186,3 +186,22 @@ def test_any_lines_get_one_well_formed_line_each(shipped_model, lines):
 def test_reasons_are_one_line():
     assert one_line_reason("a\nb\r\n\tc\x00d") == "a b c d"
     assert len(one_line_reason("x" * 1000)) == 200
+
+
+class TimesOut:
+    """A compiled pattern whose search runs out of time (regex's timeout= raises this)."""
+    def search(self, text, timeout):
+        raise TimeoutError
+
+
+def test_an_output_pattern_that_times_out_names_no_drawn_name():
+    """The fault's refusal is printed to the user: a prefix may be quoted (the user typed it),
+    a name the model drew may not (it may be the very fruit the pattern was meant to catch)."""
+    from model.filters import HookFault
+    hooks = LocalHooks(lambda prefixes: None, lambda name: True, [], [])
+    hooks.prefix_regexes, hooks.output_regexes = [TimesOut()], [TimesOut()]
+    with pytest.raises(HookFault, match=r"BLOCKED_PREFIX_PATTERNS\[0\] took too long on 'ma'"):
+        hooks.check_request(["ma"])
+    with pytest.raises(HookFault) as fault:
+        hooks.check_name("mango")
+    assert "mango" not in str(fault.value) and "BLOCKED_OUTPUT_PATTERNS[0] took too long" in str(fault.value)
