@@ -260,6 +260,10 @@ def test_variants_are_refused(code):
     "from model.protocol import Bot",
     "from model.protocol import LocalHooks",
     "from model.protocol import read_lines",
+    # second red team 33: where the stack or memory limit lies differs between the worker and bot.py
+    "def depth(n):\n    try:\n        return depth(n + 1)\n    except RecursionError:\n        return n",
+    "def big(p):\n    try:\n        return len('x' * (1 << 31))\n    except MemoryError:\n        return 0",
+    "def f(p):\n    try:\n        return 1\n    except* ValueError:\n        return 0",
 ])
 def test_process_identity_and_the_frozen_loop_are_refused(code):
     assert "escape-hatch" in gate(with_hooks(prelude=code))

@@ -216,6 +216,13 @@ class EditableChecker(NameRules):
         self.in_class = in_class
     visit_AsyncFunctionDef = visit_FunctionDef
 
+    def visit_Try(self, node: ast.Try) -> None:
+        self.add(node, "escape-hatch", "try/except is not allowed in a guardrail: a hook that catches an error "
+                 "(RecursionError, MemoryError) can tell the grader's worker from your own bot.py by where a "
+                 "limit lies; let it fail, the bot refuses (fail closed)")
+        self.generic_visit(node)
+    visit_TryStar = visit_Try
+
     def visit_Lambda(self, node: ast.Lambda) -> None:
         in_class, self.in_class = self.in_class, False
         self.generic_visit(node)
