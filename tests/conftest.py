@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,14 +20,21 @@ def _kit_root_as_cwd(monkeypatch):
     monkeypatch.chdir(ROOT)
 
 
+def interruptible() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A shell that starts pytest in the
+    background (`cmd &` without job control) leaves SIGINT ignored, which every child would
+    inherit, and the Ctrl-C tests would then test nothing but that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def spawn():
-    """subprocess.Popen for one test; what still runs when the test ends is killed, so a
-    failing test leaves no grading behind."""
+    """subprocess.Popen for one test, interruptible by SIGINT; what still runs when the test
+    ends is killed, so a failing test leaves no grading behind."""
     started = []
 
     def start(*args, **kwargs) -> subprocess.Popen:
-        started.append(subprocess.Popen(*args, **kwargs))
+        started.append(subprocess.Popen(*args, preexec_fn=interruptible, **kwargs))
         return started[-1]
     yield start
     for proc in started:
