@@ -30,7 +30,9 @@ def bubblewrap_works() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not bubblewrap_works(), reason="bubblewrap cannot run here")
+# in CI (.ci/run installs bubblewrap) the module runs, and fails where bubblewrap cannot
+pytestmark = pytest.mark.skipif(not bubblewrap_works() and os.environ.get("CI") != "true",
+                                reason="bubblewrap cannot run here")
 
 
 def test_no_file_a_worker_can_read_is_cold_when_it_starts(tmp_path, own_sandboxes):  # noqa: F811

@@ -143,8 +143,8 @@ def derive_names_cmd(policy, data):
     source = policy_path(policy)
     target = names_path(source)
     try:
+        check_training_data(Path(data))  # the wrong file is named as such before anything is derived
         text = derive_names(source, Path(data))
-        check_training_data(Path(data))
         target.parent.mkdir(parents=True, exist_ok=True)  # a new policy has no folder yet
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
